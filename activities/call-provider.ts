@@ -1,0 +1,78 @@
+import { Context } from '@temporalio/activity';
+import type { AxiosInstance } from 'axios';
+import { ZodError } from 'zod';
+import type { ProviderSettings } from '../src/config/providers';
+import type { ProviderName } from '../src/pipeline/providers';
+import type { StepResult, StepTask } from '../src/pipeline/types';
+import { malformedResponse, toProviderFailure } from './errors';
+import { PROVIDER_ADAPTERS } from './providers';
+import { TASKS } from './tasks';
+
+export interface ProviderStepInput {
+  stepId: string;
+  provider: ProviderName;
+  /** The provider's configured default model when absent. */
+  model?: string;
+  task: StepTask;
+  /** The rendered prompt. */
+  prompt: string;
+}
+
+export interface ActivityDeps {
+  /** Shared HTTP client; its own retries stay off, Temporal is the only retry loop. */
+  http: AxiosInstance;
+  providers: ProviderSettings;
+  /** @default Date.now */
+  clock?: () => number;
+}
+
+/** Calls one provider for one pipeline step, under Temporal's retry policy and timeouts. */
+export function createCallProvider({ http, providers, clock = Date.now }: ActivityDeps) {
+  return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
+    const context = Context.current();
+    const endpoint = providers.endpoints[input.provider];
+    const adapter = PROVIDER_ADAPTERS[input.provider];
+    const task = TASKS[input.task];
+    const call = { model: input.model ?? endpoint.defaultModel, system: task.system, prompt: input.prompt, json: task.json };
+    const request = adapter.toHttpRequest(call, endpoint);
+
+    // Heartbeats let Temporal notice a dead worker early and deliver cancellation to this call.
+    const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.max(context.info.heartbeatTimeoutMs / 3, 100) : undefined;
+    const heartbeat = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
+    const startedAt = clock();
+    try {
+      const response = await http.post(request.url, request.body, {
+        headers: request.headers,
+        timeout: providers.requestTimeoutMs,
+        signal: context.cancellationSignal,
+        responseType: 'json',
+      });
+      const latencyMs = clock() - startedAt;
+      let answer;
+      try {
+        answer = adapter.parseAnswer(response.data, call);
+      } catch (error) {
+        if (error instanceof ZodError) {
+          const typeOfBody = typeof response.data === 'string' ? 'not JSON' : error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+          throw malformedResponse(input.provider, typeOfBody);
+        }
+        throw error;
+      }
+      return {
+        provider: input.provider,
+        model: answer.model,
+        text: answer.text,
+        data: task.parse?.(answer.text),
+        usage: answer.usage,
+        latencyMs,
+        simulated: endpoint.simulated,
+        attempt: context.info.attempt,
+      };
+    } catch (error) {
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      throw toProviderFailure(error, { provider: input.provider, nowMs: clock(), maxRetryAfterMs: providers.maxRetryAfterMs });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { credentialHeader, type ProviderAdapter } from './provider';
+
+/** Gemini: POST {base}/v1beta/models/{model}:generateContent, key in x-goog-api-key. */
+const GenerateContentResponse = z.object({
+  candidates: z
+    .array(z.object({ content: z.object({ parts: z.array(z.object({ text: z.string().optional() })) }).optional(), finishReason: z.string().optional() }))
+    .min(1),
+  usageMetadata: z.object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional() }).optional(),
+  modelVersion: z.string().optional(),
+});
+
+export const geminiAdapter: ProviderAdapter = {
+  name: 'gemini',
+  toHttpRequest({ model, system, prompt, json }, { baseUrl, apiKey }) {
+    return {
+      url: `${baseUrl}/v1beta/models/${encodeURIComponent(model)}:generateContent`,
+      headers: credentialHeader('x-goog-api-key', apiKey),
+      body: {
+        systemInstruction: { parts: [{ text: system }] },
+        contents: [{ role: 'user', parts: [{ text: prompt }] }],
+        ...(json ? { generationConfig: { responseMimeType: 'application/json' } } : {}),
+      },
+    };
+  },
+  parseAnswer(body, { model }) {
+    const response = GenerateContentResponse.parse(body);
+    const candidate = response.candidates[0];
+    return {
+      text: (candidate.content?.parts ?? []).map((part) => part.text ?? '').join(''),
+      model: response.modelVersion ?? model,
+      usage: { inputTokens: response.usageMetadata?.promptTokenCount ?? 0, outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0 },
+    };
+  },
+};

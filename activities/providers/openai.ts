@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { credentialHeader, type ProviderAdapter } from './provider';
+
+/** OpenAI Chat Completions: POST {base}/chat/completions. */
+const ChatCompletion = z.object({
+  model: z.string(),
+  choices: z.array(z.object({ message: z.object({ content: z.string().nullable(), refusal: z.string().nullish() }) })).min(1),
+  usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }),
+});
+
+export const openaiAdapter: ProviderAdapter = {
+  name: 'openai',
+  toHttpRequest({ model, system, prompt, json }, { baseUrl, apiKey }) {
+    return {
+      url: `${baseUrl}/chat/completions`,
+      headers: credentialHeader('authorization', apiKey && `Bearer ${apiKey}`),
+      body: {
+        model,
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: prompt },
+        ],
+        ...(json ? { response_format: { type: 'json_object' } } : {}),
+      },
+    };
+  },
+  parseAnswer(body) {
+    const completion = ChatCompletion.parse(body);
+    const message = completion.choices[0].message;
+    return {
+      text: message.content ?? message.refusal ?? '',
+      model: completion.model,
+      usage: { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens },
+    };
+  },
+};

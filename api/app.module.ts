@@ -1,0 +1,33 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { ApiSettings } from '../src/config/api';
+import type { TemporalSettings } from '../src/config/temporal';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { TemporalExceptionFilter } from './errors/temporal-exception.filter';
+import { HealthController } from './health/health.controller';
+import { TemporalModule } from './temporal/temporal.module';
+import { API_SETTINGS } from './tokens';
+import { WorkflowsController } from './workflows/workflows.controller';
+import { WorkflowsService } from './workflows/workflows.service';
+
+export interface ChorusApiSettings {
+  api: ApiSettings;
+  temporal: TemporalSettings;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ api, temporal }: ChorusApiSettings): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [TemporalModule.forRoot(temporal)],
+      controllers: [HealthController, WorkflowsController],
+      providers: [
+        { provide: API_SETTINGS, useValue: api },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: TemporalExceptionFilter },
+        WorkflowsService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Response } from 'express';
+
+// gRPC status codes Temporal answers with, mapped to what an HTTP client should see.
+const GRPC_TO_HTTP: Record<number, { status: number; error: string }> = {
+  4: { status: HttpStatus.SERVICE_UNAVAILABLE, error: 'Temporal did not answer in time' },
+  5: { status: HttpStatus.NOT_FOUND, error: 'Not Found' },
+  6: { status: HttpStatus.CONFLICT, error: 'Conflict' },
+  9: { status: HttpStatus.CONFLICT, error: 'Conflict' },
+  14: { status: HttpStatus.SERVICE_UNAVAILABLE, error: 'Temporal is unavailable' },
+};
+
+function grpcCode(error: unknown): number | undefined {
+  if (isGrpcServiceError(error)) return error.code;
+  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
+  return undefined;
+}
+
+/** Maps Temporal errors to HTTP at the edge, in one place. */
+@Catch(WorkflowNotFoundError, WorkflowExecutionAlreadyStartedError, ServiceError)
+export class TemporalExceptionFilter implements ExceptionFilter {
+  catch(error: Error, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (error instanceof WorkflowNotFoundError) {
+      response.status(404).json({ statusCode: 404, error: 'Not Found', message: 'No workflow run with this ID' });
+      return;
+    }
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      response.status(409).json({ statusCode: 409, error: 'Conflict', message: `Workflow ${error.workflowId} is already running` });
+      return;
+    }
+    const mapped = GRPC_TO_HTTP[grpcCode(error) ?? -1];
+    if (mapped) {
+      response.status(mapped.status).json({ statusCode: mapped.status, error: mapped.error, message: error.message });
+      return;
+    }
+    response.status(500).json({ statusCode: 500, error: 'Internal Server Error', message: 'Temporal request failed' });
+  }
+}

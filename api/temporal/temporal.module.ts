@@ -1,0 +1,29 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Client, Connection } from '@temporalio/client';
+import { temporalConnectionOptions, type TemporalSettings } from '../../src/config/temporal';
+import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
+
+/** The API's only door to Temporal. The connection is lazy so the API boots (and /readyz reports) while Temporal is down. */
+@Module({})
+export class TemporalModule implements OnApplicationShutdown {
+  constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}
+
+  static forRoot(settings: TemporalSettings): DynamicModule {
+    return {
+      module: TemporalModule,
+      global: true,
+      providers: [
+        { provide: TEMPORAL_SETTINGS, useValue: settings },
+        {
+          provide: TEMPORAL_CLIENT,
+          useFactory: () => new Client({ connection: Connection.lazy(temporalConnectionOptions(settings)), namespace: settings.namespace }),
+        },
+      ],
+      exports: [TEMPORAL_CLIENT, TEMPORAL_SETTINGS],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.connection.close();
+  }
+}

@@ -1,0 +1,36 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { PIPELINE_NAME_PATTERN } from './start-pipeline.dto';
+
+export const RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export class WaitForResultQuery {
+  @ApiPropertyOptional({ description: 'Seconds to wait for the run to close before answering (bounded by CHORUS_MAX_WAIT_SECONDS).', default: 30 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  waitSeconds?: number;
+}
+
+export class ListRunsQuery {
+  @ApiPropertyOptional({ description: 'Only runs of this pipeline.', example: 'classic' })
+  @IsOptional()
+  @Matches(PIPELINE_NAME_PATTERN, { message: 'pipeline must be 1-64 letters, digits, "_" or "-"' })
+  pipeline?: string;
+
+  @ApiPropertyOptional({ description: 'Only runs in this state.', enum: RUN_STATUSES })
+  @IsOptional()
+  @IsIn(RUN_STATUSES)
+  status?: RunStatus;
+
+  @ApiPropertyOptional({ description: 'How many runs, newest first.', default: 20, minimum: 1, maximum: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+}

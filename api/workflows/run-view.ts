@@ -1,0 +1,33 @@
+import type { PipelineResult, StepFailureInfo, StepProgress } from '../../src/pipeline/types';
+import type { RunStatus } from './dto/run-queries.dto';
+
+/** One step as the API shows it: the workflow's progress plus live attempt data for a running step. */
+export interface StepView extends StepProgress {
+  /** Last failure of a step that is still being retried. */
+  lastError?: StepFailureInfo;
+}
+
+/** What GET /v1/workflows/:id answers. */
+export interface RunView {
+  workflowId: string;
+  runId: string;
+  pipeline: string | null;
+  status: RunStatus | 'UNKNOWN';
+  startedAt: string;
+  closedAt: string | null;
+  /** Null when progress could not be read (no worker answered the query in time). */
+  steps: StepView[] | null;
+  result?: PipelineResult;
+  error?: StepFailureInfo & { step?: string };
+  /** True when any step was answered by the provider simulator. */
+  simulated?: boolean;
+}
+
+export interface RunSummary {
+  workflowId: string;
+  runId: string;
+  pipeline: string | null;
+  status: RunView['status'];
+  startedAt: string;
+  closedAt: string | null;
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
+import { parseEnv, positiveInt, url, type Env } from './env';
+
+export interface ProviderEndpoint {
+  provider: ProviderName;
+  baseUrl: string;
+  /** Empty when the provider is served by the simulator or an unauthenticated compatible server. */
+  apiKey: string;
+  defaultModel: string;
+  /** True when calls go to the Chorus provider simulator because the provider has no API key. */
+  simulated: boolean;
+}
+
+export interface ProviderSettings {
+  endpoints: Record<ProviderName, ProviderEndpoint>;
+  /** Per-request HTTP timeout; an attempt that hits it fails as ProviderTimeout and is retried. */
+  requestTimeoutMs: number;
+  /** Upper bound for a provider's Retry-After, so one header cannot park a step for hours. */
+  maxRetryAfterMs: number;
+}
+
+const REAL_PROVIDERS: Record<ProviderName, { baseUrl: string; model: string; simulatorPath: string }> = {
+  openai: { baseUrl: 'https://api.openai.com/v1', model: 'gpt-4o-mini', simulatorPath: '/openai/v1' },
+  cohere: { baseUrl: 'https://api.cohere.com', model: 'command-r-08-2024', simulatorPath: '/cohere' },
+  gemini: { baseUrl: 'https://generativelanguage.googleapis.com', model: 'gemini-2.0-flash', simulatorPath: '/gemini' },
+};
+
+export const DEFAULT_SIMULATOR_URL = 'http://127.0.0.1:8400';
+
+const envPrefix = (provider: ProviderName) => provider.toUpperCase();
+
+export function loadProviderSettings(env: Env): ProviderSettings {
+  const perProvider = Object.fromEntries(
+    PROVIDER_NAMES.flatMap((provider) => [
+      [`${envPrefix(provider)}_API_KEY`, z.string().optional()],
+      [`${envPrefix(provider)}_BASE_URL`, url().optional()],
+      [`${envPrefix(provider)}_MODEL`, z.string().default(REAL_PROVIDERS[provider].model)],
+    ]),
+  );
+  const vars = parseEnv(
+    {
+      ...perProvider,
+      CHORUS_SIMULATOR_URL: url().default(DEFAULT_SIMULATOR_URL),
+      CHORUS_PROVIDER_TIMEOUT_MS: positiveInt(60_000),
+      CHORUS_MAX_RETRY_AFTER_SECONDS: positiveInt(300),
+    },
+    env,
+  ) as Record<string, string | undefined> & {
+    CHORUS_SIMULATOR_URL: string;
+    CHORUS_PROVIDER_TIMEOUT_MS: number;
+    CHORUS_MAX_RETRY_AFTER_SECONDS: number;
+  };
+  const endpoint = (provider: ProviderName): ProviderEndpoint => {
+    const apiKey = vars[`${envPrefix(provider)}_API_KEY`] ?? '';
+    const explicitBaseUrl = vars[`${envPrefix(provider)}_BASE_URL`];
+    const simulated = !apiKey && !explicitBaseUrl;
+    const baseUrl = simulated
+      ? `${vars.CHORUS_SIMULATOR_URL.replace(/\/$/, '')}${REAL_PROVIDERS[provider].simulatorPath}`
+      : (explicitBaseUrl ?? REAL_PROVIDERS[provider].baseUrl);
+    return {
+      provider,
+      apiKey,
+      simulated,
+      baseUrl: baseUrl.replace(/\/$/, ''),
+      defaultModel: vars[`${envPrefix(provider)}_MODEL`] as string,
+    };
+  };
+  return {
+    endpoints: Object.fromEntries(PROVIDER_NAMES.map((provider) => [provider, endpoint(provider)])) as Record<ProviderName, ProviderEndpoint>,
+    requestTimeoutMs: vars.CHORUS_PROVIDER_TIMEOUT_MS,
+    maxRetryAfterMs: vars.CHORUS_MAX_RETRY_AFTER_SECONDS * 1000,
+  };
+}
+
+/** The simulator's path prefix per provider, shared with the simulator's router. */
+export const SIMULATOR_PATHS: Record<ProviderName, string> = Object.fromEntries(
+  PROVIDER_NAMES.map((provider) => [provider, REAL_PROVIDERS[provider].simulatorPath]),
+) as Record<ProviderName, string>;

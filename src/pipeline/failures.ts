@@ -1,0 +1,27 @@
+/**
+ * Failure types shared by activities, workflows and the API. Across processes Chorus compares
+ * `failure.type` against these strings, never `instanceof`.
+ */
+export const FailureType = {
+  /** 429 from the provider; retried, honouring Retry-After. */
+  ProviderRateLimited: 'ProviderRateLimited',
+  /** 5xx, 408 or 409 from the provider; retried. */
+  ProviderUnavailable: 'ProviderUnavailable',
+  /** The provider did not answer within the request timeout; retried. */
+  ProviderTimeout: 'ProviderTimeout',
+  /** Connection refused/reset, DNS failure; retried. */
+  ProviderNetworkError: 'ProviderNetworkError',
+  /** 401/403: the key is missing, wrong or lacks permission; not retried. */
+  ProviderAuthFailed: 'ProviderAuthFailed',
+  /** Any other 4xx: the request itself is wrong; not retried. */
+  ProviderRejectedRequest: 'ProviderRejectedRequest',
+  /** A 2xx whose body is not the provider's documented shape; retried. */
+  ProviderMalformedResponse: 'ProviderMalformedResponse',
+  /** The model answered, but not in the structure the task asked for; retried. */
+  InvalidModelOutput: 'InvalidModelOutput',
+  /** Wraps the failure of one pipeline step; the workflow fails with this type. */
+  PipelineStepFailed: 'PipelineStepFailed',
+  /** The pipeline definition or its input cannot be executed (e.g. a template reads a missing value). */
+  InvalidPipeline: 'InvalidPipeline',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,107 @@
+/**
+ * Fault injection for the provider simulator. Faults come from two places:
+ * - rates (`503=0.2,429=0.1,hang=0.05,malformed=0.02`), drawn from a seeded generator so a run
+ *   with the same seed and request order sees the same faults;
+ * - directives written into a prompt (`[[sim:503x2]]`, `[[sim:cohere:429x1,retry-after=2]]`), which
+ *   tests use to script exactly which provider fails, how, and for how many attempts.
+ */
+export type FaultKind = { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'malformed' };
+
+export interface FaultRate {
+  fault: FaultKind;
+  rate: number;
+}
+
+export interface Directive {
+  /** Only this provider obeys it; every provider when absent. */
+  provider?: string;
+  fault?: FaultKind;
+  /** How many attempts of the same request get the fault; forever when absent. */
+  times?: number;
+  retryAfterSeconds?: number;
+  latencyMs?: number;
+}
+
+const FAULT_TOKEN = /^(\d{3}|hang|malformed)$/;
+
+function parseFault(token: string): FaultKind {
+  if (token === 'hang' || token === 'malformed') return { kind: token };
+  const status = Number(token);
+  if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`"${token}" is not a fault (4xx/5xx status, hang or malformed)`);
+  return { kind: 'status', status };
+}
+
+/** Parses `503=0.2,429=0.1,hang=0.05`; rates must add up to at most 1. */
+export function parseFaultRates(spec: string): FaultRate[] {
+  const rates = spec
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const [token, rateText] = part.split('=');
+      const rate = Number(rateText);
+      if (!FAULT_TOKEN.test(token ?? '') || !(rate >= 0 && rate <= 1)) throw new Error(`"${part}" is not FAULT=RATE (e.g. 503=0.1)`);
+      return { fault: parseFault(token), rate };
+    });
+  if (rates.reduce((sum, { rate }) => sum + rate, 0) > 1) throw new Error(`fault rates in "${spec}" add up to more than 1`);
+  return rates;
+}
+
+export function pickFault(rates: FaultRate[], random: () => number): FaultKind | undefined {
+  let draw = random();
+  for (const { fault, rate } of rates) {
+    if (draw < rate) return fault;
+    draw -= rate;
+  }
+  return undefined;
+}
+
+const DIRECTIVE = /\[\[sim:([^\]]*)\]\]/g;
+
+/** Directive tokens found in a text, kept verbatim so generated answers can carry them downstream. */
+export function directiveTokens(text: string): string[] {
+  return [...text.matchAll(DIRECTIVE)].map((match) => match[0]);
+}
+
+export function stripDirectives(text: string): string {
+  return text.replace(DIRECTIVE, '').replace(/[ \t]+\n/g, '\n').trim();
+}
+
+/** `[[sim:cohere:503x2,retry-after=1,latency=300]]` → directive; malformed directives are ignored. */
+export function parseDirectives(text: string): Directive[] {
+  const directives: Directive[] = [];
+  for (const [, body] of text.matchAll(DIRECTIVE)) {
+    const directive: Directive = {};
+    let valid = true;
+    for (const option of body.split(',').map((part) => part.trim())) {
+      const scoped = /^(?:([a-z]+):)?(\d{3}|hang|malformed)(?:x(\d+))?$/.exec(option);
+      const setting = /^(retry-after|latency)=(\d+)$/.exec(option);
+      if (scoped) {
+        directive.provider = scoped[1];
+        directive.fault = parseFault(scoped[2]);
+        directive.times = scoped[3] === undefined ? undefined : Number(scoped[3]);
+      } else if (setting) {
+        if (setting[1] === 'retry-after') directive.retryAfterSeconds = Number(setting[2]);
+        else directive.latencyMs = Number(setting[2]);
+      } else if (/^[a-z]+$/.test(option)) {
+        directive.provider = option;
+      } else {
+        valid = false;
+      }
+    }
+    if (valid) directives.push(directive);
+  }
+  return directives;
+}
+
+/** mulberry32: tiny, fast, good enough for reproducible fault draws. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SIMULATOR_PATHS } from '../config/providers';
+import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
+import { parseDirectives, pickFault, seededRandom, type Directive, type FaultKind, type FaultRate } from './faults';
+import { estimateTokens, simulateCompletion } from './model';
+import { PROVIDER_WIRES, WireFormatError, type ProviderWire } from './wire';
+
+export interface SimulatorOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Base latency of every answer. @default 0 */
+  latencyMs?: number;
+  /** Extra latency drawn uniformly from [0, jitterMs). @default 0 */
+  jitterMs?: number;
+  /** Seed of the fault and jitter draws. @default 1 */
+  seed?: number;
+  faultRates?: FaultRate[];
+  /** Retry-After sent with injected 429s. @default 1 */
+  retryAfterSeconds?: number;
+}
+
+/** One request as the simulator saw it; tests read these to check retries, rates and spacing. */
+export interface SimulatorRequestRecord {
+  provider: ProviderName;
+  model?: string;
+  /** Epoch ms when the request arrived. */
+  receivedAt: number;
+  status: number | 'hang';
+  fault?: string;
+  /** Fingerprint of the body: the same request retried has the same fingerprint. */
+  fingerprint: string;
+  attempt: number;
+}
+
+export interface RunningSimulator {
+  url: string;
+  requests(): SimulatorRequestRecord[];
+  clearRequests(): void;
+  close(): Promise<void>;
+}
+
+const SIMULATED_HEADER = { 'x-chorus-simulated': 'true' };
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': 'application/json', ...SIMULATED_HEADER, ...headers });
+  response.end(JSON.stringify(body));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function routeOf(path: string): { wire: ProviderWire; match: RegExpExecArray } | undefined {
+  for (const provider of PROVIDER_NAMES) {
+    const prefix = SIMULATOR_PATHS[provider];
+    if (!path.startsWith(`${prefix}/`)) continue;
+    const wire = PROVIDER_WIRES[provider];
+    const match = wire.route.exec(path.slice(prefix.length));
+    if (match) return { wire, match };
+  }
+  return undefined;
+}
+
+function describeFault(fault: FaultKind): string {
+  return fault.kind === 'status' ? String(fault.status) : fault.kind;
+}
+
+const FAULT_MESSAGES: Record<number, string> = {
+  400: 'Invalid request (simulated).',
+  401: 'Incorrect API key provided (simulated).',
+  403: 'Permission denied (simulated).',
+  404: 'Model not found (simulated).',
+  429: 'Rate limit reached for requests (simulated).',
+  500: 'The server had an error while processing your request (simulated).',
+  502: 'Bad gateway (simulated).',
+  503: 'The server is overloaded or not ready yet (simulated).',
+  504: 'Gateway timeout (simulated).',
+};
+
+/** Starts the provider simulator: OpenAI, Cohere and Gemini wire formats on one HTTP server. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const random = seededRandom(options.seed ?? 1);
+  const log: SimulatorRequestRecord[] = [];
+  const attemptsByFingerprint = new Map<string, number>();
+
+  const directiveFor = (directives: Directive[], provider: ProviderName) =>
+    directives.filter((directive) => !directive.provider || directive.provider === provider);
+
+  async function handleProvider(request: IncomingMessage, response: ServerResponse, wire: ProviderWire, match: RegExpExecArray) {
+    const receivedAt = Date.now();
+    const raw = await readBody(request);
+    const fingerprint = createHash('sha256').update(`${wire.provider}\n${request.url}\n${raw}`).digest('hex').slice(0, 16);
+    const attempt = (attemptsByFingerprint.get(fingerprint) ?? 0) + 1;
+    attemptsByFingerprint.set(fingerprint, attempt);
+    const record: SimulatorRequestRecord = { provider: wire.provider, receivedAt, status: 200, fingerprint, attempt };
+    log.push(record);
+
+    let parsed;
+    try {
+      parsed = wire.parseRequest(JSON.parse(raw), match);
+    } catch (error) {
+      const message = error instanceof WireFormatError ? error.message : 'Request body is not valid JSON.';
+      record.status = 400;
+      return sendJson(response, 400, wire.renderError(400, message));
+    }
+    record.model = parsed.model;
+
+    const directives = directiveFor(parseDirectives(`${parsed.system ?? ''}\n${parsed.prompt}`), wire.provider);
+    const scripted = directives.find((directive) => directive.fault && (directive.times === undefined || attempt <= directive.times));
+    const fault = scripted?.fault ?? (directives.some((directive) => directive.fault) ? undefined : pickFault(options.faultRates ?? [], random));
+    const latencyOverride = directives.find((directive) => directive.latencyMs !== undefined)?.latencyMs;
+    const jitter = options.jitterMs ? random() * options.jitterMs : 0;
+    await sleep(latencyOverride ?? (options.latencyMs ?? 0) + jitter);
+
+    if (fault) record.fault = describeFault(fault);
+    if (fault?.kind === 'hang') {
+      record.status = 'hang';
+      return; // the client's timeout or cancellation ends it; close() destroys the socket
+    }
+    if (fault?.kind === 'status') {
+      record.status = fault.status;
+      const retryAfter = scripted?.retryAfterSeconds ?? options.retryAfterSeconds ?? 1;
+      const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(retryAfter) } : {};
+      return sendJson(response, fault.status, wire.renderError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Simulated failure.'), headers);
+    }
+    if (fault?.kind === 'malformed') {
+      response.writeHead(200, { 'content-type': 'application/json', ...SIMULATED_HEADER });
+      return response.end('{"choices": [ this is not json');
+    }
+    const text = simulateCompletion(parsed);
+    const completion = { model: parsed.model, text, inputTokens: estimateTokens(`${parsed.system ?? ''}${parsed.prompt}`), outputTokens: estimateTokens(text) };
+    sendJson(response, 200, wire.renderCompletion(completion));
+  }
+
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    const route = request.method === 'POST' ? routeOf(path) : undefined;
+    const done = route
+      ? handleProvider(request, response, route.wire, route.match)
+      : Promise.resolve(handleControl(request, response, path));
+    done.catch((error: Error) => {
+      if (!response.headersSent) sendJson(response, 500, { error: { message: `simulator error: ${error.message}` } });
+    });
+  });
+
+  function handleControl(request: IncomingMessage, response: ServerResponse, path: string): void {
+    if (path === '/healthz') return sendJson(response, 200, { status: 'ok', simulated: true });
+    if (path === '/_sim/requests' && request.method === 'GET') return sendJson(response, 200, log);
+    if (path === '/_sim/requests' && request.method === 'DELETE') {
+      log.length = 0;
+      attemptsByFingerprint.clear();
+      return sendJson(response, 200, { cleared: true });
+    }
+    sendJson(response, 404, { error: { message: `No simulated endpoint at ${request.method} ${path}` } });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    requests: () => [...log],
+    clearRequests: () => {
+      log.length = 0;
+      attemptsByFingerprint.clear();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

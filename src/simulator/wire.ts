@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import type { ProviderName } from '../pipeline/providers';
+import type { SimulatedPrompt } from './model';
+
+/** A request the simulator understood, whatever wire format it came in. */
+export interface ParsedRequest extends SimulatedPrompt {
+  model: string;
+}
+
+export interface Completion {
+  model: string;
+  text: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export class WireFormatError extends Error {}
+
+/** One provider's wire format: its route, how to read a request, how to write answers and errors. */
+export interface ProviderWire {
+  provider: ProviderName;
+  /** Matches the path below the provider's simulator prefix; captures the model when it is in the URL. */
+  route: RegExp;
+  parseRequest(body: unknown, routeMatch: RegExpExecArray): ParsedRequest;
+  renderCompletion(completion: Completion): unknown;
+  renderError(status: number, message: string): unknown;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** OpenAI and Cohere messages carry content as a string or as a list of typed parts. */
+function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .filter((part): part is Json => isObject(part) && part.type === 'text' && typeof part.text === 'string')
+      .map((part) => part.text as string)
+      .join('\n');
+  }
+  throw new WireFormatError('message content must be a string or an array of content parts');
+}
+
+function chatMessages(body: unknown): { model: string; system?: string; prompt: string } {
+  if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
+  if (typeof body.model !== 'string' || !body.model) throw new WireFormatError("'model' is required");
+  if (!Array.isArray(body.messages) || body.messages.length === 0) throw new WireFormatError("'messages' must be a non-empty array");
+  const messages = body.messages.map((message) => {
+    if (!isObject(message) || typeof message.role !== 'string') throw new WireFormatError('each message needs a role and content');
+    return { role: message.role, text: messageText(message.content) };
+  });
+  const system = messages.filter((message) => message.role === 'system' || message.role === 'developer').map((message) => message.text);
+  const user = messages.filter((message) => message.role === 'user').map((message) => message.text);
+  return { model: body.model, system: system.join('\n') || undefined, prompt: user.join('\n\n') };
+}
+
+const openai: ProviderWire = {
+  provider: 'openai',
+  route: /^\/chat\/completions$/,
+  parseRequest(body) {
+    const { model, system, prompt } = chatMessages(body);
+    const format = (body as Json).response_format;
+    return { model, system, prompt, json: isObject(format) && (format.type === 'json_object' || format.type === 'json_schema') };
+  },
+  renderCompletion({ model, text, inputTokens, outputTokens }) {
+    return {
+      id: `chatcmpl-${randomUUID().replace(/-/g, '')}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+      system_fingerprint: 'fp_chorus_simulator',
+    };
+  },
+  renderError(status, message) {
+    const kinds: Record<number, [string, string | null]> = {
+      400: ['invalid_request_error', null],
+      401: ['invalid_request_error', 'invalid_api_key'],
+      403: ['invalid_request_error', 'unsupported_country_region_territory'],
+      404: ['invalid_request_error', 'model_not_found'],
+      429: ['requests', 'rate_limit_exceeded'],
+    };
+    const [type, code] = kinds[status] ?? ['server_error', null];
+    return { error: { message, type, param: null, code } };
+  },
+};
+
+const cohere: ProviderWire = {
+  provider: 'cohere',
+  route: /^\/v2\/chat$/,
+  parseRequest(body) {
+    const { model, system, prompt } = chatMessages(body);
+    const format = (body as Json).response_format;
+    return { model, system, prompt, json: isObject(format) && format.type === 'json_object' };
+  },
+  renderCompletion({ text, inputTokens, outputTokens }) {
+    return {
+      id: randomUUID(),
+      message: { role: 'assistant', content: [{ type: 'text', text }] },
+      finish_reason: 'COMPLETE',
+      usage: {
+        billed_units: { input_tokens: inputTokens, output_tokens: outputTokens },
+        tokens: { input_tokens: inputTokens, output_tokens: outputTokens },
+      },
+    };
+  },
+  renderError(_status, message) {
+    return { id: randomUUID(), message };
+  },
+};
+
+const GOOGLE_STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+const gemini: ProviderWire = {
+  provider: 'gemini',
+  route: /^\/v1(?:beta)?\/models\/([^/:]+):generateContent$/,
+  parseRequest(body, match) {
+    if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
+    const partsText = (content: unknown): string => {
+      if (!isObject(content) || !Array.isArray(content.parts)) throw new WireFormatError('each content needs a parts array');
+      return content.parts
+        .filter((part): part is Json => isObject(part) && typeof part.text === 'string')
+        .map((part) => part.text as string)
+        .join('\n');
+    };
+    if (!Array.isArray(body.contents) || body.contents.length === 0) throw new WireFormatError('contents must be a non-empty array');
+    const prompt = body.contents.map(partsText).join('\n\n');
+    const system = body.systemInstruction === undefined ? undefined : partsText(body.systemInstruction);
+    const config = body.generationConfig;
+    return { model: decodeURIComponent(match[1]), system, prompt, json: isObject(config) && config.responseMimeType === 'application/json' };
+  },
+  renderCompletion({ model, text, inputTokens, outputTokens }) {
+    return {
+      candidates: [{ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+      usageMetadata: { promptTokenCount: inputTokens, candidatesTokenCount: outputTokens, totalTokenCount: inputTokens + outputTokens },
+      modelVersion: model,
+      responseId: randomUUID(),
+    };
+  },
+  renderError(status, message) {
+    return { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN' } };
+  },
+};
+
+export const PROVIDER_WIRES: Record<ProviderName, ProviderWire> = { openai, cohere, gemini };

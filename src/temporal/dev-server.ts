@@ -1,0 +1,37 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SearchAttributeType } from '@temporalio/common';
+import type { DevServerSettings } from '../config/temporal';
+import { CHORUS_SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
+
+const CLI_ATTRIBUTE_TYPES: Record<string, string> = {
+  [SearchAttributeType.KEYWORD]: 'Keyword',
+  [SearchAttributeType.TEXT]: 'Text',
+  [SearchAttributeType.INT]: 'Int',
+  [SearchAttributeType.DOUBLE]: 'Double',
+  [SearchAttributeType.BOOL]: 'Bool',
+  [SearchAttributeType.DATETIME]: 'Datetime',
+  [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+};
+
+/** `temporal server start-dev` arguments: persisted SQLite in WAL mode, the Web UI, Chorus's search attributes. */
+export function devServerArgs(settings: DevServerSettings): string[] {
+  mkdirSync(dirname(settings.dbFilename), { recursive: true });
+  return [
+    'server',
+    'start-dev',
+    '--ip',
+    settings.ip,
+    '--port',
+    String(settings.port),
+    '--ui-port',
+    String(settings.uiPort),
+    '--db-filename',
+    settings.dbFilename,
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--log-level',
+    'warn',
+    ...CHORUS_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_ATTRIBUTE_TYPES[key.type]}`]),
+  ];
+}

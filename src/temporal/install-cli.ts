@@ -1,0 +1,9 @@
+import { ensureTemporalCli } from './cli';
+
+/** `npm run temporal:install`: prints the path of a usable Temporal CLI, building it if needed. */
+try {
+  console.log(ensureTemporalCli());
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
