@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
@@ -31,6 +32,8 @@ const DEFAULT_HEARTBEAT = '10s';
 function activityOptions(step: StepDefinition): ActivityOptions {
   return {
     activityId: step.id,
+    // A cancelled run closes only after its provider call has really stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     startToCloseTimeout: (step.timeout?.startToClose ?? DEFAULT_START_TO_CLOSE) as Duration,
     heartbeatTimeout: (step.timeout?.heartbeat ?? DEFAULT_HEARTBEAT) as Duration,
     retry: {

@@ -137,7 +137,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       response.writeHead(200, { 'content-type': 'application/json', ...SIMULATED_HEADER });
       return response.end('{"choices": [ this is not json');
     }
-    const text = simulateCompletion(parsed);
+    const text = fault?.kind === 'nonsense' ? 'Sure! Here is my answer, in my own words.' : simulateCompletion(parsed);
     const completion = { model: parsed.model, text, inputTokens: estimateTokens(`${parsed.system ?? ''}${parsed.prompt}`), outputTokens: estimateTokens(text) };
     sendJson(response, 200, wire.renderCompletion(completion));
   }

@@ -38,7 +38,7 @@ export async function createChorusWorker(options: ChorusWorkerOptions): Promise<
     connection,
     namespace: options.temporal.namespace,
     taskQueue: options.temporal.taskQueue,
-    identity: options.identity,
+    ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ http: createProviderHttpClient(), providers: options.providers }),
     maxConcurrentActivityTaskExecutions: options.worker.maxConcurrentActivities,

@@ -1,0 +1,171 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { AppModule } from '../../api/app.module';
+import { configureApp } from '../../api/app';
+import { FailureType } from '../../src/pipeline/failures';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const API_KEY = 'e2e-test-key-0123456789';
+const auth = { 'x-api-key': API_KEY };
+
+/** The HTTP API in-process, over real HTTP, with a real worker, the real Temporal server and the simulator. */
+describe('REST API end to end', () => {
+  let stack: TestStack;
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    stack = await startTestStack('api-e2e', { latencyMs: 5 });
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forRoot({ api: { host: '127.0.0.1', port: 0, apiKeys: [API_KEY, 'second-key-0123456789'], maxWaitSeconds: 30 }, temporal: stack.temporal })],
+    }).compile();
+    app = configureApp(moduleRef.createNestApplication());
+    await app.init();
+    http = request(app.getHttpServer());
+  });
+  afterAll(async () => {
+    await app?.close();
+    await stack?.close();
+  });
+  beforeEach(() => stack.simulator.clearRequests());
+
+  const startClassic = async (prompt: string) => {
+    const response = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt } }).expect(202);
+    return response.body as { workflowId: string; runId: string; statusUrl: string; resultUrl: string };
+  };
+  const waitForResult = (resultUrl: string) => http.get(`${resultUrl}?waitSeconds=25`).set(auth);
+
+  describe('authentication', () => {
+    it('answers 401 without an API key', async () => {
+      const response = await http.get('/v1/workflows').expect(401);
+      expect(response.body.message).toBe('Missing x-api-key header');
+    });
+
+    it('answers 401 for a wrong key and accepts every configured key', async () => {
+      await http.get('/v1/workflows').set('x-api-key', 'not-a-key').expect(401);
+      await http.get('/v1/workflows').set('x-api-key', 'second-key-0123456789').expect(200);
+    });
+
+    it('leaves health probes open', async () => {
+      await http.get('/healthz').expect(200, { status: 'ok' });
+      await http.get('/readyz').expect(200, { status: 'ready', temporal: 'reachable' });
+    });
+  });
+
+  it('starts the classic pipeline at once and returns draft, summary and sentiment to a poll by ID', async () => {
+    const started = await startClassic('Why durable execution is a great help');
+    expect(started.workflowId).toMatch(/^classic-/);
+    expect(started.statusUrl).toBe(`/v1/workflows/${started.workflowId}`);
+
+    const done = await waitForResult(started.resultUrl).expect(200);
+    expect(done.body).toMatchObject({ workflowId: started.workflowId, runId: started.runId, pipeline: 'classic', status: 'COMPLETED', simulated: true });
+    expect(done.body.result.output).toEqual({
+      draft: expect.stringContaining('Why durable execution is a great help'),
+      summary: expect.any(String),
+      sentiment: { label: expect.stringMatching(/^(positive|negative|neutral)$/), score: expect.any(Number) },
+    });
+    expect(done.body.steps.map((step: { status: string }) => step.status)).toEqual(['done', 'done', 'done']);
+
+    const status = await http.get(started.statusUrl).set(auth).expect(200);
+    expect(status.body.result).toEqual(done.body.result);
+  });
+
+  it('shows per-step progress of a running pipeline, and the long-poll answers 202 until it closes', async () => {
+    const started = await startClassic('Slow draft [[sim:openai,latency=3000]]');
+    const pending = await http.get(`${started.resultUrl}?waitSeconds=1`).set(auth).expect(202);
+    expect(pending.body.status).toBe('RUNNING');
+    expect(pending.body.steps).toEqual([
+      { id: 'draft', provider: 'openai', status: 'running', attempts: 1 },
+      { id: 'summary', provider: 'cohere', status: 'pending' },
+      { id: 'sentiment', provider: 'gemini', status: 'pending' },
+    ]);
+    await waitForResult(started.resultUrl).expect(200);
+  });
+
+  it('retries a provider 503 and completes', async () => {
+    const started = await startClassic('Flaky summary [[sim:cohere:503x2]]');
+    const done = await waitForResult(started.resultUrl).expect(200);
+    expect(done.body.status).toBe('COMPLETED');
+    expect(done.body.steps[1]).toEqual({ id: 'summary', provider: 'cohere', status: 'done', attempts: 3 });
+  });
+
+  it('honours a provider 429 Retry-After and completes', async () => {
+    const started = await startClassic('Busy draft [[sim:openai:429x1,retry-after=2]]');
+    const done = await waitForResult(started.resultUrl).expect(200);
+    expect(done.body.status).toBe('COMPLETED');
+    expect(done.body.steps[0].attempts).toBe(2);
+    const [limited, retried] = stack.simulator.requests().filter((record) => record.provider === 'openai');
+    expect(retried.receivedAt - limited.receivedAt).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('reports a non-retryable provider 401 as a typed failure of its step', async () => {
+    const started = await startClassic('Bad key [[sim:gemini:401]]');
+    const failed = await waitForResult(started.resultUrl).expect(200);
+    expect(failed.body).toMatchObject({ status: 'FAILED', error: { type: FailureType.ProviderAuthFailed, step: 'sentiment' } });
+    expect(failed.body.steps.map((step: { status: string }) => step.status)).toEqual(['done', 'done', 'failed']);
+    expect(stack.simulator.requests().filter((record) => record.provider === 'gemini')).toHaveLength(1);
+  });
+
+  it('cancels a running pipeline', async () => {
+    const started = await startClassic('Never mind [[sim:openai,latency=20000]]');
+    await http.post(`${started.statusUrl}/cancel`).set(auth).expect(202, { workflowId: started.workflowId, status: 'CANCEL_REQUESTED' });
+    const cancelled = await waitForResult(started.resultUrl).expect(200);
+    expect(cancelled.body.status).toBe('CANCELLED');
+    expect(cancelled.body.steps.map((step: { status: string }) => step.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
+  it('lists runs by pipeline through Temporal visibility', async () => {
+    const started = await startClassic('Listed');
+    let listed: { workflowId: string; pipeline: string }[] = [];
+    for (let tries = 0; tries < 40 && !listed.some((run) => run.workflowId === started.workflowId); tries++) {
+      listed = (await http.get('/v1/workflows?pipeline=classic&limit=100').set(auth).expect(200)).body.workflows;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(listed).toContainEqual(expect.objectContaining({ workflowId: started.workflowId, pipeline: 'classic' }));
+    await waitForResult(started.resultUrl).expect(200);
+  });
+
+  describe('bad input gets a 400 naming the field, and starts nothing', () => {
+    it.each([
+      [{ pipeline: 'nope', input: { prompt: 'x' } }, 'pipeline', /unknown pipeline "nope"/],
+      [{ pipeline: 'classic', input: {} }, 'input.prompt', /required/],
+      [{ pipeline: 'classic', input: { prompt: 'x' }, extra: true }, 'extra', /should not exist/],
+      [{ pipeline: 'classic', input: 'a string' }, 'input', /JSON object/],
+      [{ pipeline: 'bad name!', input: { prompt: 'x' } }, 'pipeline', /letters, digits/],
+      [{ input: { prompt: 'x' } }, 'pipeline', /string/],
+    ])('%j → 400 on %s', async (body, field, reason) => {
+      const response = await http.post('/v1/workflows').set(auth).send(body).expect(400);
+      expect(response.body.errors).toContainEqual({ field, reason: expect.stringMatching(reason) });
+      expect(stack.simulator.requests()).toHaveLength(0);
+    });
+
+    it('rejects malformed JSON with 400', async () => {
+      await http.post('/v1/workflows').set(auth).set('content-type', 'application/json').send('{"pipeline": ').expect(400);
+    });
+
+    it.each([
+      ['/v1/workflows/some-id/result?waitSeconds=31', 'waitSeconds'],
+      ['/v1/workflows/some-id/result?waitSeconds=soon', 'waitSeconds'],
+      ['/v1/workflows?limit=0', 'limit'],
+      ['/v1/workflows?status=SLEEPING', 'status'],
+      ["/v1/workflows?pipeline=x' OR 1=1", 'pipeline'],
+    ])('GET %s → 400 on %s', async (url, field) => {
+      const response = await http.get(url).set(auth).expect(400);
+      expect(response.body.errors.map((problem: { field: string }) => problem.field)).toContain(field);
+    });
+  });
+
+  it.each([
+    ['get', '/v1/workflows/unknown-id'],
+    ['get', '/v1/workflows/unknown-id/result?waitSeconds=1'],
+    ['post', '/v1/workflows/unknown-id/cancel'],
+  ] as const)('%s %s → 404 for an unknown workflow ID', async (method, url) => {
+    await http[method](url).set(auth).expect(404);
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const response = await http.get('/docs/openapi.json').expect(200);
+    expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/v1/workflows', '/v1/workflows/{id}', '/v1/workflows/{id}/result']));
+  });
+});

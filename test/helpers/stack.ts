@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { loadProviderSettings, type ProviderSettings } from '../../src/config/providers';
+import type { TemporalSettings } from '../../src/config/temporal';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server';
+import { createChorusWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
+
+export function testTemporalAddress(): string {
+  const address = process.env.CHORUS_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('CHORUS_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (global setup starts Temporal)');
+  return address;
+}
+
+/** Settings for a test's own task queue, so concurrent test files never steal each other's tasks. */
+export function testTemporalSettings(name: string): TemporalSettings {
+  return { address: testTemporalAddress(), namespace: 'default', taskQueue: `${name}-${randomUUID()}` };
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+  return bundle;
+}
+
+/** Provider settings that send every provider to the given simulator. */
+export function simulatedProviders(simulatorUrl: string, overrides: Partial<ProviderSettings> = {}): ProviderSettings {
+  return { ...loadProviderSettings({ CHORUS_SIMULATOR_URL: simulatorUrl }), ...overrides };
+}
+
+export interface TestStack {
+  temporal: TemporalSettings;
+  simulator: RunningSimulator;
+  providers: ProviderSettings;
+  client: Client;
+  worker: Worker;
+  /** Resolves when the worker has stopped. */
+  workerStopped: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Real Temporal + real simulator + an in-process Chorus worker on a fresh task queue. */
+export async function startTestStack(name: string, simulatorOptions: SimulatorOptions = {}, providerOverrides: Partial<ProviderSettings> = {}): Promise<TestStack> {
+  const temporal = testTemporalSettings(name);
+  const simulator = await startSimulator(simulatorOptions);
+  const providers = simulatedProviders(simulator.url, providerOverrides);
+  const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  const { worker } = await createChorusWorker({
+    temporal,
+    providers,
+    worker: { maxConcurrentActivities: 100, maxConcurrentWorkflowTasks: 20, shutdownGraceMs: 1000 },
+    workflowBundle: await workflowBundle(),
+    connection: nativeConnection,
+  });
+  const workerStopped = worker.run();
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  return {
+    temporal,
+    simulator,
+    providers,
+    client,
+    worker,
+    workerStopped,
+    async close() {
+      worker.shutdown();
+      await workerStopped;
+      await Promise.all([connection.close(), nativeConnection.close(), simulator.close()]);
+    },
+  };
+}
