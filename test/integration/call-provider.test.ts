@@ -1,5 +1,6 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ProviderStepInput } from '../../activities';
 import { FailureType } from '../../src/pipeline/failures';
 import type { StepResult } from '../../src/pipeline/types';
@@ -29,7 +30,8 @@ describe('callProvider activity', () => {
     prompt: 'Write about resilient pipelines.',
     ...overrides,
   });
-  const run = (input: ProviderStepInput, env = new MockActivityEnvironment({ attempt: 2 })): Promise<StepResult> =>
+  const quiet = { logger: new DefaultLogger('ERROR') };
+  const run = (input: ProviderStepInput, env = new MockActivityEnvironment({ attempt: 2 }, quiet)): Promise<StepResult> =>
     env.run(activities.callProvider, input);
   const failureOf = async (input: ProviderStepInput): Promise<ApplicationFailure> => {
     const error = await run(input).catch((caught: unknown) => caught);
@@ -91,12 +93,12 @@ describe('callProvider activity', () => {
       http: createProviderHttpClient(),
       providers: simulatedProviders('http://127.0.0.1:1'),
     });
-    const error = await new MockActivityEnvironment().run(unreachable.callProvider, step({})).catch((caught: unknown) => caught);
+    const error = await new MockActivityEnvironment({}, quiet).run(unreachable.callProvider, step({})).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ type: FailureType.ProviderNetworkError, nonRetryable: false });
   });
 
   it('cancellation aborts the in-flight HTTP call', async () => {
-    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 300 });
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 300 }, quiet);
     const call = run(step({ prompt: 'x [[sim:latency=5000]]' }), env);
     await new Promise((resolve) => setTimeout(resolve, 200));
     env.cancel();

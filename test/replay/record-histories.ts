@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { classicPipeline } from '../../src/pipeline/classic';
+import type { PipelineRunInput } from '../../src/pipeline/types';
+import { pipelineWorkflow } from '../../workflows';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { HISTORY_FIXTURES_DIR } from './fixtures';
+
+/**
+ * Records the history fixtures that replay.test.ts replays: `npm run fixtures:record`.
+ * Record again only on purpose, e.g. for a new pipeline shape; old fixtures stay to guard running workflows.
+ */
+const SHAPES: Record<string, string> = {
+  'classic-completed': 'A great and reliable system',
+  'classic-retried-503': 'Flaky [[sim:cohere:503x1]]',
+  'classic-failed-401': 'Bad key [[sim:gemini:401]]',
+  'classic-cancelled': 'Slow [[sim:openai,latency=20000]]',
+};
+
+describe('record history fixtures', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('record-histories', { latencyMs: 5 });
+  });
+  afterAll(() => stack.close());
+
+  it.each(Object.entries(SHAPES))('%s', async (name, prompt) => {
+    const handle = await stack.client.workflow.start(pipelineWorkflow, {
+      workflowId: `${name}-${randomUUID()}`,
+      taskQueue: stack.temporal.taskQueue,
+      args: [{ pipeline: classicPipeline, input: { prompt } } satisfies PipelineRunInput],
+    });
+    if (name.endsWith('cancelled')) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await handle.cancel();
+    }
+    await handle.result().catch(() => undefined);
+    // The CLI's JSON export is the format operators get from `temporal workflow show` too.
+    const history = execFileSync(process.env.CHORUS_TEST_TEMPORAL_CLI!, [
+      'workflow', 'show', '--workflow-id', handle.workflowId, '--address', stack.temporal.address, '--output', 'json',
+    ]);
+    writeFileSync(join(HISTORY_FIXTURES_DIR, `${name}.json`), history);
+  });
+});
