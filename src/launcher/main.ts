@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { Connection } from '@temporalio/client';
 import type { Env } from '../config/env';
 import { loadProviderSettings } from '../config/providers';
@@ -40,8 +42,15 @@ async function shutdown(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
+/** `.env` in the project root, if present, fills in what the real environment leaves unset. */
+function environment(): Env {
+  const file = join(projectRoot(), '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...process.env };
+}
+
 async function main() {
-  const env: Env = { ...process.env };
+  const env = environment();
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
   const launch = (name: string, command: string, args: string[]) => {
