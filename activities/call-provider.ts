@@ -2,11 +2,13 @@ import { Context } from '@temporalio/activity';
 import type { AxiosInstance } from 'axios';
 import { ZodError } from 'zod';
 import type { ProviderSettings } from '../src/config/providers';
+import { estimateCostUsd, priceOf } from '../src/config/prices';
 import type { ProviderName } from '../src/pipeline/providers';
 import type { StepResult, StepTask } from '../src/pipeline/types';
 import { malformedResponse, toProviderFailure } from './errors';
 import { PROVIDER_ADAPTERS } from './providers';
-import { TASKS } from './tasks';
+import { resolveImage } from './images';
+import { planTask } from './tasks';
 
 export interface ProviderStepInput {
   stepId: string;
@@ -16,6 +18,12 @@ export interface ProviderStepInput {
   task: StepTask;
   /** The rendered prompt. */
   prompt: string;
+  /** classify: allowed labels. */
+  labels?: string[];
+  /** extract: JSON Schema of the answer. */
+  schema?: Record<string, unknown>;
+  /** analyze-image: the rendered image reference (http(s) URL or data URL). */
+  image?: string;
 }
 
 export interface ActivityDeps {
@@ -32,15 +40,16 @@ export function createCallProvider({ http, providers, clock = Date.now }: Activi
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
     const adapter = PROVIDER_ADAPTERS[input.provider];
-    const task = TASKS[input.task];
-    const call = { model: input.model ?? endpoint.defaultModel, system: task.system, prompt: input.prompt, json: task.json };
-    const request = adapter.toHttpRequest(call, endpoint);
+    const task = planTask(input.task, input);
 
     // Heartbeats let Temporal notice a dead worker early and deliver cancellation to this call.
     const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.max(context.info.heartbeatTimeoutMs / 3, 100) : undefined;
     const heartbeat = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
-    const startedAt = clock();
     try {
+      const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
+      const call = { model: input.model ?? endpoint.defaultModel, system: task.system, prompt: input.prompt, json: task.json, image };
+      const request = adapter.toHttpRequest(call, endpoint);
+      const startedAt = clock();
       const response = await http.post(request.url, request.body, {
         headers: request.headers,
         timeout: providers.requestTimeoutMs,
@@ -64,6 +73,7 @@ export function createCallProvider({ http, providers, clock = Date.now }: Activi
         text: answer.text,
         data: task.parse?.(answer.text),
         usage: answer.usage,
+        costUsd: estimateCostUsd(priceOf(providers.prices, input.provider, answer.model), answer.usage.inputTokens, answer.usage.outputTokens),
         latencyMs,
         simulated: endpoint.simulated,
         attempt: context.info.attempt,

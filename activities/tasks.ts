@@ -1,47 +1,77 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { z } from 'zod';
+import Ajv from 'ajv';
 import { FailureType } from '../src/pipeline/failures';
-import type { StepTask } from '../src/pipeline/types';
+import type { LabelAnswer, StepTask } from '../src/pipeline/types';
 
-/** How each task is put to a model and how its answer is read. */
-interface TaskSpec {
+/** How a task is put to a model and how its answer is read. */
+export interface TaskPlan {
   system: string;
   json: boolean;
   /** Structured data from the model's text; throws InvalidModelOutput when the text does not fit. */
   parse?: (text: string) => unknown;
 }
 
-const SentimentAnswer = z.object({
-  label: z.enum(['positive', 'negative', 'neutral']),
-  score: z.number().min(0).max(1),
-});
-
-function parseJsonAnswer<T>(text: string, schema: z.ZodType<T>, task: StepTask): T {
-  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text);
-  let value: unknown;
-  try {
-    value = JSON.parse((fenced ? fenced[1] : text).trim());
-  } catch {
-    throw invalidOutput(task, 'the answer is not JSON');
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidOutput(task, parsed.error.issues.map((issue) => `${issue.path.join('.') || 'answer'}: ${issue.message}`).join('; '));
-  return parsed.data;
+export interface TaskOptions {
+  labels?: string[];
+  schema?: Record<string, unknown>;
 }
+
+const SENTIMENT_LABELS = ['positive', 'negative', 'neutral'];
+const ajv = new Ajv({ allErrors: true, strict: false });
 
 function invalidOutput(task: StepTask, reason: string): ApplicationFailure {
   // Retryable: models are not deterministic, the next answer may fit.
-  return ApplicationFailure.create({ type: FailureType.InvalidModelOutput, message: `The ${task} answer does not fit its schema: ${reason}` });
+  return ApplicationFailure.create({ type: FailureType.InvalidModelOutput, message: `The ${task} answer does not fit: ${reason}` });
 }
 
-export const TASKS: Record<StepTask, TaskSpec> = {
-  generate: { system: 'You are a precise, helpful writer.', json: false },
-  summarize: { system: 'You summarize texts faithfully and concisely, without adding facts.', json: false },
-  sentiment: {
+function parseJson(text: string, task: StepTask): unknown {
+  const fenced = /```(?:json)?\s*([\s\S]*?)```/.exec(text);
+  try {
+    return JSON.parse((fenced ? fenced[1] : text).trim());
+  } catch {
+    throw invalidOutput(task, 'the answer is not JSON');
+  }
+}
+
+function labelTask(task: StepTask, labels: string[], instruction: string): TaskPlan {
+  return {
     system:
-      'You judge the overall sentiment of a text. Respond only with a JSON object: ' +
-      '{"label": "positive" | "negative" | "neutral", "score": confidence between 0 and 1}.',
+      `${instruction} Respond only with a JSON object {"label": <one of the allowed labels>, "score": <confidence from 0 to 1>}.\n` +
+      `Allowed labels: ${JSON.stringify(labels)}`,
     json: true,
-    parse: (text) => parseJsonAnswer(text, SentimentAnswer, 'sentiment'),
-  },
-};
+    parse: (text): LabelAnswer => {
+      const answer = parseJson(text, task) as Partial<LabelAnswer> | null;
+      if (typeof answer?.label !== 'string' || !labels.includes(answer.label)) throw invalidOutput(task, `label must be one of ${labels.join(', ')}`);
+      if (typeof answer.score !== 'number' || answer.score < 0 || answer.score > 1) throw invalidOutput(task, 'score must be a number from 0 to 1');
+      return { label: answer.label, score: answer.score };
+    },
+  };
+}
+
+/** The instructions and answer parser for a step's task. */
+export function planTask(task: StepTask, { labels, schema }: TaskOptions): TaskPlan {
+  switch (task) {
+    case 'generate':
+      return { system: 'You are a precise, helpful writer.', json: false };
+    case 'summarize':
+      return { system: 'You summarize texts faithfully and concisely, without adding facts.', json: false };
+    case 'analyze-image':
+      return { system: 'You describe and analyze images accurately, without guessing beyond what is visible.', json: false };
+    case 'sentiment':
+      return labelTask(task, SENTIMENT_LABELS, 'You judge the overall sentiment of a text.');
+    case 'classify':
+      return labelTask(task, labels ?? [], 'You classify the text into exactly one of the allowed labels.');
+    case 'extract': {
+      const validate = ajv.compile(schema ?? {});
+      return {
+        system: `You extract information from the text. Respond only with a JSON object that satisfies this JSON Schema: ${JSON.stringify(schema ?? {})}`,
+        json: true,
+        parse: (text) => {
+          const value = parseJson(text, task);
+          if (!validate(value)) throw invalidOutput(task, ajv.errorsText(validate.errors, { dataVar: 'answer' }));
+          return value;
+        },
+      };
+    }
+  }
+}

@@ -5,6 +5,8 @@ import type { TemporalSettings } from '../src/config/temporal';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { TemporalExceptionFilter } from './errors/temporal-exception.filter';
 import { HealthController } from './health/health.controller';
+import { PipelinesController } from './pipelines/pipelines.controller';
+import { PipelinesService } from './pipelines/pipelines.service';
 import { TemporalModule } from './temporal/temporal.module';
 import { API_SETTINGS } from './tokens';
 import { WorkflowsController } from './workflows/workflows.controller';
@@ -21,11 +23,12 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TemporalModule.forRoot(temporal)],
-      controllers: [HealthController, WorkflowsController],
+      controllers: [HealthController, PipelinesController, WorkflowsController],
       providers: [
         { provide: API_SETTINGS, useValue: api },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: TemporalExceptionFilter },
+        PipelinesService,
         WorkflowsService,
       ],
     };

@@ -5,42 +5,67 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { ChorusActivities } from '../activities';
+import type { ChorusActivities, ProviderStepInput } from '../activities';
+import { evaluateCondition } from '../src/pipeline/condition';
 import { FailureType } from '../src/pipeline/failures';
+import { COST_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../src/pipeline/search-attributes';
 import { readPath, renderTemplate, TemplateError } from '../src/pipeline/template';
-import type {
-  PipelineDefinition,
-  PipelineFailureDetails,
-  PipelineResult,
-  PipelineRunInput,
-  StepDefinition,
-  StepFailureInfo,
-  StepProgress,
-  StepResult,
-  TokenUsage,
+import {
+  isMapStep,
+  isParallelStep,
+  type FallbackTarget,
+  type MapResult,
+  type MapStep,
+  type PipelineDefinition,
+  type PipelineFailureDetails,
+  type PipelineResult,
+  type PipelineRunInput,
+  type PipelineStep,
+  type ProviderCallSpec,
+  type StepFailureInfo,
+  type StepProgress,
+  type StepResult,
+  type StepUsage,
+  type UsageReport,
 } from '../src/pipeline/types';
+import { MAP_ITEMS_LIMIT } from '../src/pipeline/limits';
 import { progressQuery } from './definitions';
 
 /** Step defaults: a provider call gets 5 tries with backoff; a silent worker is noticed within 10 s. */
 const DEFAULT_RETRY = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const DEFAULT_START_TO_CLOSE = '60s';
 const DEFAULT_HEARTBEAT = '10s';
+const DEFAULT_MAP_CONCURRENCY = 4;
 
-function activityOptions(step: StepDefinition): ActivityOptions {
+type StepOutputs = Record<string, StepResult | MapResult>;
+
+/** A step that could not produce its answer; becomes the run's PipelineStepFailed failure. */
+class StepFailed extends Error {
+  constructor(
+    readonly step: string,
+    readonly info: StepFailureInfo,
+    readonly original: unknown,
+  ) {
+    super(info.message);
+  }
+}
+
+function activityOptions(spec: ProviderCallSpec, activityId: string): ActivityOptions {
   return {
-    activityId: step.id,
+    activityId,
+    startToCloseTimeout: (spec.timeout?.startToClose ?? DEFAULT_START_TO_CLOSE) as Duration,
+    heartbeatTimeout: (spec.timeout?.heartbeat ?? DEFAULT_HEARTBEAT) as Duration,
     // A cancelled run closes only after its provider call has really stopped.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    startToCloseTimeout: (step.timeout?.startToClose ?? DEFAULT_START_TO_CLOSE) as Duration,
-    heartbeatTimeout: (step.timeout?.heartbeat ?? DEFAULT_HEARTBEAT) as Duration,
     retry: {
-      maximumAttempts: step.retry?.maximumAttempts ?? DEFAULT_RETRY.maximumAttempts,
-      initialInterval: (step.retry?.initialInterval ?? DEFAULT_RETRY.initialInterval) as Duration,
-      backoffCoefficient: step.retry?.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient,
-      maximumInterval: (step.retry?.maximumInterval ?? DEFAULT_RETRY.maximumInterval) as Duration,
+      maximumAttempts: spec.retry?.maximumAttempts ?? DEFAULT_RETRY.maximumAttempts,
+      initialInterval: (spec.retry?.initialInterval ?? DEFAULT_RETRY.initialInterval) as Duration,
+      backoffCoefficient: spec.retry?.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient,
+      maximumInterval: (spec.retry?.maximumInterval ?? DEFAULT_RETRY.maximumInterval) as Duration,
     },
   };
 }
@@ -52,51 +77,191 @@ function failureInfo(error: unknown): StepFailureInfo {
   return { type: (cause as Error | undefined)?.name ?? 'Error', message: (cause as Error | undefined)?.message ?? String(error) };
 }
 
-function outputOf(pipeline: PipelineDefinition, context: { input: Record<string, unknown>; steps: Record<string, StepResult> }) {
-  if (!pipeline.output) return Object.fromEntries(Object.entries(context.steps).map(([id, result]) => [id, result.text]));
-  return Object.fromEntries(Object.entries(pipeline.output).map(([field, path]) => [field, readPath(context, path) ?? null]));
+/** Failures a fallback provider can route around: the provider's, not the definition's or the input's. */
+function canFallBack(info: StepFailureInfo): boolean {
+  return info.type !== FailureType.InvalidPipeline && info.type !== FailureType.ImageRejected;
 }
 
-function totalUsage(results: StepResult[]): TokenUsage {
-  return results.reduce(
-    (total, { usage }) => ({ inputTokens: total.inputTokens + usage.inputTokens, outputTokens: total.outputTokens + usage.outputTokens }),
-    { inputTokens: 0, outputTokens: 0 },
+function isMapResult(result: StepResult | MapResult): result is MapResult {
+  return 'items' in result;
+}
+
+function readOutput(paths: string | string[], context: { input: Record<string, unknown>; steps: StepOutputs }): unknown {
+  for (const path of Array.isArray(paths) ? paths : [paths]) {
+    const value = readPath(context, path);
+    if (value !== undefined && value !== null) return value;
+  }
+  return null;
+}
+
+function outputOf(pipeline: PipelineDefinition, context: { input: Record<string, unknown>; steps: StepOutputs }): Record<string, unknown> {
+  if (!pipeline.output) {
+    return Object.fromEntries(Object.entries(context.steps).map(([id, result]) => [id, isMapResult(result) ? result.texts : result.text]));
+  }
+  return Object.fromEntries(Object.entries(pipeline.output).map(([field, paths]) => [field, readOutput(paths, context)]));
+}
+
+function usageOf(steps: StepOutputs): UsageReport {
+  const calls: StepUsage[] = Object.entries(steps).flatMap(([id, result]) =>
+    (isMapResult(result) ? result.items.map((item, index) => [`${id}[${index}]`, item] as const) : [[id, result] as const]).map(([step, call]) => ({
+      step,
+      provider: call.provider,
+      model: call.model,
+      inputTokens: call.usage.inputTokens,
+      outputTokens: call.usage.outputTokens,
+      latencyMs: call.latencyMs,
+      attempts: call.attempt,
+      costUsd: call.costUsd,
+      simulated: call.simulated,
+    })),
   );
+  const total = calls.reduce(
+    (sum, call) => ({
+      inputTokens: sum.inputTokens + call.inputTokens,
+      outputTokens: sum.outputTokens + call.outputTokens,
+      costUsd: sum.costUsd + (call.costUsd ?? 0),
+      latencyMs: sum.latencyMs + call.latencyMs,
+      calls: sum.calls + 1,
+    }),
+    { inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: 0, calls: 0 },
+  );
+  return { steps: calls, total: { ...total, costUsd: Math.round(total.costUsd * 1e8) / 1e8 }, costIncomplete: calls.some((call) => call.costUsd === null) };
 }
 
-/** Runs a pipeline's steps in order; each step is one provider call with its own retry policy and timeouts. */
-export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): Promise<PipelineResult> {
-  const progress: StepProgress[] = pipeline.steps.map((step) => ({ id: step.id, provider: step.provider, status: 'pending' }));
-  setHandler(progressQuery, () => progress);
-  const results: Record<string, StepResult> = {};
+/** The progress entries of one pipeline step: one per provider call site (parallel members each have theirs). */
+function progressEntries(step: PipelineStep): StepProgress[] {
+  if (isParallelStep(step)) return step.parallel.map((member) => ({ id: member.id, provider: member.provider, status: 'pending' }));
+  if (isMapStep(step)) return [{ id: step.id, provider: step.map.step.provider, status: 'pending', items: { done: 0, total: 0 } }];
+  return [{ id: step.id, provider: step.provider, status: 'pending' }];
+}
 
-  for (const [index, step] of pipeline.steps.entries()) {
-    const state = progress[index];
+/**
+ * Runs a pipeline definition: steps in order, `parallel` groups at once, `map` steps over a list
+ * with bounded concurrency, `when` conditions, and fallbacks once a provider's retries are exhausted.
+ */
+export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): Promise<PipelineResult> {
+  const progress = pipeline.steps.flatMap(progressEntries);
+  setHandler(progressQuery, () => progress);
+  const entry = (id: string) => progress.find((candidate) => candidate.id === id)!;
+  const steps: StepOutputs = {};
+
+  /** One provider call site: renders its templates, calls the activity, then each fallback in turn. */
+  async function call(spec: ProviderCallSpec, stepId: string, activityId: string, scope: Record<string, unknown>): Promise<StepResult> {
+    let request: ProviderStepInput;
+    try {
+      request = {
+        stepId,
+        provider: spec.provider,
+        model: spec.model,
+        task: spec.task,
+        prompt: renderTemplate(spec.prompt, scope),
+        labels: spec.labels,
+        schema: spec.schema,
+        image: spec.image === undefined ? undefined : renderTemplate(spec.image, scope),
+      };
+    } catch (error) {
+      throw new StepFailed(stepId, failureInfo(error), error);
+    }
+    const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
+    let firstFailure: { provider: FallbackTarget['provider']; info: StepFailureInfo; error: unknown } | undefined;
+    for (const [index, target] of targets.entries()) {
+      const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, index === 0 ? activityId : `${activityId}~${target.provider}`));
+      try {
+        const result = await callProvider({ ...request, provider: target.provider, model: target.model });
+        return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        const info = failureInfo(error);
+        firstFailure ??= { provider: target.provider, info, error };
+        if (!canFallBack(info)) break;
+      }
+    }
+    throw new StepFailed(stepId, firstFailure!.info, firstFailure!.error);
+  }
+
+  async function runProviderStep(spec: ProviderCallSpec & { id: string }): Promise<void> {
+    const state = entry(spec.id);
     state.status = 'running';
     try {
-      const prompt = renderTemplate(step.prompt, { input, steps: results });
-      const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(step));
-      const result = await callProvider({ stepId: step.id, provider: step.provider, model: step.model, task: step.task, prompt });
-      results[step.id] = result;
+      const result = await call(spec, spec.id, spec.id, { input, steps });
+      steps[spec.id] = result;
       state.status = 'done';
       state.attempts = result.attempt;
     } catch (error) {
-      if (isCancellation(error)) {
-        for (const unfinished of progress.slice(index)) unfinished.status = 'cancelled';
-        throw error;
-      }
-      state.status = 'failed';
-      state.error = failureInfo(error);
-      const details: PipelineFailureDetails = { step: step.id, error: state.error, progress };
-      throw ApplicationFailure.create({
-        type: FailureType.PipelineStepFailed,
-        message: `Step "${step.id}" (${step.provider}) failed: ${state.error.message}`,
-        nonRetryable: true,
-        details: [details],
-        cause: error instanceof Error ? error : undefined,
-      });
+      if (!isCancellation(error)) state.status = 'failed';
+      if (error instanceof StepFailed) state.error = error.info;
+      throw error;
     }
   }
 
-  return { pipeline: pipeline.name, output: outputOf(pipeline, { input, steps: results }), steps: results, usage: totalUsage(Object.values(results)) };
+  async function runMapStep(step: MapStep): Promise<void> {
+    const state = entry(step.id);
+    const list = readPath({ input, steps }, step.map.over);
+    if (!Array.isArray(list) || list.length > MAP_ITEMS_LIMIT) {
+      state.status = 'failed';
+      state.error = { type: FailureType.InvalidPipeline, message: `${step.map.over} must be a list of at most ${MAP_ITEMS_LIMIT} elements` };
+      throw new StepFailed(step.id, state.error, undefined);
+    }
+    state.status = 'running';
+    state.items = { done: 0, total: list.length };
+    const results: StepResult[] = new Array(list.length);
+    let next = 0;
+    // A fixed pool of lanes, each taking the next element: at most `concurrency` calls in flight.
+    const lane = async () => {
+      while (next < list.length) {
+        const index = next++;
+        results[index] = await call(step.map.step, step.id, `${step.id}[${index}]`, { input, steps, item: list[index], index });
+        state.items!.done += 1;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(step.map.concurrency ?? DEFAULT_MAP_CONCURRENCY, list.length) }, lane));
+    } catch (error) {
+      if (!isCancellation(error)) state.status = 'failed';
+      if (error instanceof StepFailed) state.error = error.info;
+      throw error;
+    }
+    steps[step.id] = { items: results, texts: results.map((result) => result.text), data: results.map((result) => result.data ?? null) };
+    state.status = 'done';
+    state.attempts = results.reduce((sum, result) => sum + result.attempt, 0);
+  }
+
+  try {
+    for (const step of pipeline.steps) {
+      let runs: boolean;
+      try {
+        runs = step.when === undefined || evaluateCondition(step.when, { input, steps });
+      } catch (error) {
+        throw new StepFailed(step.id, failureInfo(error), error);
+      }
+      if (!runs) {
+        for (const skippedEntry of progressEntries(step)) entry(skippedEntry.id).status = 'skipped';
+        continue;
+      }
+      if (isParallelStep(step)) await Promise.all(step.parallel.map(runProviderStep));
+      else if (isMapStep(step)) await runMapStep(step);
+      else await runProviderStep(step);
+    }
+  } catch (error) {
+    if (isCancellation(error)) {
+      for (const unfinished of progress) if (unfinished.status === 'pending' || unfinished.status === 'running') unfinished.status = 'cancelled';
+      throw error;
+    }
+    const failed = error instanceof StepFailed ? error : new StepFailed('?', failureInfo(error), error);
+    const details: PipelineFailureDetails = { step: failed.step, error: failed.info, progress };
+    throw ApplicationFailure.create({
+      type: FailureType.PipelineStepFailed,
+      message: `Step "${failed.step}" failed: ${failed.info.message}`,
+      nonRetryable: true,
+      details: [details],
+      cause: failed.original instanceof Error ? failed.original : undefined,
+    });
+  }
+
+  const usage = usageOf(steps);
+  upsertSearchAttributes([
+    { key: COST_ATTRIBUTE, value: usage.total.costUsd },
+    { key: TOKENS_ATTRIBUTE, value: usage.total.inputTokens + usage.total.outputTokens },
+  ]);
+  return { pipeline: pipeline.name, output: outputOf(pipeline, { input, steps }), steps, progress, usage };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { credentialHeader, type ProviderAdapter } from './provider';
+import { chatUserContent, credentialHeader, type ProviderAdapter } from './provider';
 
 /** Cohere Chat v2: POST {base}/v2/chat. The answer does not name the model, so the requested one is reported. */
 const ChatResponse = z.object({
@@ -12,7 +12,7 @@ const ChatResponse = z.object({
 
 export const cohereAdapter: ProviderAdapter = {
   name: 'cohere',
-  toHttpRequest({ model, system, prompt, json }, { baseUrl, apiKey }) {
+  toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
     return {
       url: `${baseUrl}/v2/chat`,
       headers: credentialHeader('authorization', apiKey && `Bearer ${apiKey}`),
@@ -20,7 +20,7 @@ export const cohereAdapter: ProviderAdapter = {
         model,
         messages: [
           { role: 'system', content: system },
-          { role: 'user', content: prompt },
+          { role: 'user', content: chatUserContent(prompt, image) },
         ],
         ...(json ? { response_format: { type: 'json_object' } } : {}),
       },

@@ -12,13 +12,13 @@ const GenerateContentResponse = z.object({
 
 export const geminiAdapter: ProviderAdapter = {
   name: 'gemini',
-  toHttpRequest({ model, system, prompt, json }, { baseUrl, apiKey }) {
+  toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
     return {
       url: `${baseUrl}/v1beta/models/${encodeURIComponent(model)}:generateContent`,
       headers: credentialHeader('x-goog-api-key', apiKey),
       body: {
         systemInstruction: { parts: [{ text: system }] },
-        contents: [{ role: 'user', parts: [{ text: prompt }] }],
+        contents: [{ role: 'user', parts: [{ text: prompt }, ...(image ? [{ inlineData: { mimeType: image.mimeType, data: image.base64 } }] : [])] }],
         ...(json ? { generationConfig: { responseMimeType: 'application/json' } } : {}),
       },
     };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { credentialHeader, type ProviderAdapter } from './provider';
+import { chatUserContent, credentialHeader, type ProviderAdapter } from './provider';
 
 /** OpenAI Chat Completions: POST {base}/chat/completions. */
 const ChatCompletion = z.object({
@@ -10,7 +10,7 @@ const ChatCompletion = z.object({
 
 export const openaiAdapter: ProviderAdapter = {
   name: 'openai',
-  toHttpRequest({ model, system, prompt, json }, { baseUrl, apiKey }) {
+  toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
     return {
       url: `${baseUrl}/chat/completions`,
       headers: credentialHeader('authorization', apiKey && `Bearer ${apiKey}`),
@@ -18,7 +18,7 @@ export const openaiAdapter: ProviderAdapter = {
         model,
         messages: [
           { role: 'system', content: system },
-          { role: 'user', content: prompt },
+          { role: 'user', content: chatUserContent(prompt, image) },
         ],
         ...(json ? { response_format: { type: 'json_object' } } : {}),
       },

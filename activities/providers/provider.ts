@@ -1,6 +1,7 @@
 import type { ProviderEndpoint } from '../../src/config/providers';
 import type { ProviderName } from '../../src/pipeline/providers';
 import type { TokenUsage } from '../../src/pipeline/types';
+import type { InlineImage } from '../images';
 
 /** What a step asks of a provider, in provider-neutral terms. */
 export interface ProviderCall {
@@ -9,6 +10,8 @@ export interface ProviderCall {
   prompt: string;
   /** Ask the model for a JSON object (structured tasks). */
   json: boolean;
+  /** An image sent along with the prompt (analyze-image). */
+  image?: InlineImage;
 }
 
 export interface ProviderAnswer {
@@ -35,4 +38,13 @@ export interface ProviderAdapter {
 /** A credential header, left out when the endpoint has no key (simulator, local compatible servers). */
 export function credentialHeader(name: string, value: string): Record<string, string> {
   return value ? { [name]: value } : {};
+}
+
+/** OpenAI and Cohere v2 take a user message as text, or as typed parts when an image comes along. */
+export function chatUserContent(prompt: string, image?: InlineImage): string | unknown[] {
+  if (!image) return prompt;
+  return [
+    { type: 'text', text: prompt },
+    { type: 'image_url', image_url: { url: `data:${image.mimeType};base64,${image.base64}` } },
+  ];
 }

@@ -1,11 +1,9 @@
 import { BadRequestException } from '@nestjs/common';
+import type { FieldProblem } from '../../src/pipeline/validate';
 
-/** One rejected field and why; every 400 Chorus sends lists these. */
-export interface FieldProblem {
-  field: string;
-  reason: string;
-}
+export type { FieldProblem };
 
+/** Every 400 Chorus sends lists each rejected field and why. */
 export function badRequest(problems: FieldProblem[]): BadRequestException {
   return new BadRequestException({
     statusCode: 400,

@@ -8,13 +8,7 @@ export interface StepView extends StepProgress {
 }
 
 /** What GET /v1/workflows/:id answers. */
-export interface RunView {
-  workflowId: string;
-  runId: string;
-  pipeline: string | null;
-  status: RunStatus | 'UNKNOWN';
-  startedAt: string;
-  closedAt: string | null;
+export interface RunView extends RunSummary {
   /** Null when progress could not be read (no worker answered the query in time). */
   steps: StepView[] | null;
   result?: PipelineResult;
@@ -27,7 +21,10 @@ export interface RunSummary {
   workflowId: string;
   runId: string;
   pipeline: string | null;
-  status: RunView['status'];
+  status: RunStatus | 'UNKNOWN';
   startedAt: string;
   closedAt: string | null;
+  /** Estimated cost and tokens of a completed run (search attributes); null while running. */
+  costUsd: number | null;
+  totalTokens: number | null;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import {
   Client,
   isGrpcDeadlineError,
@@ -11,10 +11,13 @@ import {
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import type { ApiSettings } from '../../src/config/api';
 import type { TemporalSettings } from '../../src/config/temporal';
-import { PIPELINE_CATALOG, requiredInputFields } from '../../src/pipeline/catalog';
 import { FailureType } from '../../src/pipeline/failures';
-import { PIPELINE_NAME_ATTRIBUTE } from '../../src/pipeline/search-attributes';
-import type { PipelineFailureDetails, PipelineResult, PipelineRunInput } from '../../src/pipeline/types';
+import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
+import { COST_ATTRIBUTE, PIPELINE_NAME_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import { readPath } from '../../src/pipeline/template';
+import { isMapStep, type MapResult, type PipelineDefinition, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
+import { requiredInputFields, type FieldProblem } from '../../src/pipeline/validate';
+import { PipelinesService } from '../pipelines/pipelines.service';
 import type { pipelineWorkflow } from '../../workflows';
 import { PIPELINE_WORKFLOW_TYPE, progressQuery } from '../../workflows/definitions';
 import { badRequest } from '../errors/bad-request';
@@ -59,7 +62,29 @@ function summaryOf(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
     status: runStatus(info),
     startedAt: info.startTime.toISOString(),
     closedAt: info.closeTime?.toISOString() ?? null,
+    costUsd: info.typedSearchAttributes.get(COST_ATTRIBUTE) ?? null,
+    totalTokens: info.typedSearchAttributes.get(TOKENS_ATTRIBUTE) ?? null,
   };
+}
+
+const calls = (result: StepResult | MapResult): StepResult[] => ('items' in result ? result.items : [result]);
+
+/** What a pipeline needs from its input that a template cannot check: present fields, bounded lists. */
+function inputProblems(pipeline: PipelineDefinition, input: Record<string, unknown>): FieldProblem[] {
+  const missing = requiredInputFields(pipeline)
+    .filter((field) => input[field] === undefined || input[field] === null || input[field] === '')
+    .map((field) => ({ field: `input.${field}`, reason: `required by pipeline "${pipeline.name}"` }));
+  const lists = pipeline.steps
+    .filter(isMapStep)
+    .filter((step) => step.map.over.startsWith('input.'))
+    .flatMap((step) => {
+      const value = readPath({ input }, step.map.over);
+      if (value === undefined) return [];
+      if (!Array.isArray(value)) return [{ field: step.map.over, reason: `must be a list (step "${step.id}" maps over it)` }];
+      if (value.length > MAP_ITEMS_LIMIT) return [{ field: step.map.over, reason: `must have at most ${MAP_ITEMS_LIMIT} elements` }];
+      return [];
+    });
+  return [...missing, ...lists];
 }
 
 /** Starts, reads, waits for, cancels and lists pipeline runs; the API's only use of the Temporal client. */
@@ -69,15 +94,31 @@ export class WorkflowsService {
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
     @Inject(API_SETTINGS) private readonly api: ApiSettings,
+    private readonly pipelines: PipelinesService,
   ) {}
 
-  async startPipeline({ pipeline: name, input }: StartPipelineDto): Promise<StartedRun> {
-    const pipeline = PIPELINE_CATALOG.get(name);
-    if (!pipeline) {
-      throw badRequest([{ field: 'pipeline', reason: `unknown pipeline "${name}"; known: ${[...PIPELINE_CATALOG.keys()].join(', ')}` }]);
+  private resolvePipeline({ pipeline: name, definition }: StartPipelineDto): PipelineDefinition {
+    if ((name === undefined) === (definition === undefined)) {
+      throw badRequest([{ field: 'pipeline', reason: 'give either pipeline (a name) or definition (inline), not both or neither' }]);
     }
-    const missing = requiredInputFields(pipeline).filter((field) => input[field] === undefined || input[field] === null || input[field] === '');
-    if (missing.length) throw badRequest(missing.map((field) => ({ field: `input.${field}`, reason: `required by pipeline "${name}"` })));
+    if (definition !== undefined) {
+      if (!this.api.allowAdhocPipelines) throw new ForbiddenException('Inline pipeline definitions are disabled (CHORUS_ADHOC_PIPELINES=false)');
+      return this.pipelines.validate(definition, 'definition');
+    }
+    const pipeline = this.pipelines.find(name!);
+    if (!pipeline) {
+      const known = this.pipelines.list().map((summary) => summary.name);
+      throw badRequest([{ field: 'pipeline', reason: `unknown pipeline "${name}"; known: ${known.join(', ')}` }]);
+    }
+    return pipeline;
+  }
+
+  async startPipeline(request: StartPipelineDto): Promise<StartedRun> {
+    const pipeline = this.resolvePipeline(request);
+    const { input } = request;
+    const problems = inputProblems(pipeline, input);
+    if (problems.length) throw badRequest(problems);
+    const name = pipeline.name;
 
     const workflowId = `${name}-${randomUUID()}`;
     const args: [PipelineRunInput] = [{ pipeline, input }];
@@ -103,7 +144,7 @@ export class WorkflowsService {
     const view: RunView = { ...summaryOf(description), steps: null };
     if (view.status === 'COMPLETED') {
       const result = await handle.result();
-      return { ...view, steps: stepsFromResult(result), result, simulated: Object.values(result.steps).some((step) => step.simulated) };
+      return { ...view, steps: result.progress, result, simulated: Object.values(result.steps).flatMap(calls).some((call) => call.simulated) };
     }
     if (view.status === 'FAILED') {
       return { ...view, ...(await this.failureOf(handle)) };
@@ -179,8 +220,4 @@ export class WorkflowsService {
     }
     return steps;
   }
-}
-
-function stepsFromResult(result: PipelineResult): StepView[] {
-  return Object.entries(result.steps).map(([id, step]) => ({ id, provider: step.provider, status: 'done', attempts: step.attempt }));
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { commaList, parseEnv, port, positiveInt, type Env } from './env';
+import { join } from 'node:path';
+import { projectRoot } from '../project-root';
+import { commaList, flag, parseEnv, port, positiveInt, type Env } from './env';
 
 export interface ApiSettings {
   host: string;
@@ -8,6 +10,10 @@ export interface ApiSettings {
   apiKeys: string[];
   /** Upper bound of `waitSeconds` on the long-poll result endpoint. */
   maxWaitSeconds: number;
+  /** Folder of named pipeline definitions (YAML or JSON), validated at start. */
+  pipelinesDir: string;
+  /** Whether POST /v1/workflows accepts an inline `definition`. */
+  allowAdhocPipelines: boolean;
 }
 
 export function loadApiSettings(env: Env): ApiSettings {
@@ -17,8 +23,17 @@ export function loadApiSettings(env: Env): ApiSettings {
       CHORUS_API_PORT: port(3000),
       CHORUS_API_KEYS: commaList().pipe(z.array(z.string().min(16, 'each key needs at least 16 characters')).min(1, 'at least one key')),
       CHORUS_MAX_WAIT_SECONDS: positiveInt(60),
+      CHORUS_PIPELINES_DIR: z.string().default(join(projectRoot(), 'pipelines')),
+      CHORUS_ADHOC_PIPELINES: flag(true),
     },
     env,
   );
-  return { host: vars.CHORUS_BIND_HOST, port: vars.CHORUS_API_PORT, apiKeys: vars.CHORUS_API_KEYS, maxWaitSeconds: vars.CHORUS_MAX_WAIT_SECONDS };
+  return {
+    host: vars.CHORUS_BIND_HOST,
+    port: vars.CHORUS_API_PORT,
+    apiKeys: vars.CHORUS_API_KEYS,
+    maxWaitSeconds: vars.CHORUS_MAX_WAIT_SECONDS,
+    pipelinesDir: vars.CHORUS_PIPELINES_DIR,
+    allowAdhocPipelines: vars.CHORUS_ADHOC_PIPELINES,
+  };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
-import { parseEnv, positiveInt, url, type Env } from './env';
+import { flag, parseEnv, positiveInt, url, type Env } from './env';
+import { loadPriceTable, type PriceTable } from './prices';
 
 export interface ProviderEndpoint {
   provider: ProviderName;
@@ -18,6 +19,18 @@ export interface ProviderSettings {
   requestTimeoutMs: number;
   /** Upper bound for a provider's Retry-After, so one header cannot park a step for hours. */
   maxRetryAfterMs: number;
+  prices: PriceTable;
+  images: ImageFetchSettings;
+}
+
+/** Rules for images an analyze-image step fetches by URL (SSRF guard). */
+export interface ImageFetchSettings {
+  maxBytes: number;
+  /** Plain http:// URLs; https only when false. */
+  allowHttp: boolean;
+  /** Loopback, private, link-local and other non-public addresses; never in production. */
+  allowPrivateHosts: boolean;
+  timeoutMs: number;
 }
 
 const REAL_PROVIDERS: Record<ProviderName, { baseUrl: string; model: string; simulatorPath: string }> = {
@@ -44,12 +57,20 @@ export function loadProviderSettings(env: Env): ProviderSettings {
       CHORUS_SIMULATOR_URL: url().default(DEFAULT_SIMULATOR_URL),
       CHORUS_PROVIDER_TIMEOUT_MS: positiveInt(60_000),
       CHORUS_MAX_RETRY_AFTER_SECONDS: positiveInt(300),
+      CHORUS_IMAGE_MAX_BYTES: positiveInt(5 * 1024 * 1024),
+      CHORUS_IMAGE_ALLOW_HTTP: flag(false),
+      CHORUS_IMAGE_ALLOW_PRIVATE_HOSTS: flag(false),
+      CHORUS_IMAGE_TIMEOUT_MS: positiveInt(15_000),
     },
     env,
   ) as Record<string, string | undefined> & {
     CHORUS_SIMULATOR_URL: string;
     CHORUS_PROVIDER_TIMEOUT_MS: number;
     CHORUS_MAX_RETRY_AFTER_SECONDS: number;
+    CHORUS_IMAGE_MAX_BYTES: number;
+    CHORUS_IMAGE_ALLOW_HTTP: boolean;
+    CHORUS_IMAGE_ALLOW_PRIVATE_HOSTS: boolean;
+    CHORUS_IMAGE_TIMEOUT_MS: number;
   };
   const endpoint = (provider: ProviderName): ProviderEndpoint => {
     const apiKey = vars[`${envPrefix(provider)}_API_KEY`] ?? '';
@@ -70,6 +91,13 @@ export function loadProviderSettings(env: Env): ProviderSettings {
     endpoints: Object.fromEntries(PROVIDER_NAMES.map((provider) => [provider, endpoint(provider)])) as Record<ProviderName, ProviderEndpoint>,
     requestTimeoutMs: vars.CHORUS_PROVIDER_TIMEOUT_MS,
     maxRetryAfterMs: vars.CHORUS_MAX_RETRY_AFTER_SECONDS * 1000,
+    prices: loadPriceTable(env),
+    images: {
+      maxBytes: vars.CHORUS_IMAGE_MAX_BYTES,
+      allowHttp: vars.CHORUS_IMAGE_ALLOW_HTTP,
+      allowPrivateHosts: vars.CHORUS_IMAGE_ALLOW_PRIVATE_HOSTS,
+      timeoutMs: vars.CHORUS_IMAGE_TIMEOUT_MS,
+    },
   };
 }
 

@@ -19,6 +19,10 @@ export const FailureType = {
   ProviderMalformedResponse: 'ProviderMalformedResponse',
   /** The model answered, but not in the structure the task asked for; retried. */
   InvalidModelOutput: 'InvalidModelOutput',
+  /** An analyze-image step's image is not allowed: scheme, host, size or type; not retried. */
+  ImageRejected: 'ImageRejected',
+  /** An image URL could not be fetched right now (network error, 5xx); retried. */
+  ImageUnavailable: 'ImageUnavailable',
   /** Wraps the failure of one pipeline step; the workflow fails with this type. */
   PipelineStepFailed: 'PipelineStepFailed',
   /** The pipeline definition or its input cannot be executed (e.g. a template reads a missing value). */

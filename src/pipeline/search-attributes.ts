@@ -6,5 +6,9 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
  * (`temporal operator search-attribute create`, see README).
  */
 export const PIPELINE_NAME_ATTRIBUTE = defineSearchAttributeKey('ChorusPipeline', SearchAttributeType.KEYWORD);
+/** Estimated cost of a completed run in USD. */
+export const COST_ATTRIBUTE = defineSearchAttributeKey('ChorusCostUsd', SearchAttributeType.DOUBLE);
+/** Input plus output tokens of a completed run. */
+export const TOKENS_ATTRIBUTE = defineSearchAttributeKey('ChorusTotalTokens', SearchAttributeType.INT);
 
-export const CHORUS_SEARCH_ATTRIBUTES = [PIPELINE_NAME_ATTRIBUTE] as const;
+export const CHORUS_SEARCH_ATTRIBUTES = [PIPELINE_NAME_ATTRIBUTE, COST_ATTRIBUTE, TOKENS_ATTRIBUTE] as const;

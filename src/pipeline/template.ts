@@ -38,13 +38,20 @@ export function readPath(context: unknown, path: string): unknown {
   return current;
 }
 
-/** Renders a template; objects are inserted as JSON, a missing value is an error. */
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  // A list of texts (e.g. a map step's answers) reads best as one item per line.
+  if (Array.isArray(value) && value.every((element) => typeof element === 'string')) return value.map((element) => `- ${element}`).join('\n');
+  return JSON.stringify(value);
+}
+
+/** Renders a template; lists of texts become lines, other objects JSON; a missing value is an error. */
 export function renderTemplate(template: string, context: Record<string, unknown>): string {
   return template.replace(PLACEHOLDER, (_placeholder, raw: string) => {
     const value = readPath(context, raw);
     if (value === undefined || value === null) {
       throw new TemplateError(`"{{${raw}}}" has no value`);
     }
-    return typeof value === 'string' ? value : JSON.stringify(value);
+    return asText(value);
   });
 }

@@ -1,7 +1,8 @@
+import type { Condition } from './condition';
 import type { ProviderName } from './providers';
 
 /** What a step asks of its model; decides the instructions sent and how the answer is parsed. */
-export const STEP_TASKS = ['generate', 'summarize', 'sentiment'] as const;
+export const STEP_TASKS = ['generate', 'summarize', 'sentiment', 'classify', 'extract', 'analyze-image'] as const;
 export type StepTask = (typeof STEP_TASKS)[number];
 
 /** Temporal retry policy overrides for one step; durations are Temporal duration strings ('2s', '1m'). */
@@ -23,25 +24,73 @@ export interface StepTimeouts {
   heartbeat?: string;
 }
 
-export interface StepDefinition {
-  /** Unique within the pipeline; later steps read this step's answer as `steps.<id>.*`. */
-  id: string;
+/** Another provider/model to try once a step's retries are exhausted or its provider fails for good. */
+export interface FallbackTarget {
+  provider: ProviderName;
+  model?: string;
+}
+
+/** The provider-call part of a step, shared by plain steps, parallel members and map templates. */
+export interface ProviderCallSpec {
   provider: ProviderName;
   /** Model name; the provider's configured default when absent. */
   model?: string;
   task: StepTask;
-  /** Template of the user prompt; may read `input.*` and earlier `steps.<id>.*`. */
+  /** Template of the user prompt; may read `input.*`, earlier `steps.<id>.*`, and `item`/`index` in a map. */
   prompt: string;
+  /** classify: the allowed labels. */
+  labels?: string[];
+  /** extract: JSON Schema the answer must satisfy. */
+  schema?: Record<string, unknown>;
+  /** analyze-image: template that renders to an http(s) URL or a `data:image/...;base64,` URL. */
+  image?: string;
   retry?: StepRetryPolicy;
   timeout?: StepTimeouts;
+  fallback?: FallbackTarget[];
 }
+
+export interface ProviderStep extends ProviderCallSpec {
+  /** Unique within the pipeline; later steps read this step's answer as `steps.<id>.*`. */
+  id: string;
+  /** Runs only when this condition holds on `{ input, steps }`; otherwise the step is skipped. */
+  when?: Condition;
+}
+
+/** Steps that run at the same time; each member's answer is `steps.<member id>.*`. */
+export interface ParallelStep {
+  id: string;
+  when?: Condition;
+  parallel: ProviderStep[];
+}
+
+/** One provider call per element of a list, at most `concurrency` at a time. */
+export interface MapStep {
+  id: string;
+  when?: Condition;
+  map: {
+    /** Dotted path of the list, e.g. `input.documents`. */
+    over: string;
+    /** @default 4 */
+    concurrency?: number;
+    /** The call made for each element; its templates read the element as `item` and its position as `index`. */
+    step: ProviderCallSpec;
+  };
+}
+
+export type PipelineStep = ProviderStep | ParallelStep | MapStep;
+
+export const isParallelStep = (step: PipelineStep): step is ParallelStep => 'parallel' in step;
+export const isMapStep = (step: PipelineStep): step is MapStep => 'map' in step;
 
 export interface PipelineDefinition {
   name: string;
   description?: string;
-  steps: StepDefinition[];
-  /** Result field → dotted path into `{ input, steps }`; every step's text when absent. */
-  output?: Record<string, string>;
+  steps: PipelineStep[];
+  /**
+   * Result field → dotted path into `{ input, steps }`, or a list of paths where the first that has
+   * a value wins (for conditional steps). Every step's text when absent.
+   */
+  output?: Record<string, string | string[]>;
 }
 
 /** The workflow's only argument: the definition travels with the run, so edits never change a running job. */
@@ -60,14 +109,26 @@ export interface StepResult {
   provider: ProviderName;
   model: string;
   text: string;
-  /** Parsed answer for structured tasks (sentiment: `{ label, score }`). */
+  /** Parsed answer for structured tasks (sentiment/classify: `{ label, score }`; extract: the JSON object). */
   data?: unknown;
   usage: TokenUsage;
+  /** Estimated from the configured price table; null when the model has no price. */
+  costUsd: number | null;
   latencyMs: number;
   /** True when the answer came from the Chorus provider simulator, not the real provider. */
   simulated: boolean;
   /** Temporal attempt number that succeeded (1 = first try). */
   attempt: number;
+  /** Set when a fallback target answered because the step's own provider failed. */
+  fallbackFrom?: { provider: ProviderName; error: StepFailureInfo };
+}
+
+/** What a map step produced: one result per element, in the list's order. */
+export interface MapResult {
+  items: StepResult[];
+  texts: string[];
+  /** Structured answers of the elements, for classify/extract/sentiment maps. */
+  data: unknown[];
 }
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled' | 'skipped';
@@ -79,18 +140,40 @@ export interface StepFailureInfo {
 
 export interface StepProgress {
   id: string;
-  provider: ProviderName;
+  /** The provider(s) the step calls. */
+  provider: ProviderName | 'mixed';
   status: StepStatus;
   /** Attempts made so far; known once the step ends (the API adds live attempts of a running step). */
   attempts?: number;
+  /** Map steps: how many elements are done out of how many. */
+  items?: { done: number; total: number };
   error?: StepFailureInfo;
+}
+
+export interface StepUsage extends TokenUsage {
+  step: string;
+  provider: ProviderName;
+  model: string;
+  latencyMs: number;
+  attempts: number;
+  costUsd: number | null;
+  simulated: boolean;
+}
+
+export interface UsageReport {
+  steps: StepUsage[];
+  total: TokenUsage & { costUsd: number; latencyMs: number; calls: number };
+  /** True when any call's model had no price, so the total cost is a lower bound. */
+  costIncomplete: boolean;
 }
 
 export interface PipelineResult {
   pipeline: string;
   output: Record<string, unknown>;
-  steps: Record<string, StepResult>;
-  usage: TokenUsage;
+  steps: Record<string, StepResult | MapResult>;
+  /** Each step's final state, in definition order (skipped steps included). */
+  progress: StepProgress[];
+  usage: UsageReport;
 }
 
 /** Details carried by a PipelineStepFailed failure so the API can report which step failed and why. */
@@ -100,8 +183,8 @@ export interface PipelineFailureDetails {
   progress: StepProgress[];
 }
 
-/** Sentiment is returned by the model as JSON of this shape. */
-export interface Sentiment {
-  label: 'positive' | 'negative' | 'neutral';
+/** sentiment and classify answers. */
+export interface LabelAnswer {
+  label: string;
   score: number;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ProviderName } from '../pipeline/providers';
-import type { SimulatedPrompt } from './model';
+import type { SimulatedImage, SimulatedPrompt } from './model';
 
 /** A request the simulator understood, whatever wire format it came in. */
 export interface ParsedRequest extends SimulatedPrompt {
@@ -29,38 +29,55 @@ export interface ProviderWire {
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** OpenAI and Cohere messages carry content as a string or as a list of typed parts. */
-function messageText(content: unknown): string {
-  if (typeof content === 'string') return content;
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+function imageFromDataUrl(url: unknown): SimulatedImage {
+  const match = typeof url === 'string' ? DATA_URL.exec(url) : null;
+  // The simulator cannot fetch remote URLs (no network); clients of Chorus always send inline data.
+  if (!match) throw new WireFormatError('image_url.url must be a data: URL in the simulator');
+  return { mimeType: match[1], bytes: Buffer.from(match[2], 'base64') };
+}
+
+/** OpenAI and Cohere messages carry content as a string or as a list of typed parts (text, image_url). */
+function messageContent(content: unknown): { text: string; images: SimulatedImage[] } {
+  if (typeof content === 'string') return { text: content, images: [] };
   if (Array.isArray(content)) {
-    return content
-      .filter((part): part is Json => isObject(part) && part.type === 'text' && typeof part.text === 'string')
-      .map((part) => part.text as string)
-      .join('\n');
+    const parts = content.filter(isObject);
+    return {
+      text: parts
+        .filter((part) => part.type === 'text' && typeof part.text === 'string')
+        .map((part) => part.text as string)
+        .join('\n'),
+      images: parts.filter((part) => part.type === 'image_url').map((part) => imageFromDataUrl(isObject(part.image_url) ? part.image_url.url : undefined)),
+    };
   }
   throw new WireFormatError('message content must be a string or an array of content parts');
 }
 
-function chatMessages(body: unknown): { model: string; system?: string; prompt: string } {
+function chatMessages(body: unknown): { model: string; system?: string; prompt: string; images: SimulatedImage[] } {
   if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
   if (typeof body.model !== 'string' || !body.model) throw new WireFormatError("'model' is required");
   if (!Array.isArray(body.messages) || body.messages.length === 0) throw new WireFormatError("'messages' must be a non-empty array");
   const messages = body.messages.map((message) => {
     if (!isObject(message) || typeof message.role !== 'string') throw new WireFormatError('each message needs a role and content');
-    return { role: message.role, text: messageText(message.content) };
+    return { role: message.role, ...messageContent(message.content) };
   });
   const system = messages.filter((message) => message.role === 'system' || message.role === 'developer').map((message) => message.text);
-  const user = messages.filter((message) => message.role === 'user').map((message) => message.text);
-  return { model: body.model, system: system.join('\n') || undefined, prompt: user.join('\n\n') };
+  const user = messages.filter((message) => message.role === 'user');
+  return {
+    model: body.model,
+    system: system.join('\n') || undefined,
+    prompt: user.map((message) => message.text).join('\n\n'),
+    images: user.flatMap((message) => message.images),
+  };
 }
 
 const openai: ProviderWire = {
   provider: 'openai',
   route: /^\/chat\/completions$/,
   parseRequest(body) {
-    const { model, system, prompt } = chatMessages(body);
     const format = (body as Json).response_format;
-    return { model, system, prompt, json: isObject(format) && (format.type === 'json_object' || format.type === 'json_schema') };
+    return { ...chatMessages(body), json: isObject(format) && (format.type === 'json_object' || format.type === 'json_schema') };
   },
   renderCompletion({ model, text, inputTokens, outputTokens }) {
     return {
@@ -90,9 +107,8 @@ const cohere: ProviderWire = {
   provider: 'cohere',
   route: /^\/v2\/chat$/,
   parseRequest(body) {
-    const { model, system, prompt } = chatMessages(body);
     const format = (body as Json).response_format;
-    return { model, system, prompt, json: isObject(format) && format.type === 'json_object' };
+    return { ...chatMessages(body), json: isObject(format) && format.type === 'json_object' };
   },
   renderCompletion({ text, inputTokens, outputTokens }) {
     return {
@@ -128,18 +144,25 @@ const gemini: ProviderWire = {
   route: /^\/v1(?:beta)?\/models\/([^/:]+):generateContent$/,
   parseRequest(body, match) {
     if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
-    const partsText = (content: unknown): string => {
+    const partsOf = (content: unknown): Json[] => {
       if (!isObject(content) || !Array.isArray(content.parts)) throw new WireFormatError('each content needs a parts array');
-      return content.parts
-        .filter((part): part is Json => isObject(part) && typeof part.text === 'string')
+      return content.parts.filter(isObject);
+    };
+    const partsText = (content: unknown): string =>
+      partsOf(content)
+        .filter((part) => typeof part.text === 'string')
         .map((part) => part.text as string)
         .join('\n');
-    };
     if (!Array.isArray(body.contents) || body.contents.length === 0) throw new WireFormatError('contents must be a non-empty array');
     const prompt = body.contents.map(partsText).join('\n\n');
+    const images = body.contents
+      .flatMap(partsOf)
+      .map((part) => part.inlineData)
+      .filter(isObject)
+      .map((data) => ({ mimeType: String(data.mimeType), bytes: Buffer.from(String(data.data), 'base64') }));
     const system = body.systemInstruction === undefined ? undefined : partsText(body.systemInstruction);
     const config = body.generationConfig;
-    return { model: decodeURIComponent(match[1]), system, prompt, json: isObject(config) && config.responseMimeType === 'application/json' };
+    return { model: decodeURIComponent(match[1]), system, prompt, images, json: isObject(config) && config.responseMimeType === 'application/json' };
   },
   renderCompletion({ model, text, inputTokens, outputTokens }) {
     return {

@@ -1,6 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { join } from 'node:path';
 import request from 'supertest';
+import { projectRoot } from '../../src/project-root';
 import { AppModule } from '../../api/app.module';
 import { configureApp } from '../../api/app';
 import { FailureType } from '../../src/pipeline/failures';
@@ -18,7 +20,7 @@ describe('REST API end to end', () => {
   beforeAll(async () => {
     stack = await startTestStack('api-e2e', { latencyMs: 5 });
     const moduleRef = await Test.createTestingModule({
-      imports: [AppModule.forRoot({ api: { host: '127.0.0.1', port: 0, apiKeys: [API_KEY, 'second-key-0123456789'], maxWaitSeconds: 30 }, temporal: stack.temporal })],
+      imports: [AppModule.forRoot({ api: { host: '127.0.0.1', port: 0, apiKeys: [API_KEY, 'second-key-0123456789'], maxWaitSeconds: 30, pipelinesDir: join(projectRoot(), 'pipelines'), allowAdhocPipelines: true }, temporal: stack.temporal })],
     }).compile();
     app = configureApp(moduleRef.createNestApplication());
     await app.init();
@@ -133,7 +135,7 @@ describe('REST API end to end', () => {
       [{ pipeline: 'classic', input: { prompt: 'x' }, extra: true }, 'extra', /should not exist/],
       [{ pipeline: 'classic', input: 'a string' }, 'input', /JSON object/],
       [{ pipeline: 'bad name!', input: { prompt: 'x' } }, 'pipeline', /letters, digits/],
-      [{ input: { prompt: 'x' } }, 'pipeline', /string/],
+      [{ input: { prompt: 'x' } }, 'pipeline', /either pipeline \(a name\) or definition/],
     ])('%j → 400 on %s', async (body, field, reason) => {
       const response = await http.post('/v1/workflows').set(auth).send(body).expect(400);
       expect(response.body.errors).toContainEqual({ field, reason: expect.stringMatching(reason) });

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadProviderSettings, type ProviderSettings } from '../../src/config/providers';
 import type { TemporalSettings } from '../../src/config/temporal';
+import { loadPipelineDirectory } from '../../src/pipeline/registry';
+import type { PipelineDefinition } from '../../src/pipeline/types';
+import { projectRoot } from '../../src/project-root';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server';
 import { createChorusWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
 
@@ -69,4 +73,11 @@ export async function startTestStack(name: string, simulatorOptions: SimulatorOp
       await Promise.all([connection.close(), nativeConnection.close(), simulator.close()]);
     },
   };
+}
+
+/** The named pipelines shipped in `pipelines/`, loaded as the API loads them. */
+export function shippedPipeline(name: string): PipelineDefinition {
+  const pipeline = loadPipelineDirectory(join(projectRoot(), 'pipelines')).get(name);
+  if (!pipeline) throw new Error(`pipelines/ has no pipeline "${name}"`);
+  return pipeline;
 }

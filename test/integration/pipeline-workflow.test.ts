@@ -1,12 +1,16 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import { classicPipeline } from '../../src/pipeline/classic';
 import { FailureType } from '../../src/pipeline/failures';
-import type { PipelineDefinition, PipelineFailureDetails, PipelineRunInput } from '../../src/pipeline/types';
+import { COST_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, PipelineRunInput, StepResult } from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
 import { progressQuery } from '../../workflows/definitions';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { shippedPipeline, startTestStack, type TestStack } from '../helpers/stack';
+
+const classicPipeline = shippedPipeline('classic');
+/** A provider step's result (not a map's). */
+const call = (result: PipelineResult, id: string) => result.steps[id] as StepResult;
 
 /** The pipeline workflow on the real Temporal dev server, with a real worker and the simulator. */
 describe('pipeline workflow', () => {
@@ -36,15 +40,25 @@ describe('pipeline workflow', () => {
     const result = await handle.result();
 
     expect(Object.keys(result.steps)).toEqual(['draft', 'summary', 'sentiment']);
-    expect(result.steps.draft).toMatchObject({ provider: 'openai', simulated: true, attempt: 1 });
-    expect(result.steps.summary.provider).toBe('cohere');
-    expect(result.steps.sentiment.provider).toBe('gemini');
+    expect(call(result, 'draft')).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', simulated: true, attempt: 1 });
+    expect(call(result, 'summary').provider).toBe('cohere');
+    expect(call(result, 'sentiment').provider).toBe('gemini');
     expect(result.output.draft).toContain('Reliable systems are a great benefit');
     // The summary is made from the draft, and the sentiment is judged on the summary.
-    expect(result.output.summary).toBe(result.steps.summary.text);
-    expect(result.steps.draft.text.startsWith(result.steps.summary.text)).toBe(true);
+    expect(result.output.summary).toBe(call(result, 'summary').text);
+    expect(call(result, 'draft').text.startsWith(call(result, 'summary').text)).toBe(true);
     expect(result.output.sentiment).toEqual(expect.objectContaining({ label: expect.stringMatching(/^(positive|negative|neutral)$/) }));
-    expect(result.usage.inputTokens).toBe(Object.values(result.steps).reduce((sum, step) => sum + step.usage.inputTokens, 0));
+
+    // Usage: every call with tokens, latency, attempts and an estimated cost from the price table.
+    expect(result.usage.steps.map((usage) => usage.step)).toEqual(['draft', 'summary', 'sentiment']);
+    const draft = call(result, 'draft');
+    expect(draft.costUsd).toBeCloseTo((draft.usage.inputTokens * 0.15 + draft.usage.outputTokens * 0.6) / 1e6, 10);
+    expect(result.usage.total.inputTokens).toBe(['draft', 'summary', 'sentiment'].reduce((sum, id) => sum + call(result, id).usage.inputTokens, 0));
+    expect(result.usage.total.costUsd).toBeGreaterThan(0);
+    expect(result.usage.costIncomplete).toBe(false);
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect(attributes.get(COST_ATTRIBUTE)).toBeCloseTo(result.usage.total.costUsd, 10);
+    expect(attributes.get(TOKENS_ATTRIBUTE)).toBe(result.usage.total.inputTokens + result.usage.total.outputTokens);
     expect(stack.simulator.requests().map((request) => request.provider)).toEqual(['openai', 'cohere', 'gemini']);
 
     expect(await handle.query(progressQuery)).toEqual([
@@ -56,14 +70,14 @@ describe('pipeline workflow', () => {
 
   it('retries a step that got 503 until it succeeds, under its own retry policy', async () => {
     const result = await (await start({ prompt: 'Queues [[sim:cohere:503x2]]' })).result();
-    expect(result.steps.summary.attempt).toBe(3);
-    expect(result.steps.draft.attempt).toBe(1);
+    expect(call(result, 'summary').attempt).toBe(3);
+    expect(call(result, 'draft').attempt).toBe(1);
     expect(requestsTo('cohere').map((request) => request.status)).toEqual([503, 503, 200]);
   });
 
   it('waits at least the Retry-After of a 429 before the next attempt', async () => {
     const result = await (await start({ prompt: 'Limits [[sim:openai:429x1,retry-after=2]]' })).result();
-    expect(result.steps.draft.attempt).toBe(2);
+    expect(call(result, 'draft').attempt).toBe(2);
     const [limited, retried] = requestsTo('openai');
     expect(limited.status).toBe(429);
     expect(retried.receivedAt - limited.receivedAt).toBeGreaterThanOrEqual(2000);

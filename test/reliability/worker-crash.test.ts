@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { classicPipeline } from '../../src/pipeline/classic';
-import type { PipelineDefinition, PipelineRunInput } from '../../src/pipeline/types';
+import type { PipelineDefinition, PipelineRunInput, ProviderStep, StepResult } from '../../src/pipeline/types';
 import { startProcess, type ManagedProcess } from '../../src/launcher/child-process';
 import { projectRoot } from '../../src/project-root';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
 import { pipelineWorkflow } from '../../workflows';
-import { testTemporalSettings } from '../helpers/stack';
+import { shippedPipeline, testTemporalSettings } from '../helpers/stack';
 
 const WORKER_ENTRY = join(projectRoot(), 'dist', 'src', 'worker', 'main.js');
 const PIPELINES = 5;
@@ -47,8 +46,8 @@ describe('worker crash', () => {
   it('completes every pipeline exactly once after the worker running them is killed', async () => {
     // Heartbeats every ~0.7 s: a dead worker's attempts are retried ~2 s after the kill.
     const pipeline: PipelineDefinition = {
-      ...classicPipeline,
-      steps: classicPipeline.steps.map((step) => ({ ...step, timeout: { ...step.timeout, heartbeat: '2s' } })),
+      ...shippedPipeline('classic'),
+      steps: shippedPipeline('classic').steps.map((step) => ({ ...(step as ProviderStep), timeout: { ...(step as ProviderStep).timeout, heartbeat: '2s' } })),
     };
     const client = new Client({ connection });
     const first = startWorker();
@@ -78,7 +77,7 @@ describe('worker crash', () => {
     for (const [index, result] of results.entries()) {
       expect(result.output.draft).toContain(`Crash-proof job ${index}`);
       // The attempt that died with the first worker was retried on the second.
-      expect(result.steps.draft.attempt).toBe(2);
+      expect((result.steps.draft as StepResult).attempt).toBe(2);
       expect(result.output.sentiment).toBeDefined();
     }
     // Each run recorded one result per step and made exactly one summary and sentiment call.

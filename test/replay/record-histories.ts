@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { classicPipeline } from '../../src/pipeline/classic';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { shippedPipeline, startTestStack, type TestStack } from '../helpers/stack';
 import { HISTORY_FIXTURES_DIR } from './fixtures';
 
 /**
@@ -30,7 +29,7 @@ describe('record history fixtures', () => {
     const handle = await stack.client.workflow.start(pipelineWorkflow, {
       workflowId: `${name}-${randomUUID()}`,
       taskQueue: stack.temporal.taskQueue,
-      args: [{ pipeline: classicPipeline, input: { prompt } } satisfies PipelineRunInput],
+      args: [{ pipeline: shippedPipeline('classic'), input: { prompt } } satisfies PipelineRunInput],
     });
     if (name.endsWith('cancelled')) {
       await new Promise((resolve) => setTimeout(resolve, 500));

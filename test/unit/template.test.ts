@@ -7,8 +7,9 @@ describe('prompt templates', () => {
     expect(renderTemplate('On {{ input.topic }}: {{steps.draft.text}}', context)).toBe('On durability: A draft.');
   });
 
-  it('inserts non-string values as JSON', () => {
-    expect(renderTemplate('Tags: {{input.tags}}', context)).toBe('Tags: ["a","b"]');
+  it('inserts a list of texts one per line, and other values as JSON', () => {
+    expect(renderTemplate('Tags:\n{{input.tags}}', context)).toBe('Tags:\n- a\n- b');
+    expect(renderTemplate('{{input.meta}}', { input: { meta: { n: 1 } } })).toBe('{"n":1}');
   });
 
   it('fails on a missing value instead of sending an empty prompt', () => {

@@ -1,7 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { PIPELINE_NAME_PATTERN } from './start-pipeline.dto';
+import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
+import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
 
 export const RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -18,7 +19,7 @@ export class WaitForResultQuery {
 export class ListRunsQuery {
   @ApiPropertyOptional({ description: 'Only runs of this pipeline.', example: 'classic' })
   @IsOptional()
-  @Matches(PIPELINE_NAME_PATTERN, { message: 'pipeline must be 1-64 letters, digits, "_" or "-"' })
+  @Matches(PIPELINE_NAME_PATTERN, { message: PIPELINE_NAME_MESSAGE })
   pipeline?: string;
 
   @ApiPropertyOptional({ description: 'Only runs in this state.', enum: RUN_STATUSES })

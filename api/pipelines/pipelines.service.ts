@@ -1,0 +1,42 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ApiSettings } from '../../src/config/api';
+import { loadPipelineDirectory } from '../../src/pipeline/registry';
+import type { PipelineDefinition } from '../../src/pipeline/types';
+import { requiredInputFields, validatePipeline, type FieldProblem } from '../../src/pipeline/validate';
+import { badRequest } from '../errors/bad-request';
+import { API_SETTINGS } from '../tokens';
+
+export interface PipelineSummary {
+  name: string;
+  description: string | null;
+  requiredInput: string[];
+}
+
+/** The named pipelines, loaded and validated once at start: a bad file stops the API naming file and path. */
+@Injectable()
+export class PipelinesService {
+  private readonly pipelines: Map<string, PipelineDefinition>;
+
+  constructor(@Inject(API_SETTINGS) settings: ApiSettings) {
+    this.pipelines = loadPipelineDirectory(settings.pipelinesDir);
+  }
+
+  list(): PipelineSummary[] {
+    return [...this.pipelines.values()].map(summaryOf);
+  }
+
+  find(name: string): PipelineDefinition | undefined {
+    return this.pipelines.get(name);
+  }
+
+  /** Validates an inline definition; problems are reported under `fieldPrefix` (e.g. `definition`). */
+  validate(candidate: unknown, fieldPrefix: string): PipelineDefinition {
+    const { pipeline, problems } = validatePipeline(candidate);
+    if (!pipeline) throw badRequest(problems.map((problem: FieldProblem) => ({ ...problem, field: problem.field.replace(/^\$/, fieldPrefix) })));
+    return pipeline;
+  }
+}
+
+export function summaryOf(pipeline: PipelineDefinition): PipelineSummary {
+  return { name: pipeline.name, description: pipeline.description ?? null, requiredInput: requiredInputFields(pipeline) };
+}

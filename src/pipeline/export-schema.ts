@@ -1,0 +1,17 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../project-root';
+import { PIPELINE_SCHEMA_FILE } from './registry';
+import { pipelineJsonSchema } from './validate';
+
+/** `npm run schema:export`: writes the definition format's JSON Schema beside the pipelines for editors. */
+export const PIPELINE_SCHEMA_PATH = join(projectRoot(), 'pipelines', PIPELINE_SCHEMA_FILE);
+
+export function pipelineSchemaText(): string {
+  return `${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`;
+}
+
+if (require.main === module) {
+  writeFileSync(PIPELINE_SCHEMA_PATH, pipelineSchemaText());
+  console.log(`wrote ${PIPELINE_SCHEMA_PATH}`);
+}

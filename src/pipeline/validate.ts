@@ -1,0 +1,226 @@
+import Ajv from 'ajv';
+import { z } from 'zod';
+import { inspectCondition } from './condition';
+import { PROVIDER_NAMES } from './providers';
+import { templatePaths } from './template';
+import {
+  isMapStep,
+  isParallelStep,
+  STEP_TASKS,
+  type MapStep,
+  type PipelineDefinition,
+  type PipelineStep,
+  type ProviderCallSpec,
+  type ProviderStep,
+} from './types';
+
+/** One problem of a definition or request: where (JSON path) and why. */
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
+export const PIPELINE_LIMITS = { steps: 50, parallel: 10, mapConcurrency: 32, fallbacks: 3, promptChars: 20_000, labels: 50 } as const;
+export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s or 2m');
+const stepId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a letter, then up to 63 letters, digits, "_" or "-"');
+const condition = z.union([z.boolean(), z.record(z.string(), z.unknown())]).describe('JSONLogic condition (subset) on { input, steps }');
+
+const RetrySchema = z
+  .object({
+    maximumAttempts: z.number().int().min(1).max(20).optional(),
+    initialInterval: duration.optional(),
+    backoffCoefficient: z.number().min(1).max(10).optional(),
+    maximumInterval: duration.optional(),
+  })
+  .strict();
+const TimeoutSchema = z.object({ startToClose: duration.optional(), heartbeat: duration.optional() }).strict();
+const FallbackSchema = z.object({ provider: z.enum(PROVIDER_NAMES), model: z.string().min(1).optional() }).strict();
+
+const callSpecShape = {
+  provider: z.enum(PROVIDER_NAMES),
+  model: z.string().min(1).max(200).optional(),
+  task: z.enum(STEP_TASKS),
+  prompt: z.string().min(1).max(PIPELINE_LIMITS.promptChars),
+  labels: z.array(z.string().min(1).max(100)).min(2).max(PIPELINE_LIMITS.labels).optional(),
+  schema: z.record(z.string(), z.unknown()).optional().describe('JSON Schema of the extract answer'),
+  image: z.string().min(1).optional().describe('template rendering to an http(s) URL or a data:image/...;base64 URL'),
+  retry: RetrySchema.optional(),
+  timeout: TimeoutSchema.optional(),
+  fallback: z.array(FallbackSchema).max(PIPELINE_LIMITS.fallbacks).optional(),
+};
+const CallSpecSchema = z.object(callSpecShape).strict();
+const ProviderStepSchema = z.object({ id: stepId, when: condition.optional(), ...callSpecShape }).strict();
+const ParallelStepSchema = z.object({ id: stepId, when: condition.optional(), parallel: z.array(ProviderStepSchema).min(2).max(PIPELINE_LIMITS.parallel) }).strict();
+const MapStepSchema = z
+  .object({
+    id: stepId,
+    when: condition.optional(),
+    map: z.object({ over: z.string(), concurrency: z.number().int().min(1).max(PIPELINE_LIMITS.mapConcurrency).optional(), step: CallSpecSchema }).strict(),
+  })
+  .strict();
+
+/** The whole format, for the exported JSON Schema (editors) and for documentation. */
+export const PipelineSchema = z
+  .object({
+    name: z.string().regex(PIPELINE_NAME_PATTERN, 'expected 1-64 letters, digits, "_" or "-"'),
+    description: z.string().max(2000).optional(),
+    steps: z.array(z.union([ParallelStepSchema, MapStepSchema, ProviderStepSchema])).min(1).max(PIPELINE_LIMITS.steps),
+    output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+  })
+  .strict();
+
+const jsonPath = (path: readonly PropertyKey[], prefix = '$') =>
+  path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), prefix);
+
+function zodProblems(result: z.ZodSafeParseResult<unknown>, prefix: string): FieldProblem[] {
+  return result.success ? [] : result.error.issues.map((issue) => ({ field: jsonPath(issue.path, prefix), reason: issue.message }));
+}
+
+/** Which schema a step object is checked against, by its distinguishing key. */
+function stepSchemaFor(step: unknown) {
+  if (typeof step === 'object' && step !== null && 'parallel' in step) return ParallelStepSchema;
+  if (typeof step === 'object' && step !== null && 'map' in step) return MapStepSchema;
+  return ProviderStepSchema;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+
+/** Where each step ID is defined: its position in the sequence, and its parallel group if any. */
+interface StepSlot {
+  position: number;
+  group?: string;
+}
+
+function collectSlots(steps: PipelineStep[]): { slots: Map<string, StepSlot>; problems: FieldProblem[] } {
+  const slots = new Map<string, StepSlot>();
+  const problems: FieldProblem[] = [];
+  const claim = (id: string, slot: StepSlot, field: string) => {
+    if (slots.has(id)) problems.push({ field, reason: `duplicate step id "${id}"` });
+    else slots.set(id, slot);
+  };
+  steps.forEach((step, position) => {
+    claim(step.id, { position }, `$.steps[${position}].id`);
+    if (isParallelStep(step)) step.parallel.forEach((member, index) => claim(member.id, { position, group: step.id }, `$.steps[${position}].parallel[${index}].id`));
+  });
+  return { slots, problems };
+}
+
+/**
+ * Checks that what a step reads exists when it runs: `input.*`, steps that ran before it, and in a
+ * map step `item`/`index`.
+ */
+function checkReads(reads: string[], field: string, here: StepSlot, slots: Map<string, StepSlot>, inMap: boolean): FieldProblem[] {
+  return reads.flatMap((path): FieldProblem[] => {
+    const [root, stepName] = path.split('.');
+    if (root === 'input') return path.includes('.') ? [] : [{ field, reason: 'read a field of the input, e.g. input.topic' }];
+    if (inMap && (root === 'item' || root === 'index')) return [];
+    if (root !== 'steps' || !stepName) {
+      return [{ field, reason: `"${path}" must start with input.<field>${inMap ? ', item, index' : ''} or steps.<id>` }];
+    }
+    const target = slots.get(stepName);
+    if (!target) return [{ field, reason: `"${path}" reads unknown step "${stepName}"` }];
+    if (target.position > here.position || (target.position === here.position && (here.group === undefined || target.group === here.group))) {
+      return [{ field, reason: `"${path}" reads step "${stepName}", which has not finished when this step runs (a cycle or forward reference)` }];
+    }
+    return [];
+  });
+}
+
+function templateReads(template: string, field: string): { reads: string[]; problems: FieldProblem[] } {
+  try {
+    return { reads: templatePaths(template), problems: [] };
+  } catch (error) {
+    return { reads: [], problems: [{ field, reason: (error as Error).message }] };
+  }
+}
+
+function checkCallSpec(spec: ProviderCallSpec, at: string, here: StepSlot, slots: Map<string, StepSlot>, inMap: boolean): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const requireField = (present: boolean, field: string, task: string) => {
+    if (spec.task === task && !present) problems.push({ field: `${at}.${field}`, reason: `required when task is "${task}"` });
+    if (spec.task !== task && present) problems.push({ field: `${at}.${field}`, reason: `only allowed when task is "${task}"` });
+  };
+  requireField(spec.labels !== undefined, 'labels', 'classify');
+  requireField(spec.schema !== undefined, 'schema', 'extract');
+  requireField(spec.image !== undefined, 'image', 'analyze-image');
+  if (spec.schema) {
+    try {
+      ajv.compile(spec.schema);
+    } catch (error) {
+      problems.push({ field: `${at}.schema`, reason: `not a valid JSON Schema: ${(error as Error).message}` });
+    }
+  }
+  for (const [field, template] of [['prompt', spec.prompt], ['image', spec.image]] as const) {
+    if (template === undefined) continue;
+    const { reads, problems: templateProblems } = templateReads(template, `${at}.${field}`);
+    problems.push(...templateProblems, ...checkReads(reads, `${at}.${field}`, here, slots, inMap));
+  }
+  return problems;
+}
+
+function checkStep(step: PipelineStep, position: number, slots: Map<string, StepSlot>): FieldProblem[] {
+  const at = `$.steps[${position}]`;
+  const here: StepSlot = { position };
+  const problems: FieldProblem[] = [];
+  if (step.when !== undefined) {
+    const { problems: conditionProblems, reads } = inspectCondition(step.when, `${at}.when`);
+    problems.push(
+      ...conditionProblems.map(({ path, message }) => ({ field: path, reason: message })),
+      ...checkReads(reads, `${at}.when`, here, slots, false),
+    );
+  }
+  if (isParallelStep(step)) {
+    step.parallel.forEach((member, index) => {
+      const memberAt = `${at}.parallel[${index}]`;
+      if (member.when !== undefined) problems.push({ field: `${memberAt}.when`, reason: 'put the condition on the parallel group' });
+      problems.push(...checkCallSpec(member, memberAt, { position, group: step.id }, slots, false));
+    });
+  } else if (isMapStep(step)) {
+    const { over, step: call } = (step as MapStep).map;
+    const { reads, problems: overProblems } = templateReads(`{{${over}}}`, `${at}.map.over`);
+    problems.push(...overProblems, ...checkReads(reads, `${at}.map.over`, here, slots, false));
+    problems.push(...checkCallSpec(call, `${at}.map.step`, here, slots, true));
+  } else {
+    problems.push(...checkCallSpec(step as ProviderStep, at, here, slots, false));
+  }
+  return problems;
+}
+
+/** Validates a pipeline definition: structure first, then references, templates, conditions and schemas. */
+export function validatePipeline(candidate: unknown): { pipeline: PipelineDefinition; problems: [] } | { pipeline?: undefined; problems: FieldProblem[] } {
+  const shape = z.object({ steps: z.array(z.unknown()) }).loose().safeParse(candidate);
+  const outer = PipelineSchema.extend({ steps: z.array(z.unknown()).min(1).max(PIPELINE_LIMITS.steps) }).safeParse(candidate);
+  const structural = [
+    ...zodProblems(outer, '$'),
+    ...(shape.success ? shape.data.steps.flatMap((step, index) => zodProblems(stepSchemaFor(step).safeParse(step), `$.steps[${index}]`)) : []),
+  ];
+  if (structural.length) return { problems: structural };
+
+  const pipeline = candidate as PipelineDefinition;
+  const { slots, problems } = collectSlots(pipeline.steps);
+  problems.push(...pipeline.steps.flatMap((step, position) => checkStep(step, position, slots)));
+  const end: StepSlot = { position: pipeline.steps.length };
+  for (const [field, paths] of Object.entries(pipeline.output ?? {})) {
+    const list = Array.isArray(paths) ? paths : [paths];
+    const { reads, problems: pathProblems } = templateReads(list.map((path) => `{{${path}}}`).join(''), `$.output.${field}`);
+    problems.push(...pathProblems, ...checkReads(reads, `$.output.${field}`, end, slots, false));
+  }
+  return problems.length ? { problems } : { pipeline, problems: [] };
+}
+
+/** The `input.*` fields a pipeline needs: read by a prompt, an image template or a map's list. */
+export function requiredInputFields(pipeline: PipelineDefinition): string[] {
+  const calls = pipeline.steps.flatMap((step): ProviderCallSpec[] => (isParallelStep(step) ? step.parallel : isMapStep(step) ? [step.map.step] : [step]));
+  const paths = [
+    ...calls.flatMap((call) => [call.prompt, call.image ?? ''].flatMap((template) => templatePaths(template))),
+    ...pipeline.steps.filter(isMapStep).map((step) => step.map.over),
+  ];
+  return [...new Set(paths.filter((path) => path.startsWith('input.')).map((path) => path.split('.')[1]))];
+}
+
+/** JSON Schema of the definition format, for editors (`pipelines/pipeline.schema.json`). */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  return { ...z.toJSONSchema(PipelineSchema), $id: 'https://chorus.dev/schemas/pipeline.schema.json', title: 'Chorus pipeline definition' };
+}
