@@ -28,6 +28,8 @@ export interface SimulatorRequestRecord {
   model?: string;
   /** Epoch ms when the request arrived. */
   receivedAt: number;
+  /** Epoch ms when the answer was sent; absent while in flight or for a hang. */
+  answeredAt?: number;
   status: number | 'hang';
   fault?: string;
   /** Fingerprint of the body: the same request retried has the same fingerprint. */
@@ -104,6 +106,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     attemptsByFingerprint.set(fingerprint, attempt);
     const record: SimulatorRequestRecord = { provider: wire.provider, receivedAt, status: 200, fingerprint, attempt };
     log.push(record);
+    response.once('finish', () => {
+      record.answeredAt = Date.now();
+    });
 
     let parsed;
     try {

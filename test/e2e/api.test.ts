@@ -166,6 +166,99 @@ describe('REST API end to end', () => {
     await http[method](url).set(auth).expect(404);
   });
 
+  describe('pipelines', () => {
+    it('lists the named pipelines with the input each needs', async () => {
+      const response = await http.get('/v1/pipelines').set(auth).expect(200);
+      expect(response.body.pipelines).toEqual(
+        expect.arrayContaining([
+          { name: 'classic', description: expect.any(String), requiredInput: ['prompt'] },
+          { name: 'digest', description: expect.any(String), requiredInput: ['documents'] },
+          { name: 'escalate', description: expect.any(String), requiredInput: ['message'] },
+          { name: 'parallel-judge', description: expect.any(String), requiredInput: ['text'] },
+        ]),
+      );
+    });
+
+    it('shows one pipeline with its definition, and 404 for an unknown name', async () => {
+      const response = await http.get('/v1/pipelines/escalate').set(auth).expect(200);
+      expect(response.body.definition.steps.map((step: { id: string }) => step.id)).toEqual(['answer', 'mood', 'escalated']);
+      await http.get('/v1/pipelines/nope').set(auth).expect(404);
+    });
+
+    it('serves the definition JSON Schema', async () => {
+      const response = await http.get('/v1/pipelines/schema').set(auth).expect(200);
+      expect(response.body.title).toBe('Chorus pipeline definition');
+    });
+
+    const adhoc = {
+      name: 'adhoc-translate',
+      steps: [
+        { id: 'translate', provider: 'openai', task: 'generate', prompt: 'Translate to French: {{input.text}}' },
+        { id: 'check', provider: 'gemini', task: 'classify', labels: ['good', 'bad'], prompt: 'Is this translation good? {{steps.translate.text}}' },
+      ],
+    };
+
+    it('validates a definition without starting it', async () => {
+      const response = await http.post('/v1/pipelines/validate').set(auth).send(adhoc).expect(200);
+      expect(response.body).toEqual({ valid: true, name: 'adhoc-translate', description: null, requiredInput: ['text'] });
+    });
+
+    it('answers 400 listing each problem of an invalid definition with its JSON path', async () => {
+      const broken = {
+        name: 'broken',
+        steps: [
+          { id: 'a', provider: 'acme', task: 'generate', prompt: 'x' },
+          { id: 'b', provider: 'openai', task: 'generate', prompt: '{{steps.c.text}}' },
+          { id: 'c', provider: 'openai', task: 'extract', schema: { type: 12 }, prompt: '{{ 1 + 1 }}' },
+        ],
+      };
+      const response = await http.post('/v1/pipelines/validate').set(auth).send(broken).expect(400);
+      expect(response.body.errors).toEqual(expect.arrayContaining([{ field: '$.steps[0].provider', reason: expect.any(String) }]));
+      const fixedProvider = { ...broken, steps: [{ ...broken.steps[0], provider: 'openai' }, ...broken.steps.slice(1)] };
+      const semantic = await http.post('/v1/pipelines/validate').set(auth).send(fixedProvider).expect(400);
+      expect(semantic.body.errors.map((problem: { field: string }) => problem.field)).toEqual(
+        expect.arrayContaining(['$.steps[1].prompt', '$.steps[2].schema', '$.steps[2].prompt']),
+      );
+    });
+
+    it('runs an inline definition and reports usage and cost per call', async () => {
+      const started = await http.post('/v1/workflows').set(auth).send({ definition: adhoc, input: { text: 'Good morning' } }).expect(202);
+      expect(started.body.workflowId).toMatch(/^adhoc-translate-/);
+      const done = await waitForResult(started.body.resultUrl).expect(200);
+      expect(done.body.status).toBe('COMPLETED');
+      expect(done.body.result.steps.check.data.label).toMatch(/^(good|bad)$/);
+      expect(done.body.result.usage.steps).toEqual([
+        expect.objectContaining({ step: 'translate', provider: 'openai', model: 'gpt-4o-mini', attempts: 1, simulated: true, costUsd: expect.any(Number) }),
+        expect.objectContaining({ step: 'check', provider: 'gemini', model: 'gemini-2.0-flash', attempts: 1, simulated: true, costUsd: expect.any(Number) }),
+      ]);
+      expect(done.body.result.usage.total.costUsd).toBeGreaterThan(0);
+      expect(done.body.costUsd).toBeCloseTo(done.body.result.usage.total.costUsd, 10);
+      expect(done.body.totalTokens).toBe(done.body.result.usage.total.inputTokens + done.body.result.usage.total.outputTokens);
+    });
+
+    it('rejects an invalid inline definition with paths under "definition", starting nothing', async () => {
+      const response = await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ definition: { name: 'x', steps: [{ id: 'a', provider: 'openai', task: 'generate', prompt: '{{steps.z.text}}' }] }, input: {} })
+        .expect(400);
+      expect(response.body.errors).toEqual([{ field: 'definition.steps[0].prompt', reason: '"steps.z.text" reads unknown step "z"' }]);
+      expect(stack.simulator.requests()).toHaveLength(0);
+    });
+
+    it('rejects a map input that is not a list, or too long, before starting', async () => {
+      const notList = await http.post('/v1/workflows').set(auth).send({ pipeline: 'digest', input: { documents: 'one' } }).expect(400);
+      expect(notList.body.errors).toEqual([{ field: 'input.documents', reason: 'must be a list (step "summaries" maps over it)' }]);
+      const tooLong = await http.post('/v1/workflows').set(auth).send({ pipeline: 'digest', input: { documents: Array(501).fill('d') } }).expect(400);
+      expect(tooLong.body.errors[0].reason).toBe('must have at most 500 elements');
+    });
+
+    it('refuses both a name and a definition', async () => {
+      const response = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', definition: adhoc, input: { prompt: 'x' } }).expect(400);
+      expect(response.body.errors[0].field).toBe('pipeline');
+    });
+  });
+
   it('serves the OpenAPI document', async () => {
     const response = await http.get('/docs/openapi.json').expect(200);
     expect(Object.keys(response.body.paths)).toEqual(expect.arrayContaining(['/v1/workflows', '/v1/workflows/{id}', '/v1/workflows/{id}/result']));

@@ -7,6 +7,7 @@ import type { StepResult } from '../../src/pipeline/types';
 import { PROVIDER_NAMES } from '../../src/pipeline/providers';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
 import { createProviderHttpClient } from '../../src/worker/worker';
+import { startImageServer, TINY_PNG_DATA_URL } from '../helpers/images';
 import { simulatedProviders } from '../helpers/stack';
 
 /** The provider activity against the real simulator over real HTTP, in a mocked activity context. */
@@ -95,6 +96,68 @@ describe('callProvider activity', () => {
     });
     const error = await new MockActivityEnvironment({}, quiet).run(unreachable.callProvider, step({})).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ type: FailureType.ProviderNetworkError, nonRetryable: false });
+  });
+
+  describe('analyze-image', () => {
+    let images: Awaited<ReturnType<typeof startImageServer>>;
+    beforeAll(async () => {
+      images = await startImageServer();
+    });
+    afterAll(() => images.close());
+
+    const imageStep = (image: string, provider: ProviderStepInput['provider'] = 'gemini') =>
+      step({ provider, task: 'analyze-image', prompt: 'What is in this picture?', image });
+    const permissive = (overrides: Partial<ReturnType<typeof simulatedProviders>['images']> = {}) =>
+      createActivities({
+        http: createProviderHttpClient(),
+        providers: { ...simulatedProviders(simulator.url), images: { maxBytes: 1024, allowHttp: true, allowPrivateHosts: true, timeoutMs: 2000, ...overrides } },
+      });
+
+    it.each(PROVIDER_NAMES)('%s: sends an inline data URL image to the model', async (provider) => {
+      const result = await run(imageStep(TINY_PNG_DATA_URL, provider));
+      expect(result.text).toContain('1x1 PNG');
+    });
+
+    it('fetches an image URL when the rules allow its host', async () => {
+      const result: StepResult = await new MockActivityEnvironment({}, quiet).run(permissive().callProvider, imageStep(`${images.url}/pixel.png`));
+      expect(result.text).toContain('1x1 PNG');
+    });
+
+    it.each([
+      ['a loopback host', () => activities, () => `${images.url}/pixel.png`, /https: is allowed|not allowed/],
+      ['a private address over https', () => activities, () => 'https://10.0.0.1/x.png', /not a public address/],
+      ['a metadata-service address', () => activities, () => 'https://169.254.169.254/latest', /not a public address/],
+      ['a host that resolves to loopback', () => permissive({ allowPrivateHosts: false }), () => images.url.replace('127.0.0.1', 'localhost') + '/pixel.png', /resolves to .*not a public address/],
+      ['a file: URL', () => permissive(), () => 'file:///etc/passwd', /scheme file: is not allowed/],
+      ['an image over the size cap', () => permissive(), () => `${images.url}/big.png`, /larger than 1024 bytes/],
+      ['a URL that is not an image', () => permissive(), () => `${images.url}/page.html`, /text\/html, not an image/],
+      ['a URL that answers 404', () => permissive(), () => `${images.url}/missing.png`, /HTTP 404/],
+    ])('rejects %s without retrying', async (_case, activitiesFor, url, reason) => {
+      const error = await new MockActivityEnvironment({}, quiet).run(activitiesFor().callProvider, imageStep(url())).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ type: FailureType.ImageRejected, nonRetryable: true });
+      expect((error as Error).message).toMatch(reason);
+    });
+  });
+
+  it('prices each call from the price table', async () => {
+    const result = await run(step({ provider: 'gemini' }));
+    expect(result.costUsd).toBeCloseTo((result.usage.inputTokens * 0.1 + result.usage.outputTokens * 0.4) / 1e6, 10);
+    const unpriced = await run(step({ provider: 'gemini', model: 'gemini-experimental' }));
+    expect(unpriced.costUsd).toBeNull();
+  });
+
+  it('classify answers one of the given labels; extract answers JSON that satisfies the schema', async () => {
+    const classified = await run(step({ task: 'classify', labels: ['billing', 'shipping', 'other'], prompt: 'Classify:\n\nMy shipping is late, where is my shipping?' }));
+    expect(classified.data).toEqual({ label: 'shipping', score: expect.any(Number) });
+    const schema = { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' } }, required: ['name', 'count'] };
+    const extracted = await run(step({ provider: 'cohere', task: 'extract', schema, prompt: 'Extract:\n\nAda ordered three lamps' }));
+    expect(extracted.data).toEqual({ name: expect.any(String), count: expect.any(Number) });
+  });
+
+  it('an extract answer that breaks the schema is a retryable InvalidModelOutput', async () => {
+    const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] };
+    const failure = await failureOf(step({ task: 'extract', schema, prompt: 'x [[sim:nonsense]]' }));
+    expect(failure).toMatchObject({ type: FailureType.InvalidModelOutput, nonRetryable: false });
   });
 
   it('cancellation aborts the in-flight HTTP call', async () => {

@@ -5,18 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline, startTestStack, type TestStack } from '../helpers/stack';
-import { HISTORY_FIXTURES_DIR } from './fixtures';
+import { HISTORY_FIXTURES_DIR, RECORDED_SHAPES } from './fixtures';
 
 /**
  * Records the history fixtures that replay.test.ts replays: `npm run fixtures:record`.
  * Record again only on purpose, e.g. for a new pipeline shape; old fixtures stay to guard running workflows.
  */
-const SHAPES: Record<string, string> = {
-  'classic-completed': 'A great and reliable system',
-  'classic-retried-503': 'Flaky [[sim:cohere:503x1]]',
-  'classic-failed-401': 'Bad key [[sim:gemini:401]]',
-  'classic-cancelled': 'Slow [[sim:openai,latency=20000]]',
-};
 
 describe('record history fixtures', () => {
   let stack: TestStack;
@@ -25,11 +19,11 @@ describe('record history fixtures', () => {
   });
   afterAll(() => stack.close());
 
-  it.each(Object.entries(SHAPES))('%s', async (name, prompt) => {
+  it.each(Object.entries(RECORDED_SHAPES))('%s', async (name, { pipeline, input }) => {
     const handle = await stack.client.workflow.start(pipelineWorkflow, {
       workflowId: `${name}-${randomUUID()}`,
       taskQueue: stack.temporal.taskQueue,
-      args: [{ pipeline: shippedPipeline('classic'), input: { prompt } } satisfies PipelineRunInput],
+      args: [{ pipeline: shippedPipeline(pipeline), input } satisfies PipelineRunInput],
     });
     if (name.endsWith('cancelled')) {
       await new Promise((resolve) => setTimeout(resolve, 500));

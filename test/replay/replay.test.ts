@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../helpers/stack';
-import { HISTORY_FIXTURES_DIR } from './fixtures';
+import { HISTORY_FIXTURES_DIR, RECORDED_SHAPES } from './fixtures';
 
 /**
  * Replays recorded histories of every pipeline shape against the current workflow code: a change
@@ -13,7 +13,7 @@ describe('workflow replay', () => {
   const fixtures = readdirSync(HISTORY_FIXTURES_DIR).filter((file) => file.endsWith('.json'));
 
   it('has a fixture for each recorded shape', () => {
-    expect(fixtures).toEqual(expect.arrayContaining(['classic-completed.json', 'classic-retried-503.json', 'classic-failed-401.json', 'classic-cancelled.json']));
+    expect(fixtures).toEqual(expect.arrayContaining(Object.keys(RECORDED_SHAPES).map((name) => `${name}.json`)));
   });
 
   it('replays every fixture without non-determinism', async () => {
