@@ -16,5 +16,6 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY pipelines ./pipelines
 USER node
 CMD ["node", "dist/api/main.js"]
