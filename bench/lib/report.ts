@@ -1,0 +1,289 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LatencySummary, LoadResult } from './load';
+
+interface Run {
+  load: LoadResult;
+  simulator: { meanRatePerSec: number; peakRatePerSec: number; rateLimited429: number };
+}
+
+/** The shape run.ts writes; every scenario is optional because `--only` can skip it. */
+export interface BenchReport {
+  label: string;
+  mode: string;
+  startedAt: string;
+  durationSec: number;
+  machine: { cores: number; cpuModel: string; memoryGb: number; kernel: string; node: string; temporalCli: string };
+  environment: { loadAvgAtStart: number[]; loadAvgAtEnd: number[]; jestProcessesAtStart: number; jestProcessesAtEnd: number };
+  settings: Record<string, unknown>;
+  results: {
+    overhead?: {
+      simulatorLatencyMs: number;
+      concurrency: number;
+      baseline: Run;
+      chorus: Run;
+      ratio: Record<'p50' | 'p95' | 'p99', number>;
+      overheadPerStepMs: Record<'p50' | 'p95' | 'p99', number>;
+    };
+    start?: { count: number; api: LatencySummary; bareClient: LatencySummary; apiOverheadMsP50: number; ratioP50: number };
+    throughput?: { simulatorLatencyMs: number; workers: number; runs: Array<{ concurrency: number; baseline: Run; chorus: Run; ratio: number }> };
+    memory?: {
+      simulatorLatencyMs: number;
+      pipelines: number;
+      holdMs: number;
+      maxInFlight: number;
+      load: Run;
+      memory: Record<'api' | 'worker', { peakSampledRssMb: number; lifetimeHwmMb: number }>;
+    };
+    scaling?: {
+      simulatorLatencyMs: number;
+      maxActivitiesPerWorker: number;
+      concurrency: number;
+      idealPipelinesPerSecPerWorker: number;
+      runs: Array<Run & { workers: number; speedup: number }>;
+    };
+    rateLimit?: {
+      enforced: boolean;
+      note: string;
+      slotBoundRequestsPerSec: number;
+      achievedMeanRequestsPerSec: number;
+      achievedPeakRequestsPerSecIn1s: number;
+      responses429: number;
+    };
+  };
+}
+
+const RESULTS_DIR = resolve(__dirname, '..', '..', '..', 'bench', 'results');
+
+export function writeReports(report: BenchReport): string[] {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const base = join(RESULTS_DIR, report.label);
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown(report));
+  writeFileSync(`${base}.svg`, svg(report));
+  return [`${base}.json`, `${base}.md`, `${base}.svg`];
+}
+
+const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? '✅ met' : '❌ not met');
+const errorsOf = (run: Run) => (run.load.errors ? `${run.load.errors} ❗` : '0');
+
+export function markdown(report: BenchReport): string {
+  const { machine, environment, results } = report;
+  const lines: string[] = [];
+  lines.push(`# Chorus benchmark — ${report.label} (${report.mode})`, '');
+  lines.push(
+    `${report.startedAt}, ${report.durationSec} s. ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGb} GB, Node ${machine.node}, ` +
+      `${machine.temporalCli.replace(/\n/g, ' ')}. Load average ${environment.loadAvgAtStart.join(' / ')} at start, ${environment.loadAvgAtEnd.join(' / ')} at end; ` +
+      `jest processes running: ${environment.jestProcessesAtStart} at start, ${environment.jestProcessesAtEnd} at end.`,
+    '',
+    `Settings: \`${JSON.stringify(report.settings)}\``,
+    '',
+    'Everything runs on this one machine: Temporal dev server (SQLite), simulator, baseline gateway, API, workers and the load generator share the cores. ' +
+      'Numbers are ratios against the plain Express gateway measured in the same run.',
+    '',
+  );
+
+  const overhead = results.overhead;
+  const throughputRuns = results.throughput?.runs ?? [];
+  const bestChorus = Math.max(...throughputRuns.map((run) => run.chorus.load.steadyThroughputPerSec), NaN);
+  const scaling2 = results.scaling?.runs[1]?.speedup;
+  lines.push('## Targets', '', '| target | measured | verdict |', '| --- | --- | --- |');
+  lines.push(`| overhead per durable step ≤ 5 ms at p50 | ${overhead ? `${overhead.overheadPerStepMs.p50} ms` : '—'} | ${verdict(overhead && overhead.overheadPerStepMs.p50 <= 5)} |`);
+  lines.push(`| ≥ 100 three-step pipelines/s | ${throughputRuns.length ? `${bestChorus}/s (best steady rate)` : '—'} | ${verdict(throughputRuns.length ? bestChorus >= 100 : undefined)} |`);
+  lines.push(`| 2 workers ≥ 1.8× one worker (provider slots the bottleneck) | ${scaling2 !== undefined ? `${scaling2}×` : '—'} | ${verdict(scaling2 === undefined ? undefined : scaling2 >= 1.8)} |`);
+  const memory = results.memory?.memory;
+  lines.push(`| worker RSS ≤ 300 MB with 1,000 in flight | ${memory ? `${memory.worker.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.worker.peakSampledRssMb <= 300)} |`);
+  lines.push(`| API RSS ≤ 150 MB | ${memory ? `${memory.api.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.api.peakSampledRssMb <= 150)} |`);
+  lines.push('');
+
+  if (overhead) {
+    lines.push(
+      `## Overhead — simulator latency ${overhead.simulatorLatencyMs} ms per call, concurrency ${overhead.concurrency}`,
+      '',
+      '| path | n | errors | p50 ms | p95 ms | p99 ms | max ms |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const [name, run] of [['baseline (Express + axios)', overhead.baseline], ['Chorus (API → Temporal → worker)', overhead.chorus]] as const) {
+      const l = run.load.latencyMs;
+      lines.push(`| ${name} | ${l.n} | ${errorsOf(run)} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} |`);
+    }
+    lines.push(`| **ratio Chorus / baseline** | | | ${overhead.ratio.p50}× | ${overhead.ratio.p95}× | ${overhead.ratio.p99}× | |`);
+    lines.push(`| **overhead per step** (Δ / 3) | | | ${overhead.overheadPerStepMs.p50} ms | ${overhead.overheadPerStepMs.p95} ms | ${overhead.overheadPerStepMs.p99} ms | |`, '');
+  }
+
+  if (results.start) {
+    const { api, bareClient } = results.start;
+    lines.push(
+      `## Start latency (${results.start.count} sequential starts each, interleaved)`,
+      '',
+      '| path | p50 ms | p95 ms | p99 ms |',
+      '| --- | --- | --- | --- |',
+      `| POST /v1/workflows | ${api.p50} | ${api.p95} | ${api.p99} |`,
+      `| bare client.workflow.start | ${bareClient.p50} | ${bareClient.p95} | ${bareClient.p99} |`,
+      `| API cost at p50 | ${results.start.apiOverheadMsP50} ms (${results.start.ratioP50}×) | | |`,
+      '',
+    );
+  }
+
+  if (results.throughput) {
+    lines.push(
+      `## Throughput — simulator latency ${results.throughput.simulatorLatencyMs} ms, ${results.throughput.workers} worker process(es), default worker settings`,
+      '',
+      '| concurrency | path | completed | errors | pipelines/s (all) | pipelines/s (steady) | p50 ms | p99 ms | provider req/s |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const run of results.throughput.runs) {
+      for (const [name, r] of [['baseline', run.baseline], ['Chorus', run.chorus]] as const) {
+        const l = r.load;
+        lines.push(
+          `| ${run.concurrency} | ${name} | ${l.completed}/${l.issued} | ${errorsOf(r)} | ${l.throughputPerSec} | ${l.steadyThroughputPerSec} | ${l.latencyMs.p50} | ${l.latencyMs.p99} | ${r.simulator.meanRatePerSec} |`,
+        );
+      }
+      lines.push(`| ${run.concurrency} | **Chorus / baseline** | | | | **${run.ratio}×** | | | |`);
+    }
+    lines.push('');
+  }
+
+  if (results.memory) {
+    const m = results.memory;
+    lines.push(
+      `## Memory — a burst of ${m.pipelines} pipelines through the API (simulator latency ${m.simulatorLatencyMs} ms, 1 worker, ${m.holdMs / 1000} s window)`,
+      '',
+      `At most ${m.maxInFlight} runs were open at once (started, result not yet returned), each with a long-poll open on the API; ` +
+        `${m.load.load.completed} completed within the window, the rest were terminated after it (${m.load.load.errors} counted as not completed).`,
+      '',
+      '| process | peak sampled RSS MB | VmHWM (process lifetime) MB |',
+      '| --- | --- | --- |',
+      `| API | ${m.memory.api.peakSampledRssMb} | ${m.memory.api.lifetimeHwmMb} |`,
+      `| worker | ${m.memory.worker.peakSampledRssMb} | ${m.memory.worker.lifetimeHwmMb} |`,
+      '',
+    );
+  }
+
+  if (results.scaling) {
+    const s = results.scaling;
+    lines.push(
+      `## Scaling — ${s.maxActivitiesPerWorker} activity slots per worker, simulator latency ${s.simulatorLatencyMs} ms, concurrency ${s.concurrency}`,
+      '',
+      `Slot-bound ideal: ${s.idealPipelinesPerSecPerWorker} pipelines/s per worker.`,
+      '',
+      '| workers | completed | errors | pipelines/s (steady) | speedup vs 1 | p50 ms | provider req/s |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const run of s.runs) {
+      lines.push(
+        `| ${run.workers} | ${run.load.completed}/${run.load.issued} | ${errorsOf(run)} | ${run.load.steadyThroughputPerSec} | ${run.speedup}× | ${run.load.latencyMs.p50} | ${run.simulator.meanRatePerSec} |`,
+      );
+    }
+    lines.push('');
+  }
+
+  if (results.rateLimit) {
+    const r = results.rateLimit;
+    lines.push(
+      '## Rate-limit utilization — **not enforced yet**',
+      '',
+      r.note,
+      '',
+      `Across 3 workers: ${r.achievedMeanRequestsPerSec} provider requests/s on average, ${r.achievedPeakRequestsPerSecIn1s} in the busiest second ` +
+        `(slot bound ${r.slotBoundRequestsPerSec}/s); 429 answers from the simulator: ${r.responses429}.`,
+      '',
+    );
+  }
+  lines.push('![latency and throughput](./' + report.label + '.svg)', '');
+  return lines.join('\n');
+}
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const COLORS = { baseline: '#6b7280', chorus: '#2563eb' };
+
+/** Two panels drawn by hand: the latency CDF of the overhead scenario, and throughput bars. */
+export function svg(report: BenchReport): string {
+  const width = 920;
+  const height = 380;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
+  parts.push(latencyPanel(report, 50, 40, 360, 280));
+  parts.push(throughputPanel(report, 500, 40, 390, 280));
+  parts.push(`<text x="${width / 2}" y="${height - 10}" text-anchor="middle" fill="#374151">${escapeXml(`${report.label}: ${report.machine.cores} cores, Node ${report.machine.node}, ${report.startedAt}`)}</text>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+function axisTicks(max: number, count = 5): number[] {
+  const raw = max / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw || 1));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= raw) ?? raw;
+  return Array.from({ length: Math.floor(max / step) + 1 }, (_, i) => i * step);
+}
+
+function latencyPanel(report: BenchReport, x: number, y: number, w: number, h: number): string {
+  const overhead = report.results.overhead;
+  const out = [`<text x="${x}" y="${y - 15}" font-size="13" font-weight="bold">End-to-end latency, 3 provider calls (CDF)</text>`];
+  if (!overhead) return out.concat(`<text x="${x}" y="${y + 20}">overhead scenario not run</text>`).join('\n');
+  const curves = [
+    { name: 'baseline', values: overhead.baseline.load.latencyCurve, color: COLORS.baseline },
+    { name: 'Chorus', values: overhead.chorus.load.latencyCurve, color: COLORS.chorus },
+  ];
+  const all = curves.flatMap((curve) => curve.values);
+  const lo = Math.floor(Math.min(...all) / 10) * 10;
+  const hi = Math.ceil(percentileOf(all, 0.995) / 10) * 10;
+  const sx = (v: number) => x + ((Math.min(v, hi) - lo) / (hi - lo || 1)) * w;
+  const sy = (p: number) => y + h - p * h;
+  out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#d1d5db"/>`);
+  for (const p of [0, 0.25, 0.5, 0.75, 0.95, 1]) {
+    out.push(`<line x1="${x}" x2="${x + w}" y1="${sy(p)}" y2="${sy(p)}" stroke="#f3f4f6"/>`);
+    out.push(`<text x="${x - 5}" y="${sy(p) + 4}" text-anchor="end">p${Math.round(p * 100)}</text>`);
+  }
+  for (const tick of axisTicks(hi - lo)) {
+    const v = lo + tick;
+    out.push(`<text x="${sx(v)}" y="${y + h + 14}" text-anchor="middle">${v}</text>`);
+  }
+  out.push(`<text x="${x + w / 2}" y="${y + h + 30}" text-anchor="middle">ms (simulator ${overhead.simulatorLatencyMs} ms per call)</text>`);
+  curves.forEach((curve, index) => {
+    const points = curve.values.map((v, i) => `${sx(v).toFixed(1)},${sy(curve.values.length > 1 ? i / (curve.values.length - 1) : 1).toFixed(1)}`);
+    out.push(`<polyline fill="none" stroke="${curve.color}" stroke-width="2" points="${points.join(' ')}"/>`);
+    out.push(`<rect x="${x + 10}" y="${y + 10 + index * 16}" width="10" height="10" fill="${curve.color}"/>`);
+    const l = curve.name === 'baseline' ? overhead.baseline.load.latencyMs : overhead.chorus.load.latencyMs;
+    out.push(`<text x="${x + 25}" y="${y + 19 + index * 16}">${curve.name}: p50 ${l.p50} ms, p99 ${l.p99} ms</text>`);
+  });
+  return out.join('\n');
+}
+
+function percentileOf(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+function throughputPanel(report: BenchReport, x: number, y: number, w: number, h: number): string {
+  const out = [`<text x="${x}" y="${y - 15}" font-size="13" font-weight="bold">Completed pipelines/s (steady)</text>`];
+  const bars: Array<{ group: string; name: string; value: number; color: string }> = [];
+  for (const run of report.results.throughput?.runs ?? []) {
+    bars.push({ group: `c=${run.concurrency}`, name: 'baseline', value: run.baseline.load.steadyThroughputPerSec, color: COLORS.baseline });
+    bars.push({ group: `c=${run.concurrency}`, name: 'Chorus', value: run.chorus.load.steadyThroughputPerSec, color: COLORS.chorus });
+  }
+  for (const run of report.results.scaling?.runs ?? []) {
+    bars.push({ group: `${run.workers}w×${report.results.scaling?.maxActivitiesPerWorker}`, name: 'Chorus', value: run.load.steadyThroughputPerSec, color: '#16a34a' });
+  }
+  if (!bars.length) return out.concat(`<text x="${x}" y="${y + 20}">throughput scenarios not run</text>`).join('\n');
+  const max = Math.max(...bars.map((bar) => (Number.isFinite(bar.value) ? bar.value : 0)), 1) * 1.1;
+  const slot = w / bars.length;
+  out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#d1d5db"/>`);
+  for (const tick of axisTicks(max)) {
+    const ty = y + h - (tick / max) * h;
+    out.push(`<line x1="${x}" x2="${x + w}" y1="${ty}" y2="${ty}" stroke="#f3f4f6"/>`);
+    out.push(`<text x="${x - 5}" y="${ty + 4}" text-anchor="end">${tick}</text>`);
+  }
+  bars.forEach((bar, i) => {
+    const value = Number.isFinite(bar.value) ? bar.value : 0;
+    const bh = (value / max) * h;
+    const bx = x + i * slot + slot * 0.15;
+    out.push(`<rect x="${bx.toFixed(1)}" y="${(y + h - bh).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${bh.toFixed(1)}" fill="${bar.color}"/>`);
+    out.push(`<text x="${(bx + slot * 0.35).toFixed(1)}" y="${(y + h - bh - 4).toFixed(1)}" text-anchor="middle">${value}</text>`);
+    out.push(`<text x="${(bx + slot * 0.35).toFixed(1)}" y="${y + h + 14}" text-anchor="middle">${escapeXml(bar.group)}</text>`);
+    out.push(`<text x="${(bx + slot * 0.35).toFixed(1)}" y="${y + h + 27}" text-anchor="middle" fill="#6b7280">${bar.name}</text>`);
+  });
+  out.push(`<text x="${x + w / 2}" y="${y + h + 42}" text-anchor="middle">throughput at simulator 50 ms (grey/blue); worker scaling, slots the bottleneck (green)</text>`);
+  return out.join('\n');
+}

@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { ensureTemporalCli } from '../../src/temporal/cli';
+import { devServerArgs } from '../../src/temporal/dev-server';
+import type { SimulatorCommand, SimulatorStats } from '../sim-process';
+import { forkChild, freePort, isolatedEnv, spawnChild, waitForLine, waitUntil, type BenchChild } from './processes';
+
+export const API_KEY = 'chorus-bench-key-0123456789';
+export const TASK_QUEUE = 'chorus-bench';
+
+export interface StackOptions {
+  /** Extra `--sqlite-pragma` values for the dev server, beyond journal_mode=wal. */
+  sqlitePragmas: string[];
+  /** `--dynamic-config-value KEY=VALUE` settings for the dev server. */
+  dynamicConfig: string[];
+  /** Env applied to every worker (CHORUS_WORKER_MAX_ACTIVITIES, ...). */
+  workerEnv: Record<string, string>;
+  baselineKeepAlive: boolean;
+  log: (line: string) => void;
+}
+
+type SimulatorCall = SimulatorCommand extends infer C ? (C extends SimulatorCommand ? Omit<C, 'id'> : never) : never;
+
+/** Temporal dev server, simulator, baseline gateway, Chorus API and workers, all on free loopback ports. */
+export class BenchStack {
+  readonly tmp = mkdtempSync(join(tmpdir(), 'chorus-bench-'));
+  temporalCli = '';
+  temporalVersion = '';
+  temporalAddress = '';
+  simulatorUrl = '';
+  gatewayUrl = '';
+  apiUrl = '';
+  api?: BenchChild;
+  workers: BenchChild[] = [];
+  client?: Client;
+  private connection?: Connection;
+  private simulator?: BenchChild;
+  private temporal?: BenchChild;
+  private gateway?: BenchChild;
+  private simulatorCalls = 0;
+  private readonly distRoot = resolve(__dirname, '..', '..');
+
+  constructor(private readonly options: StackOptions) {}
+
+  async start(): Promise<void> {
+    await this.startTemporal();
+    await this.startSimulator();
+    await this.startGateway();
+    await this.startApi();
+  }
+
+  private async startTemporal() {
+    this.temporalCli = ensureTemporalCli(process.env, this.options.log);
+    this.temporalVersion = execFileSync(this.temporalCli, ['--version'], { encoding: 'utf8' }).trim();
+    const port = await freePort();
+    this.temporalAddress = `127.0.0.1:${port}`;
+    // Chorus's own dev-server arguments (WAL, its search attributes), then the benchmark's: no UI, quieter logs, tuning knobs.
+    const args = [
+      ...devServerArgs({ ip: '127.0.0.1', port, uiPort: await freePort(), dbFilename: join(this.tmp, 'bench.db') }),
+      '--headless',
+      '--http-port', String(await freePort()),
+      '--metrics-port', String(await freePort()),
+      ...this.options.sqlitePragmas.flatMap((pragma) => ['--sqlite-pragma', pragma]),
+      ...this.options.dynamicConfig.flatMap((value) => ['--dynamic-config-value', value]),
+      '--log-level', 'error',
+    ];
+    const temporal = spawnChild('temporal', this.temporalCli, args, isolatedEnv({}));
+    this.temporal = temporal;
+    await waitUntil(
+      'the Temporal dev server',
+      async () => {
+        if (temporal.child.exitCode !== null) throw new Error(`temporal exited: ${temporal.tail().join('\n')}`);
+        const connection = await Connection.connect({ address: this.temporalAddress, connectTimeout: 1000 });
+        await connection.workflowService.getSystemInfo({});
+        await connection.close();
+        return true;
+      },
+      60_000,
+      300,
+    );
+    if (temporal.child.exitCode !== null) throw new Error(`temporal exited:\n${temporal.tail().join('\n')}`);
+    this.connection = await Connection.connect({ address: this.temporalAddress });
+    this.client = new Client({ connection: this.connection });
+  }
+
+  private async startSimulator() {
+    this.simulator = forkChild('simulator', join(this.distRoot, 'bench', 'sim-process.js'), isolatedEnv({ BENCH_SIM_LATENCY_MS: '100' }));
+    this.simulatorUrl = await readyMessage<{ url: string }>(this.simulator).then((message) => message.url);
+  }
+
+  private async startGateway() {
+    const gateway = forkChild(
+      'baseline-gateway',
+      join(this.distRoot, 'bench', 'baseline-gateway.js'),
+      isolatedEnv({ BENCH_SIMULATOR_URL: this.simulatorUrl, BENCH_BASELINE_KEEPALIVE: this.options.baselineKeepAlive ? '1' : '0' }),
+    );
+    this.gateway = gateway;
+    const { port } = await readyMessage<{ port: number }>(gateway);
+    this.gatewayUrl = `http://127.0.0.1:${port}`;
+  }
+
+  private async startApi() {
+    const port = await freePort();
+    this.api = spawnChild(
+      'api',
+      process.execPath,
+      [join(this.distRoot, 'api', 'main.js')],
+      isolatedEnv({
+        CHORUS_API_KEYS: API_KEY,
+        CHORUS_API_PORT: String(port),
+        CHORUS_BIND_HOST: '127.0.0.1',
+        TEMPORAL_ADDRESS: this.temporalAddress,
+        CHORUS_TASK_QUEUE: TASK_QUEUE,
+        CHORUS_MAX_WAIT_SECONDS: '60',
+      }),
+    );
+    await waitForLine(this.api, /listening/i, 60_000);
+    this.apiUrl = `http://127.0.0.1:${port}`;
+  }
+
+  /** Starts one worker process and waits until it has bundled its workflows and begun polling. */
+  async startWorker(env: Record<string, string> = {}): Promise<BenchChild> {
+    const worker = spawnChild(
+      `worker-${this.workers.length + 1}`,
+      process.execPath,
+      [join(this.distRoot, 'src', 'worker', 'main.js')],
+      isolatedEnv({
+        TEMPORAL_ADDRESS: this.temporalAddress,
+        CHORUS_TASK_QUEUE: TASK_QUEUE,
+        CHORUS_SIMULATOR_URL: this.simulatorUrl,
+        CHORUS_WORKER_SHUTDOWN_GRACE_MS: '2000',
+        ...this.options.workerEnv,
+        ...env,
+      }),
+    );
+    await waitForLine(worker, /polling task queue/, 120_000);
+    this.workers.push(worker);
+    return worker;
+  }
+
+  async stopWorkers(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.stop(8000)));
+    this.workers = [];
+  }
+
+  async simulatorCall(call: { type: 'stats' }): Promise<SimulatorStats>;
+  async simulatorCall(call: SimulatorCall): Promise<unknown>;
+  async simulatorCall(call: SimulatorCall): Promise<unknown> {
+    const simulator = this.simulator;
+    if (!simulator) throw new Error('simulator not started');
+    const id = ++this.simulatorCalls;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`simulator did not answer ${call.type}`)), 10_000);
+      const onMessage = (message: { id?: number; stats?: SimulatorStats }) => {
+        if (message.id !== id) return;
+        clearTimeout(timer);
+        simulator.child.off('message', onMessage);
+        resolve(message.stats);
+      };
+      simulator.child.on('message', onMessage);
+      simulator.child.send({ ...call, id } as SimulatorCommand);
+    });
+  }
+
+  /** Process ids of everything running now, by role. */
+  pids(): Record<string, number> {
+    const pids: Record<string, number> = {};
+    for (const child of [this.temporal, this.simulator, this.gateway, this.api, ...this.workers]) if (child) pids[child.name] = child.pid;
+    return pids;
+  }
+
+  setLatency(latencyMs: number) {
+    return this.simulatorCall({ type: 'latency', latencyMs });
+  }
+
+  /** Closes the client; the caller stops the children. */
+  async close(): Promise<void> {
+    await this.connection?.close().catch(() => undefined);
+  }
+
+  removeFiles(): void {
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+function readyMessage<T>(child: BenchChild, timeoutMs = 30_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${child.name} not ready within ${timeoutMs} ms\n${child.tail().join('\n')}`)), timeoutMs);
+    child.child.on('message', (message: { type?: string } & T) => {
+      if (message.type !== 'ready') return;
+      clearTimeout(timer);
+      resolve(message);
+    });
+    void child.exited.then((code) => reject(new Error(`${child.name} exited (${code})\n${child.tail().join('\n')}`)));
+  });
+}

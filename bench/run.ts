@@ -1,0 +1,485 @@
+/**
+ * `npm run bench [-- --quick] [--only overhead,start,throughput,memory,scaling] [--label name]
+ *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1]`
+ *
+ * Starts its own stack on free loopback ports, measures Chorus against a plain Express gateway
+ * calling the same simulator in the same run, writes bench/results/<label>.{json,md,svg}, and
+ * stops every child it started.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:http';
+import { cpus, loadavg, totalmem, release } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { readdirSync, readFileSync } from 'node:fs';
+import axios, { type AxiosInstance } from 'axios';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { runLoad, summarize, type LoadResult } from './lib/load';
+import { cpuMeter, round, sampleMemory, stopAll } from './lib/processes';
+import { writeReports } from './lib/report';
+import { API_KEY, BenchStack, TASK_QUEUE } from './lib/stack';
+import type { SimulatorStats } from './sim-process';
+
+const SCENARIOS = ['overhead', 'start', 'throughput', 'memory', 'scaling'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface Plan {
+  warmup: number;
+  overhead: { latencyMs: number; count: number; concurrency: number; maxMs: number };
+  start: { count: number };
+  throughput: { latencyMs: number; runs: Array<{ concurrency: number; count: number; maxMs: number; abortAfterMs?: number }> };
+  memory: { latencyMs: number; inFlight: number; holdMs: number; startConcurrency: number };
+  scaling: { latencyMs: number; maxActivities: number; concurrency: number; count: number; maxMs: number };
+}
+
+const PLANS: Record<'quick' | 'full', Plan> = {
+  quick: {
+    warmup: 10,
+    overhead: { latencyMs: 100, count: 40, concurrency: 4, maxMs: 15_000 },
+    start: { count: 20 },
+    throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 300, maxMs: 5_000, abortAfterMs: 20_000 }, { concurrency: 200, count: 600, maxMs: 5_000, abortAfterMs: 20_000 }] },
+    memory: { latencyMs: 1000, inFlight: 1000, holdMs: 20_000, startConcurrency: 100 },
+    scaling: { latencyMs: 300, maxActivities: 5, concurrency: 30, count: 30, maxMs: 20_000 },
+  },
+  full: {
+    warmup: 30,
+    overhead: { latencyMs: 100, count: 300, concurrency: 4, maxMs: 60_000 },
+    start: { count: 100 },
+    throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 3000, maxMs: 30_000, abortAfterMs: 60_000 }, { concurrency: 200, count: 6000, maxMs: 30_000, abortAfterMs: 60_000 }] },
+    memory: { latencyMs: 1000, inFlight: 1000, holdMs: 45_000, startConcurrency: 100 },
+    scaling: { latencyMs: 300, maxActivities: 5, concurrency: 30, count: 120, maxMs: 45_000 },
+  },
+};
+
+interface CliOptions {
+  mode: 'quick' | 'full';
+  label: string;
+  only: Set<Scenario>;
+  sqlitePragmas: string[];
+  dynamicConfig: string[];
+  workerEnv: Record<string, string>;
+  baselineKeepAlive: boolean;
+  workers: number;
+}
+
+function parseArgs(argv: string[]): CliOptions {
+  const options: CliOptions = {
+    mode: 'full',
+    label: '',
+    only: new Set(SCENARIOS),
+    sqlitePragmas: [],
+    dynamicConfig: [],
+    workerEnv: {},
+    baselineKeepAlive: true,
+    workers: 1,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--quick') options.mode = 'quick';
+    else if (arg === '--full') options.mode = 'full';
+    else if (arg === '--label') options.label = value();
+    else if (arg === '--only') {
+      const names = value().split(',');
+      const unknown = names.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+      if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+      options.only = new Set(names as Scenario[]);
+    } else if (arg === '--sqlite-pragma') options.sqlitePragmas.push(value());
+    else if (arg === '--dc') options.dynamicConfig.push(value());
+    else if (arg === '--worker-env') {
+      const [key, ...rest] = value().split('=');
+      options.workerEnv[key] = rest.join('=');
+    } else if (arg === '--baseline-keepalive') options.baselineKeepAlive = value() !== '0';
+    else if (arg === '--workers') options.workers = Math.max(1, Math.min(3, Number(value())));
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  options.label ||= options.mode;
+  return options;
+}
+
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** Test processes of the other engineer (jest) running now: the run is noisier then. */
+function jestProcessesRunning(): number {
+  let count = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('jest')) count++;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return count;
+}
+
+function machineFacts(stack: BenchStack) {
+  const cpu = cpus();
+  return {
+    cores: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    memoryGb: round(totalmem() / 1024 ** 3),
+    kernel: release(),
+    node: process.version,
+    temporalCli: stack.temporalVersion,
+  };
+}
+
+function httpClient(): AxiosInstance {
+  return axios.create({
+    httpAgent: new Agent({ keepAlive: true, maxSockets: Infinity }),
+    validateStatus: () => true,
+    timeout: 45_000,
+  });
+}
+
+const prompt = (index: number) => `Why durable execution matters for AI (bench request ${index})`;
+
+async function baselinePipeline(http: AxiosInstance, gatewayUrl: string, index: number, signal?: AbortSignal): Promise<void> {
+  const response = await http.post(`${gatewayUrl}/v1/classic`, { prompt: prompt(index) }, { signal });
+  if (response.status !== 200) throw new Error(`gateway answered ${response.status}: ${JSON.stringify(response.data).slice(0, 160)}`);
+}
+
+const headers = { 'x-api-key': API_KEY };
+
+async function startViaApi(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal): Promise<string> {
+  const response = await http.post(`${apiUrl}/v1/workflows`, { pipeline: 'classic', input: { prompt: prompt(index) } }, { headers, signal });
+  if (response.status !== 202) throw new Error(`POST /v1/workflows answered ${response.status}: ${JSON.stringify(response.data).slice(0, 160)}`);
+  return response.data.workflowId as string;
+}
+
+/** POST, then long-poll the result until the run closes (at most 4 polls of 30 s). */
+/** GET is idempotent: a connection reset (a keep-alive socket the server just closed) is retried, twice at most. */
+async function longPoll(http: AxiosInstance, url: string, signal?: AbortSignal) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await http.get(url, { headers, timeout: 40_000, signal });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 3 || signal?.aborted || !(code === 'ECONNRESET' || /socket hang up/.test((error as Error).message))) throw error;
+    }
+  }
+}
+
+async function chorusPipeline(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal, onStarted?: () => void): Promise<void> {
+  const workflowId = await startViaApi(http, apiUrl, index, signal);
+  onStarted?.();
+  for (let poll = 0; poll < 4; poll++) {
+    const response = await longPoll(http, `${apiUrl}/v1/workflows/${encodeURIComponent(workflowId)}/result?waitSeconds=30`, signal);
+    if (response.status === 200) {
+      if (response.data.status !== 'COMPLETED') throw new Error(`run ended ${response.data.status}: ${JSON.stringify(response.data.error ?? {}).slice(0, 160)}`);
+      return;
+    }
+    if (response.status !== 202) throw new Error(`GET result answered ${response.status}: ${JSON.stringify(response.data).slice(0, 160)}`);
+  }
+  throw new Error(`run ${workflowId} still open after 4 long-polls`);
+}
+
+/**
+ * Where a run's time goes, from its own history: event timestamps are the server's, so this splits
+ * queueing (scheduled → started) from worker processing and provider time (started → completed).
+ */
+async function historyTimeline(stack: BenchStack, http: AxiosInstance) {
+  const postAt = Date.now();
+  const workflowId = await startViaApi(http, stack.apiUrl, -2);
+  const postedAt = Date.now();
+  const response = await http.get(`${stack.apiUrl}/v1/workflows/${encodeURIComponent(workflowId)}/result?waitSeconds=30`, { headers });
+  const resultAt = Date.now();
+  if (response.status !== 200) throw new Error(`history timeline run answered ${response.status}`);
+  const handle = stack.client!.workflow.getHandle(workflowId);
+  const events = (await handle.fetchHistory()).events ?? [];
+  const ms = (event: (typeof events)[number]) => Number(event.eventTime?.seconds ?? 0) * 1000 + Math.round((event.eventTime?.nanos ?? 0) / 1e6);
+  const t0 = ms(events[0]);
+  const typeName = (event: (typeof events)[number]) => String(EVENT_TYPE_NAMES[Number(event.eventType)] ?? event.eventType);
+  const list = events.map((event) => ({ event: typeName(event), atMs: ms(event) - t0 }));
+  const phases: Record<string, number> = {};
+  for (let i = 1; i < list.length; i++) {
+    const phase = `${list[i - 1].event} → ${list[i].event}`;
+    phases[phase] = (phases[phase] ?? 0) + (list[i].atMs - list[i - 1].atMs);
+  }
+  const closedAt = list[list.length - 1].atMs;
+  return {
+    totalMs: closedAt,
+    /** Client clock (same machine) relative to the first event. */
+    client: { postSentMs: postAt - t0, postAnsweredMs: postedAt - t0, resultAnsweredMs: resultAt - t0, resultAfterCloseMs: resultAt - t0 - closedAt },
+    events: list,
+    phases: Object.entries(phases).map(([phase, totalMs]) => ({ phase, totalMs })).sort((a, b) => b.totalMs - a.totalMs),
+  };
+}
+
+// The history event types a pipeline run produces, by their proto enum number.
+const EVENT_TYPE_NAMES: Record<number, string> = {
+  1: 'WorkflowExecutionStarted',
+  2: 'WorkflowExecutionCompleted',
+  3: 'WorkflowExecutionFailed',
+  5: 'WorkflowTaskScheduled',
+  6: 'WorkflowTaskStarted',
+  7: 'WorkflowTaskCompleted',
+  8: 'WorkflowTaskTimedOut',
+  9: 'WorkflowTaskFailed',
+  10: 'ActivityTaskScheduled',
+  11: 'ActivityTaskStarted',
+  12: 'ActivityTaskCompleted',
+  13: 'ActivityTaskFailed',
+  14: 'ActivityTaskTimedOut',
+  40: 'UpsertWorkflowSearchAttributes',
+};
+
+/** Terminates runs a scenario left open (aborted by its deadline) so they do not load the next one. */
+async function terminateLeftovers(stack: BenchStack): Promise<number> {
+  const client = stack.client!;
+  let terminated = 0;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const open: string[] = [];
+    for await (const info of client.workflow.list({ query: `TaskQueue = '${TASK_QUEUE}' AND ExecutionStatus = 'Running'`, pageSize: 1000 })) {
+      open.push(info.workflowId);
+      if (open.length >= 1000) break;
+    }
+    if (!open.length) break;
+    for (let i = 0; i < open.length; i += 50) {
+      await Promise.all(open.slice(i, i + 50).map((id) => client.workflow.getHandle(id).terminate('benchmark scenario ended').catch(() => undefined)));
+    }
+    terminated += open.length;
+  }
+  if (terminated) log(`terminated ${terminated} run(s) the scenario left open`);
+  return terminated;
+}
+
+interface RunResult {
+  load: LoadResult;
+  simulator: SimulatorStats;
+  /** CPU ms per completed pipeline, by process: on a small machine this bounds throughput. */
+  cpuMsPerPipeline: Record<string, number>;
+}
+
+async function measured(stack: BenchStack, what: string, load: () => Promise<LoadResult>): Promise<RunResult> {
+  await stack.simulatorCall({ type: 'clear' });
+  const meter = cpuMeter(stack.pids());
+  const result = await load();
+  const cpu = meter.stop();
+  const cpuMsPerPipeline = Object.fromEntries(Object.entries(cpu).map(([name, ms]) => [name, round(ms / Math.max(1, result.completed), 1)]));
+  const simulator = await stack.simulatorCall({ type: 'stats' });
+  if (result.errors) await terminateLeftovers(stack);
+  log(
+    `${what}: ${result.completed}/${result.issued} ok, ${result.errors} errors, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
+      `${result.throughputPerSec}/s (steady ${result.steadyThroughputPerSec}/s)${result.errors ? ` — ${result.errorSamples[0]}` : ''}; ` +
+      `CPU ms/pipeline ${JSON.stringify(cpuMsPerPipeline)}`,
+  );
+  return { load: result, simulator, cpuMsPerPipeline };
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const plan = PLANS[options.mode];
+  const hardLimitMs = options.mode === 'quick' ? 170_000 : 840_000;
+  const hardLimit = setTimeout(() => {
+    console.error(`[bench] hard time limit of ${hardLimitMs / 1000} s reached; stopping the stack and writing what was measured`);
+    process.exitCode = 2;
+    void stopAll();
+    setTimeout(() => process.exit(2), 30_000).unref();
+  }, hardLimitMs);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`[bench] ${signal}: stopping everything`);
+      void stopAll().finally(() => process.exit(130));
+    });
+  }
+
+  const startedAt = new Date();
+  const environment = { loadAvgAtStart: loadavg().map((value) => round(value, 2)), jestProcessesAtStart: jestProcessesRunning() };
+  const stack = new BenchStack({
+    sqlitePragmas: options.sqlitePragmas,
+    dynamicConfig: options.dynamicConfig,
+    workerEnv: options.workerEnv,
+    baselineKeepAlive: options.baselineKeepAlive,
+    log,
+  });
+  const results: Record<string, unknown> = {};
+  try {
+    log(`mode ${options.mode}, scenarios ${[...options.only].join(', ')}; starting the stack in ${stack.tmp}`);
+    await stack.start();
+    for (let i = 0; i < options.workers; i++) await stack.startWorker();
+    log(`Temporal ${stack.temporalAddress}, simulator ${stack.simulatorUrl}, gateway ${stack.gatewayUrl}, API ${stack.apiUrl}, ${stack.workers.length} worker(s)`);
+    const http = httpClient();
+    const client = stack.client!;
+
+    // Warm up both paths (JIT, connection pools, workflow bundle caches) before measuring anything.
+    await stack.setLatency(10);
+    await runLoad({ count: plan.warmup, concurrency: 5, maxMs: 30_000 }, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal));
+    await runLoad({ count: plan.warmup, concurrency: 5, maxMs: 60_000 }, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal));
+
+    if (options.only.has('overhead')) {
+      const { latencyMs, ...load } = plan.overhead;
+      await stack.setLatency(latencyMs);
+      const baseline = await measured(stack, `overhead baseline @${latencyMs} ms`, () => runLoad(load, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal)));
+      const chorus = await measured(stack, `overhead chorus @${latencyMs} ms`, () => runLoad(load, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)));
+      const b = baseline.load.latencyMs;
+      const c = chorus.load.latencyMs;
+      const timeline = await historyTimeline(stack, http);
+      log(`one run: ${JSON.stringify(timeline.client)}; history: ${timeline.phases.map((phase) => `${phase.phase} ${phase.totalMs} ms`).join(', ')}`);
+      results.overhead = {
+        simulatorLatencyMs: latencyMs,
+        historyTimeline: timeline,
+        concurrency: load.concurrency,
+        baseline,
+        chorus,
+        ratio: { p50: round(c.p50 / b.p50, 3), p95: round(c.p95 / b.p95, 3), p99: round(c.p99 / b.p99, 3) },
+        overheadPerStepMs: { p50: round((c.p50 - b.p50) / 3), p95: round((c.p95 - b.p95) / 3), p99: round((c.p99 - b.p99) / 3) },
+      };
+    }
+
+    if (options.only.has('start')) {
+      await stack.setLatency(50);
+      // The bare start sends exactly what the API sends: workflow type, arguments and search attributes
+      // are copied from a run the API started, so pipeline-definition changes cannot skew the comparison.
+      const probe = client.workflow.getHandle(await startViaApi(http, stack.apiUrl, -1));
+      const description = await probe.describe();
+      const started = (await probe.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+      const args = (started?.input?.payloads ?? []).map((payload) => defaultPayloadConverter.fromPayload(payload));
+      const viaApi: number[] = [];
+      const bare: number[] = [];
+      const ids: string[] = [probe.workflowId];
+      // Alternate the two so drift in machine load hits both alike.
+      for (let i = 0; i < plan.start.count; i++) {
+        let t0 = performance.now();
+        ids.push(await startViaApi(http, stack.apiUrl, i));
+        viaApi.push(performance.now() - t0);
+        const workflowId = `bench-bare-${randomUUID()}`;
+        t0 = performance.now();
+        await client.workflow.start(description.type, { workflowId, taskQueue: TASK_QUEUE, args, typedSearchAttributes: description.typedSearchAttributes });
+        bare.push(performance.now() - t0);
+        ids.push(workflowId);
+      }
+      // Let these runs finish so they do not load the next scenario.
+      await client.withDeadline(Date.now() + 60_000, () => Promise.all(ids.map((id) => client.workflow.getHandle(id).result())));
+      const api = summarize(viaApi);
+      const direct = summarize(bare);
+      results.start = { count: plan.start.count, api, bareClient: direct, apiOverheadMsP50: round(api.p50 - direct.p50), ratioP50: round(api.p50 / direct.p50, 3) };
+      log(`start latency: API p50 ${api.p50} ms / p99 ${api.p99} ms; bare client p50 ${direct.p50} ms / p99 ${direct.p99} ms`);
+    }
+
+    if (options.only.has('throughput')) {
+      await stack.setLatency(plan.throughput.latencyMs);
+      const runs = [];
+      for (const run of plan.throughput.runs) {
+        const baseline = await measured(stack, `throughput baseline c=${run.concurrency}`, () => runLoad(run, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal)));
+        const chorus = await measured(stack, `throughput chorus c=${run.concurrency}`, () => runLoad(run, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)));
+        runs.push({ ...run, baseline, chorus, ratio: round(chorus.load.steadyThroughputPerSec / baseline.load.steadyThroughputPerSec, 3) });
+      }
+      results.throughput = { simulatorLatencyMs: plan.throughput.latencyMs, workers: stack.workers.length, runs };
+    }
+
+    if (options.only.has('memory')) {
+      const { latencyMs, inFlight, holdMs, startConcurrency } = plan.memory;
+      await stack.setLatency(latencyMs);
+      const worker = stack.workers[0];
+      const sampler = sampleMemory({ api: stack.api!.pid, worker: worker.pid });
+      // A burst of `inFlight` pipelines, each long-polling its result through the API; starts go
+      // through at most `startConcurrency` POSTs at once. Whatever is open after `holdMs` is terminated.
+      let acknowledged = 0;
+      let finished = 0;
+      let maxOpen = 0;
+      let startSlots = startConcurrency;
+      const waiting: Array<() => void> = [];
+      const load = await measured(stack, `memory: burst of ${inFlight} pipelines`, () =>
+        runLoad({ count: inFlight, concurrency: inFlight, maxMs: holdMs, abortAfterMs: holdMs }, async (i, signal) => {
+          if (startSlots === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+          startSlots--;
+          let released = false;
+          const release = () => {
+            if (released) return;
+            released = true;
+            startSlots++;
+            waiting.shift()?.();
+          };
+          try {
+            await chorusPipeline(http, stack.apiUrl, i, signal, () => {
+              release();
+              acknowledged++;
+              maxOpen = Math.max(maxOpen, acknowledged - finished);
+            });
+          } finally {
+            release();
+            finished++;
+          }
+        }),
+      );
+      const memory = sampler.stop();
+      await terminateLeftovers(stack);
+      results.memory = { simulatorLatencyMs: latencyMs, pipelines: inFlight, holdMs, maxInFlight: maxOpen, load, memory };
+      log(`memory: API peak ${memory.api.peakSampledRssMb} MB, worker peak ${memory.worker.peakSampledRssMb} MB (max ${maxOpen} runs open at once)`);
+    }
+
+    if (options.only.has('scaling')) {
+      const { latencyMs, maxActivities, ...load } = plan.scaling;
+      await stack.stopWorkers();
+      await stack.setLatency(latencyMs);
+      const runs = [];
+      for (let workers = 1; workers <= 3; workers++) {
+        await stack.startWorker({ CHORUS_WORKER_MAX_ACTIVITIES: String(maxActivities) });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const run = await measured(stack, `scaling ${workers} worker(s) x ${maxActivities} activity slots`, () =>
+          runLoad(load, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)),
+        );
+        runs.push({ workers, ...run });
+      }
+      const one = runs[0].load.steadyThroughputPerSec;
+      results.scaling = {
+        simulatorLatencyMs: latencyMs,
+        maxActivitiesPerWorker: maxActivities,
+        concurrency: load.concurrency,
+        idealPipelinesPerSecPerWorker: round(maxActivities / (3 * (latencyMs / 1000)), 2),
+        runs: runs.map((run) => ({ ...run, speedup: round(run.load.steadyThroughputPerSec / one, 3) })),
+      };
+      const three = runs[2];
+      results.rateLimit = {
+        enforced: false,
+        note:
+          'Chorus sets no task-queue activity rate limit yet (maxTaskQueueActivitiesPerSecond comes in a later issue): ' +
+          'these are achieved provider request rates, not utilization of a configured limit.',
+        workers: 3,
+        maxActivitiesPerWorker: maxActivities,
+        simulatorLatencyMs: latencyMs,
+        slotBoundRequestsPerSec: round((3 * maxActivities) / (latencyMs / 1000), 1),
+        achievedMeanRequestsPerSec: three.simulator.meanRatePerSec,
+        achievedPeakRequestsPerSecIn1s: three.simulator.peakRatePerSec,
+        responses429: three.simulator.rateLimited429,
+        byProvider: three.simulator.byProvider,
+      };
+    }
+  } catch (error) {
+    console.error(`[bench] failed: ${(error as Error).stack ?? (error as Error).message}`);
+    process.exitCode = 1;
+  } finally {
+    await stack.close();
+    await stopAll();
+    stack.removeFiles();
+    clearTimeout(hardLimit);
+  }
+
+  const report = {
+    label: options.label,
+    mode: options.mode,
+    startedAt: startedAt.toISOString(),
+    durationSec: round((Date.now() - startedAt.getTime()) / 1000),
+    machine: machineFacts(stack),
+    environment: { ...environment, loadAvgAtEnd: loadavg().map((value) => round(value, 2)), jestProcessesAtEnd: jestProcessesRunning() },
+    settings: {
+      sqlitePragmas: ['journal_mode=wal', ...options.sqlitePragmas],
+      dynamicConfig: options.dynamicConfig,
+      workerEnv: options.workerEnv,
+      workers: options.workers,
+      baselineKeepAlive: options.baselineKeepAlive,
+    },
+    plan,
+    results,
+  };
+  const files = writeReports(report);
+  log(`wrote ${files.join(', ')}`);
+}
+
+void main();
