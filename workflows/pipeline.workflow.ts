@@ -243,8 +243,10 @@ export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): P
       else await runProviderStep(step);
     }
   } catch (error) {
+    // Calls still in flight (parallel siblings, other map lanes) are abandoned with the run.
+    for (const unfinished of progress) if (unfinished.status === 'running') unfinished.status = 'cancelled';
     if (isCancellation(error)) {
-      for (const unfinished of progress) if (unfinished.status === 'pending' || unfinished.status === 'running') unfinished.status = 'cancelled';
+      for (const unfinished of progress) if (unfinished.status === 'pending') unfinished.status = 'cancelled';
       throw error;
     }
     const failed = error instanceof StepFailed ? error : new StepFailed('?', failureInfo(error), error);
