@@ -1,4 +1,5 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureType } from '../src/pipeline/failures';
 import type { AxiosInstance } from 'axios';
 import { ZodError } from 'zod';
 import type { ProviderSettings } from '../src/config/providers';
@@ -66,6 +67,15 @@ export function createCallProvider({ http, providers, clock = Date.now }: Activi
           throw malformedResponse(input.provider, typeOfBody);
         }
         throw error;
+      }
+      if (answer.blockedBy) {
+        // The same input would be blocked again: retrying only costs money.
+        throw ApplicationFailure.create({
+          type: FailureType.ProviderContentFiltered,
+          message: `${input.provider} content filter blocked the answer (${answer.blockedBy})`,
+          nonRetryable: true,
+          details: [{ provider: input.provider }],
+        });
       }
       return {
         provider: input.provider,

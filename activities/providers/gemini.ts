@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { credentialHeader, type ProviderAdapter } from './provider';
 
+// finishReason values that mean Gemini's safety system withheld the answer.
+const BLOCKING_FINISH_REASONS = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
+
 /** Gemini: POST {base}/v1beta/models/{model}:generateContent, key in x-goog-api-key. */
 const GenerateContentResponse = z.object({
   candidates: z
     .array(z.object({ content: z.object({ parts: z.array(z.object({ text: z.string().optional() })) }).optional(), finishReason: z.string().optional() }))
-    .min(1),
+    .optional(),
+  promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
   usageMetadata: z.object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional() }).optional(),
   modelVersion: z.string().optional(),
 });
@@ -25,9 +29,12 @@ export const geminiAdapter: ProviderAdapter = {
   },
   parseAnswer(body, { model }) {
     const response = GenerateContentResponse.parse(body);
-    const candidate = response.candidates[0];
+    const candidate = response.candidates?.[0];
+    const blockReason = response.promptFeedback?.blockReason ?? (candidate?.finishReason && BLOCKING_FINISH_REASONS.has(candidate.finishReason) ? candidate.finishReason : undefined);
+    if (!candidate && !blockReason) throw new z.ZodError([{ code: 'custom', path: ['candidates'], message: 'no candidates and no block reason', input: body }]);
     return {
-      text: (candidate.content?.parts ?? []).map((part) => part.text ?? '').join(''),
+      blockedBy: blockReason ? `block reason ${blockReason}` : undefined,
+      text: (candidate?.content?.parts ?? []).map((part) => part.text ?? '').join(''),
       model: response.modelVersion ?? model,
       usage: { inputTokens: response.usageMetadata?.promptTokenCount ?? 0, outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0 },
     };

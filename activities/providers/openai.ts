@@ -4,7 +4,9 @@ import { chatUserContent, credentialHeader, type ProviderAdapter } from './provi
 /** OpenAI Chat Completions: POST {base}/chat/completions. */
 const ChatCompletion = z.object({
   model: z.string(),
-  choices: z.array(z.object({ message: z.object({ content: z.string().nullable(), refusal: z.string().nullish() }) })).min(1),
+  choices: z
+    .array(z.object({ message: z.object({ content: z.string().nullable(), refusal: z.string().nullish() }), finish_reason: z.string().nullish() }))
+    .min(1),
   usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }),
 });
 
@@ -26,9 +28,11 @@ export const openaiAdapter: ProviderAdapter = {
   },
   parseAnswer(body) {
     const completion = ChatCompletion.parse(body);
-    const message = completion.choices[0].message;
+    const { message, finish_reason: finishReason } = completion.choices[0];
+    const refused = finishReason === 'content_filter' || (message.content === null && Boolean(message.refusal));
     return {
-      text: message.content ?? message.refusal ?? '',
+      blockedBy: refused ? `finish_reason ${finishReason ?? 'refusal'}${message.refusal ? `: ${message.refusal}` : ''}` : undefined,
+      text: message.content ?? '',
       model: completion.model,
       usage: { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens },
     };

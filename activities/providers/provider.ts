@@ -19,6 +19,8 @@ export interface ProviderAnswer {
   /** The model that answered, as the provider names it. */
   model: string;
   usage: TokenUsage;
+  /** Why the provider's content filter blocked the answer, when it did. */
+  blockedBy?: string;
 }
 
 export interface ProviderHttpRequest {

@@ -15,6 +15,8 @@ export const FailureType = {
   ProviderAuthFailed: 'ProviderAuthFailed',
   /** Any other 4xx: the request itself is wrong; not retried. */
   ProviderRejectedRequest: 'ProviderRejectedRequest',
+  /** The provider's safety system blocked the prompt or the answer; not retried (the same input is blocked again). */
+  ProviderContentFiltered: 'ProviderContentFiltered',
   /** A 2xx whose body is not the provider's documented shape; retried. */
   ProviderMalformedResponse: 'ProviderMalformedResponse',
   /** The model answered, but not in the structure the task asked for; retried. */

@@ -5,9 +5,12 @@
  * - directives written into a prompt (`[[sim:503x2]]`, `[[sim:cohere:429x1,retry-after=2]]`), which
  *   tests use to script exactly which provider fails, how, and for how many attempts.
  */
-/** `malformed`: a body that is not JSON; `nonsense`: a well-formed answer whose text ignores the requested format. */
-export type FaultKind = { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'malformed' } | { kind: 'nonsense' };
-const WORD_FAULTS = ['hang', 'malformed', 'nonsense'] as const;
+/**
+ * `malformed`: a body that is not JSON; `nonsense`: a well-formed answer whose text ignores the
+ * requested format; `refuse`: the provider's content filter blocks the answer.
+ */
+export type FaultKind = { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'malformed' } | { kind: 'nonsense' } | { kind: 'refuse' };
+const WORD_FAULTS = ['hang', 'malformed', 'nonsense', 'refuse'] as const;
 
 export interface FaultRate {
   fault: FaultKind;
@@ -24,13 +27,13 @@ export interface Directive {
   latencyMs?: number;
 }
 
-const FAULT_TOKEN = /^(\d{3}|hang|malformed|nonsense)$/;
+const FAULT_TOKEN = /^(\d{3}|hang|malformed|nonsense|refuse)$/;
 
 function parseFault(token: string): FaultKind {
   const word = WORD_FAULTS.find((candidate) => candidate === token);
   if (word) return { kind: word };
   const status = Number(token);
-  if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`"${token}" is not a fault (4xx/5xx status, hang, malformed or nonsense)`);
+  if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`"${token}" is not a fault (4xx/5xx status, hang, malformed, nonsense or refuse)`);
   return { kind: 'status', status };
 }
 
@@ -77,7 +80,7 @@ export function parseDirectives(text: string): Directive[] {
     const directive: Directive = {};
     let valid = true;
     for (const option of body.split(',').map((part) => part.trim())) {
-      const scoped = /^(?:([a-z]+):)?(\d{3}|hang|malformed|nonsense)(?:x(\d+))?$/.exec(option);
+      const scoped = /^(?:([a-z]+):)?(\d{3}|hang|malformed|nonsense|refuse)(?:x(\d+))?$/.exec(option);
       const setting = /^(retry-after|latency)=(\d+)$/.exec(option);
       if (scoped) {
         directive.provider = scoped[1];

@@ -138,11 +138,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(retryAfter) } : {};
       return sendJson(response, fault.status, wire.renderError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Simulated failure.'), headers);
     }
+    if (fault?.kind === 'refuse' && wire.renderRefusal) return sendJson(response, 200, wire.renderRefusal(parsed.model));
     if (fault?.kind === 'malformed') {
       response.writeHead(200, { 'content-type': 'application/json', ...SIMULATED_HEADER });
       return response.end('{"choices": [ this is not json');
     }
-    const text = fault?.kind === 'nonsense' ? 'Sure! Here is my answer, in my own words.' : simulateCompletion(parsed);
+    const cannedText = { nonsense: 'Sure! Here is my answer, in my own words.', refuse: "I'm sorry, I can't help with that." } as Record<string, string>;
+    const text = (fault && cannedText[fault.kind]) ?? simulateCompletion(parsed);
     const completion = { model: parsed.model, text, inputTokens: estimateTokens(`${parsed.system ?? ''}${parsed.prompt}`), outputTokens: estimateTokens(text) };
     sendJson(response, 200, wire.renderCompletion(completion));
   }

@@ -24,6 +24,8 @@ export interface ProviderWire {
   parseRequest(body: unknown, routeMatch: RegExpExecArray): ParsedRequest;
   renderCompletion(completion: Completion): unknown;
   renderError(status: number, message: string): unknown;
+  /** The provider's content-filter answer; absent when the provider has no structured signal for it. */
+  renderRefusal?(model: string): unknown;
 }
 
 type Json = Record<string, unknown>;
@@ -101,6 +103,11 @@ const openai: ProviderWire = {
     const [type, code] = kinds[status] ?? ['server_error', null];
     return { error: { message, type, param: null, code } };
   },
+  renderRefusal(model) {
+    const completion = openai.renderCompletion({ model, text: '', inputTokens: 1, outputTokens: 0 }) as { choices: Json[] };
+    completion.choices = [{ index: 0, message: { role: 'assistant', content: null, refusal: "I'm sorry, I can't help with that." }, logprobs: null, finish_reason: 'content_filter' }];
+    return completion;
+  },
 };
 
 const cohere: ProviderWire = {
@@ -174,6 +181,9 @@ const gemini: ProviderWire = {
   },
   renderError(status, message) {
     return { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN' } };
+  },
+  renderRefusal(model) {
+    return { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 }, modelVersion: model, responseId: randomUUID() };
   },
 };
 

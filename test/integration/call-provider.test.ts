@@ -79,6 +79,11 @@ describe('callProvider activity', () => {
     expect(failure).toMatchObject({ type: FailureType.ProviderMalformedResponse, nonRetryable: false });
   });
 
+  it.each(['openai', 'gemini'] as const)('%s: a content-filter block is a non-retryable ProviderContentFiltered', async (provider) => {
+    const failure = await failureOf(step({ provider, prompt: 'x [[sim:refuse]]' }));
+    expect(failure).toMatchObject({ type: FailureType.ProviderContentFiltered, nonRetryable: true });
+  });
+
   it('a provider that hangs is cut off at the request timeout as a retryable ProviderTimeout', async () => {
     const failure = await failureOf(step({ prompt: 'x [[sim:hang]]' }));
     expect(failure).toMatchObject({ type: FailureType.ProviderTimeout, nonRetryable: false });

@@ -54,6 +54,13 @@ describe('provider simulator speaks the official SDKs', () => {
     expect((error.error as { code?: string }).code).toBe('rate_limit_exceeded');
   });
 
+  it('OpenAI SDK: a content-filter refusal parses with finish_reason content_filter', async () => {
+    const openai = new OpenAI({ apiKey: 'sk-test', baseURL: baseUrl('openai'), maxRetries: 0 });
+    const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x [[sim:refuse]]' }] });
+    expect(completion.choices[0].finish_reason).toBe('content_filter');
+    expect(completion.choices[0].message.refusal).toMatch(/can't help/);
+  });
+
   it('Cohere SDK: v2 chat parses message content and usage', async () => {
     const cohere = new CohereClientV2({ token: 'co-test', environment: baseUrl('cohere') });
     const response = await cohere.chat(
@@ -84,6 +91,13 @@ describe('provider simulator speaks the official SDKs', () => {
     expect(response.usageMetadata?.totalTokenCount).toBeGreaterThan(0);
     expect(response.modelVersion).toBe('gemini-2.0-flash');
     expect(simulator.requests().at(-1)).toMatchObject({ provider: 'gemini', model: 'gemini-2.0-flash', status: 200 });
+  });
+
+  it('Google Gen AI SDK: a blocked prompt parses with promptFeedback.blockReason', async () => {
+    const ai = new GoogleGenAI({ apiKey: 'gm-test', httpOptions: { baseUrl: baseUrl('gemini') } });
+    const response = await ai.models.generateContent({ model: 'gemini-2.0-flash', contents: 'x [[sim:refuse]]' });
+    expect(response.promptFeedback?.blockReason).toBe('SAFETY');
+    expect(response.text).toBeUndefined();
   });
 
   it('Google Gen AI SDK: an injected 503 surfaces as an ApiError with status 503', async () => {
