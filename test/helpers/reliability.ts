@@ -1,0 +1,249 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { startProcess, type ManagedProcess } from '../../src/launcher/child-process';
+import type { Env } from '../../src/config/env';
+import { FailureType } from '../../src/pipeline/failures';
+import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, ProviderStep, StepRetryPolicy, StepTimeouts } from '../../src/pipeline/types';
+import { projectRoot } from '../../src/project-root';
+import { shippedPipeline } from './stack';
+
+export const WORKER_ENTRY = join(projectRoot(), 'dist', 'src', 'worker', 'main.js');
+export const API_ENTRY = join(projectRoot(), 'dist', 'api', 'main.js');
+
+export function requireBuilt(...entries: string[]): void {
+  for (const entry of entries) if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A free TCP port on 127.0.0.1 (released before it is returned; good enough for tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` every `intervalMs` until it is truthy; fails after `timeoutMs` naming `what`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await Promise.resolve(check()).catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** A shipped pipeline with every step's timeouts and retry policy overridden (e.g. short heartbeats so a dead worker is noticed fast). */
+export function tunedPipeline(name: string, overrides: { timeout?: StepTimeouts; retry?: StepRetryPolicy }): PipelineDefinition {
+  const pipeline = shippedPipeline(name);
+  return {
+    ...pipeline,
+    steps: pipeline.steps.map((step) => {
+      const provider = step as ProviderStep;
+      return { ...provider, timeout: { ...provider.timeout, ...overrides.timeout }, retry: { ...provider.retry, ...overrides.retry } };
+    }),
+  };
+}
+
+/** Every child process a test file starts, so afterAll can stop them all even when a test failed half-way. */
+export class ProcessPool {
+  readonly processes: ManagedProcess[] = [];
+  readonly logs = new Map<string, string[]>();
+
+  start(name: string, command: string, args: string[], env: Env): ManagedProcess {
+    const lines: string[] = [];
+    this.logs.set(name, lines);
+    const managed = startProcess(name, command, args, env, (line) => lines.push(line));
+    this.processes.push(managed);
+    return managed;
+  }
+
+  /** The last lines a process printed, for failure messages. */
+  tail(name: string, count = 20): string {
+    return (this.logs.get(name) ?? []).slice(-count).join('\n');
+  }
+
+  async stopAll(graceMs = 2000): Promise<void> {
+    await Promise.all(this.processes.map((managed) => managed.stop(graceMs)));
+  }
+}
+
+export interface WorkerProcess {
+  process: ManagedProcess;
+  /** The identity the worker reports to Temporal (see src/worker/main.ts). */
+  identity: string;
+}
+
+/** Starts dist/src/worker/main.js and waits until it has bundled its workflows and begun polling. */
+export async function startWorkerProcess(pool: ProcessPool, name: string, env: Env, readyTimeoutMs = 45_000): Promise<WorkerProcess> {
+  const managed = pool.start(name, process.execPath, [WORKER_ENTRY], {
+    PATH: process.env.PATH,
+    CHORUS_WORKER_SHUTDOWN_GRACE_MS: '1000',
+    ...env,
+  });
+  let exited: number | string | undefined;
+  void managed.exited.then((code) => (exited = code));
+  await waitFor(
+    `${name} to poll`,
+    () => {
+      if (exited !== undefined) throw new Error(`${name} exited (${exited}) before polling:\n${pool.tail(name)}`);
+      return (pool.logs.get(name) ?? []).some((line) => line.includes('Chorus worker polling'));
+    },
+    readyTimeoutMs,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${pool.tail(name)}`);
+  });
+  return { process: managed, identity: `chorus-worker-${managed.child.pid}@${hostname()}` };
+}
+
+export interface WorkerEvent {
+  identity: string;
+  kind: 'workflowTask' | 'activity';
+  /** Epoch ms of the event in the workflow history. */
+  at: number;
+}
+
+const epochMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) => (time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0);
+
+export type RunOutcome = { status: 'completed'; result: PipelineResult } | { status: 'failed'; type: string; step?: string } | { status: 'lost'; state: string };
+
+export interface RunAudit {
+  started: number;
+  completed: number;
+  /** Failed runs by the type of the step failure that ended them (a FailureType). */
+  failedByType: Record<string, number>;
+  /** Runs that did not close before the deadline. */
+  lost: string[];
+  /** Runs with more than one execution or close event, or a provider step completed/recorded twice. */
+  duplicates: string[];
+  /** Failed runs whose type is not one of src/pipeline/failures.ts. */
+  untyped: string[];
+  /** Provider-call attempts Temporal started, summed over every activity of every run. */
+  attempts: number;
+  /** Who did the work: each completed workflow task, and each activity's last attempt, with its worker identity and time. */
+  workerEvents: WorkerEvent[];
+  outcomes: Map<string, RunOutcome>;
+}
+
+const KNOWN_TYPES = new Set<string>(Object.values(FailureType));
+
+async function outcomeOf(client: Client, workflowId: string, deadline: number): Promise<RunOutcome> {
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    const result = (await client.withDeadline(deadline, () => handle.result())) as PipelineResult;
+    return { status: 'completed', result };
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      const cause = error.cause;
+      if (cause instanceof ApplicationFailure && cause.type === FailureType.PipelineStepFailed) {
+        const details = cause.details?.[0] as PipelineFailureDetails | undefined;
+        return { status: 'failed', type: details?.error.type ?? 'PipelineStepFailed', step: details?.step };
+      }
+      return { status: 'failed', type: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error') };
+    }
+    const state = await handle
+      .describe()
+      .then((description) => description.status.name)
+      .catch((describeError: Error) => `unknown (${describeError.message})`);
+    return { status: 'lost', state: `${state} (${(error as Error).message})` };
+  }
+}
+
+/**
+ * Waits (until `deadline`) for every run to close, then checks each one in Temporal:
+ * one execution per workflow ID, one close event, each provider activity completed at most once,
+ * and each step recorded once in the result's usage.
+ */
+export async function auditRuns(client: Client, workflowIds: string[], deadline: number): Promise<RunAudit> {
+  const audit: RunAudit = {
+    started: workflowIds.length,
+    completed: 0,
+    failedByType: {},
+    lost: [],
+    duplicates: [],
+    untyped: [],
+    attempts: 0,
+    workerEvents: [],
+    outcomes: new Map(),
+  };
+  const outcomes = await Promise.all(workflowIds.map(async (id) => [id, await outcomeOf(client, id, deadline)] as const));
+  for (const [id, outcome] of outcomes) {
+    audit.outcomes.set(id, outcome);
+    if (outcome.status === 'completed') audit.completed += 1;
+    else if (outcome.status === 'failed') {
+      audit.failedByType[outcome.type] = (audit.failedByType[outcome.type] ?? 0) + 1;
+      if (!KNOWN_TYPES.has(outcome.type)) audit.untyped.push(id);
+    } else audit.lost.push(id);
+  }
+
+  // Histories, a few at a time: the dev server and this machine are small.
+  const queue = [...workflowIds];
+  const inspect = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const handle = client.workflow.getHandle(id);
+      const executions: string[] = [];
+      for await (const info of client.workflow.list({ query: `WorkflowId = '${id}'` })) executions.push(info.runId);
+      const history = await handle.fetchHistory();
+      const activityIdByEvent = new Map<string, string>();
+      const completedPerActivity = new Map<string, number>();
+      let closeEvents = 0;
+      for (const event of history.events ?? []) {
+        const eventId = String(event.eventId);
+        if (event.activityTaskScheduledEventAttributes) activityIdByEvent.set(eventId, event.activityTaskScheduledEventAttributes.activityId ?? '?');
+        const started = event.activityTaskStartedEventAttributes;
+        if (started) {
+          // Temporal records only an activity's last attempt, numbered: its number counts the attempts before it.
+          audit.attempts += started.attempt ?? 1;
+          audit.workerEvents.push({ identity: started.identity ?? '?', kind: 'activity', at: epochMs(event.eventTime) });
+        }
+        const workflowTask = event.workflowTaskCompletedEventAttributes;
+        if (workflowTask) audit.workerEvents.push({ identity: workflowTask.identity ?? '?', kind: 'workflowTask', at: epochMs(event.eventTime) });
+        const completed = event.activityTaskCompletedEventAttributes;
+        if (completed) {
+          const activityId = activityIdByEvent.get(String(completed.scheduledEventId)) ?? '?';
+          completedPerActivity.set(activityId, (completedPerActivity.get(activityId) ?? 0) + 1);
+        }
+        if (
+          event.workflowExecutionCompletedEventAttributes ||
+          event.workflowExecutionFailedEventAttributes ||
+          event.workflowExecutionTimedOutEventAttributes ||
+          event.workflowExecutionTerminatedEventAttributes ||
+          event.workflowExecutionCanceledEventAttributes
+        )
+          closeEvents += 1;
+      }
+      const outcome = audit.outcomes.get(id)!;
+      const recordedSteps = outcome.status === 'completed' ? outcome.result.usage.steps.map((step) => step.step) : [];
+      const twiceRecorded = recordedSteps.length !== new Set(recordedSteps).size;
+      const twiceCompleted = [...completedPerActivity.values()].some((count) => count > 1);
+      if (executions.length > 1 || closeEvents > 1 || twiceRecorded || twiceCompleted) audit.duplicates.push(id);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, inspect));
+  return audit;
+}
+
+/** One line of what a reliability test measured. */
+export function describeAudit(name: string, audit: RunAudit, extra: Record<string, unknown> = {}): string {
+  const failed = Object.entries(audit.failedByType)
+    .map(([type, count]) => `${type}=${count}`)
+    .join(' ');
+  const fields = [
+    `started ${audit.started}`,
+    `completed ${audit.completed}`,
+    `failed ${Object.values(audit.failedByType).reduce((sum, count) => sum + count, 0)}${failed ? ` (${failed})` : ''}`,
+    `lost ${audit.lost.length}`,
+    `duplicates ${audit.duplicates.length}`,
+    ...Object.entries(extra).map(([key, value]) => `${key} ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`),
+  ];
+  return `${name}: ${fields.join(', ')}`;
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { PipelineRunInput, StepResult } from '../../src/pipeline/types';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
+import { pipelineWorkflow } from '../../workflows';
+import { auditRuns, describeAudit, ProcessPool, requireBuilt, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import { testTemporalSettings } from '../helpers/stack';
+
+const PIPELINES = 100;
+
+/** A worker process with 100 pipelines in flight is killed with SIGKILL; a new worker process finishes every run exactly once. */
+describe('worker crash under load', () => {
+  let simulator: RunningSimulator;
+  let connection: Connection;
+  const pool = new ProcessPool();
+  const temporal = testTemporalSettings('worker-crash-load');
+
+  beforeAll(async () => {
+    requireBuilt(WORKER_ENTRY);
+    simulator = await startSimulator({ latencyMs: 5 });
+    connection = await Connection.connect({ address: temporal.address });
+  });
+  afterAll(async () => {
+    await pool.stopAll();
+    await connection?.close();
+    await simulator?.close();
+  });
+
+  const workerEnv = () => ({ TEMPORAL_ADDRESS: temporal.address, CHORUS_TASK_QUEUE: temporal.taskQueue, CHORUS_SIMULATOR_URL: simulator.url });
+
+  it(`completes all ${PIPELINES} pipelines exactly once after the worker running them is killed`, async () => {
+    // Heartbeats every ~0.7 s: a dead worker's attempts time out ~2 s after the kill and are retried 0.5 s later.
+    const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '500ms' } });
+    const client = new Client({ connection });
+    const first = await startWorkerProcess(pool, 'worker-1', workerEnv());
+
+    const ids = Array.from({ length: PIPELINES }, (_, index) => `crash-load-${index}-${randomUUID()}`);
+    await Promise.all(
+      ids.map((workflowId, index) =>
+        client.workflow.start(pipelineWorkflow, {
+          workflowId,
+          taskQueue: temporal.taskQueue,
+          args: [{ pipeline, input: { prompt: `Crash-proof job ${index} [[sim:openai:hangx1]]` } } satisfies PipelineRunInput],
+        }),
+      ),
+    );
+
+    // Each draft's first attempt gets no answer, so every one is in flight when the worker dies, however
+    // slowly a loaded machine starts them (a fixed latency let most answer first); retries answer at once.
+    const drafts = () => simulator.requests().filter((record) => record.provider === 'openai');
+    await waitFor(`${PIPELINES} drafts to reach the simulator`, () => drafts().length >= PIPELINES, 30_000);
+    const inFlightAtKill = drafts().filter((record) => record.answeredAt === undefined).length;
+    const killedAt = Date.now();
+    first.process.child.kill('SIGKILL');
+    expect(await first.process.exited).toBe('SIGKILL');
+
+    await startWorkerProcess(pool, 'worker-2', workerEnv());
+    const audit = await auditRuns(client, ids, Date.now() + 60_000);
+    const recoveredMs = Math.max(...simulator.requests().map((record) => record.answeredAt ?? 0)) - killedAt;
+
+    const requests = simulator.requests();
+    const completed = [...audit.outcomes.values()].flatMap((outcome) => (outcome.status === 'completed' ? [outcome.result] : []));
+    const retriedDrafts = completed.filter((result) => (result.steps.draft as StepResult).attempt >= 2).length;
+    const byProvider = (provider: string) => requests.filter((record) => record.provider === provider).length;
+    console.log(
+      describeAudit('worker crash under load', audit, {
+        'drafts in flight at kill': inFlightAtKill,
+        'provider calls': `openai=${byProvider('openai')} cohere=${byProvider('cohere')} gemini=${byProvider('gemini')}`,
+        'drafts retried': retriedDrafts,
+        'activity attempts': audit.attempts,
+        'kill to last answer ms': recoveredMs,
+      }),
+    );
+
+    expect(audit.lost).toEqual([]);
+    expect(audit.duplicates).toEqual([]);
+    expect(audit.completed).toBe(PIPELINES);
+    for (const [index, id] of ids.entries()) {
+      const outcome = audit.outcomes.get(id)!;
+      if (outcome.status !== 'completed') throw new Error(`${id} ended ${outcome.status}`);
+      expect(outcome.result.output.draft).toContain(`Crash-proof job ${index}`);
+      expect(outcome.result.output.sentiment).toBeDefined();
+    }
+    // Every draft was in flight when the worker died, and was retried by the new worker.
+    expect(inFlightAtKill).toBe(PIPELINES);
+    expect(retriedDrafts).toBe(PIPELINES);
+    // No call was made twice: each provider saw exactly one request per Temporal attempt of its step,
+    // and the steps after the draft ran once each, on the new worker.
+    const attemptsOf = (step: string) => completed.reduce((sum, result) => sum + (result.steps[step] as StepResult).attempt, 0);
+    expect(byProvider('openai')).toBe(attemptsOf('draft'));
+    expect(byProvider('cohere')).toBe(PIPELINES);
+    expect(byProvider('gemini')).toBe(PIPELINES);
+    expect(requests.length).toBe(audit.attempts);
+  }, 150_000);
+});
