@@ -9,6 +9,8 @@ import { PipelinesController } from './pipelines/pipelines.controller';
 import { PipelinesService } from './pipelines/pipelines.service';
 import { TemporalModule } from './temporal/temporal.module';
 import { API_SETTINGS } from './tokens';
+import { BatchController } from './workflows/batch.controller';
+import { RunAdminService } from './workflows/run-admin.service';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsService } from './workflows/workflows.service';
 
@@ -23,13 +25,14 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TemporalModule.forRoot(temporal)],
-      controllers: [HealthController, PipelinesController, WorkflowsController],
+      controllers: [HealthController, PipelinesController, WorkflowsController, BatchController],
       providers: [
         { provide: API_SETTINGS, useValue: api },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: TemporalExceptionFilter },
         PipelinesService,
         WorkflowsService,
+        RunAdminService,
       ],
     };
   }

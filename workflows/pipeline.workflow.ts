@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -12,7 +13,7 @@ import type { Duration } from '@temporalio/common';
 import type { ChorusActivities, ProviderStepInput } from '../activities';
 import { evaluateCondition } from '../src/pipeline/condition';
 import { FailureType } from '../src/pipeline/failures';
-import { COST_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../src/pipeline/search-attributes';
+import { COST_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../src/pipeline/search-attributes';
 import { readPath, renderTemplate, TemplateError } from '../src/pipeline/template';
 import {
   isMapStep,
@@ -251,6 +252,8 @@ export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): P
     }
     const failed = error instanceof StepFailed ? error : new StepFailed('?', failureInfo(error), error);
     const details: PipelineFailureDetails = { step: failed.step, error: failed.info, progress };
+    // Patched: runs recorded before this existed failed without the upsert.
+    if (patched('chorus-error-type-attribute')) upsertSearchAttributes([{ key: ERROR_TYPE_ATTRIBUTE, value: failed.info.type }]);
     throw ApplicationFailure.create({
       type: FailureType.PipelineStepFailed,
       message: `Step "${failed.step}" failed: ${failed.info.message}`,

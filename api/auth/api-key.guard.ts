@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import type { ApiSettings } from '../../src/config/api';
 import { API_SETTINGS } from '../tokens';
+import { principalFor, type AuthenticatedRequest } from './principal';
 import { IS_PUBLIC } from './public.decorator';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -22,12 +22,14 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
-    const presented = context.switchToHttp().getRequest<Request>().header('x-api-key');
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const presented = request.header('x-api-key');
     if (!presented) throw new UnauthorizedException('Missing x-api-key header');
     const presentedDigest = digest(presented);
     // Check every key so the time taken does not reveal which one matched.
     const matches = this.keyDigests.reduce((found, key) => timingSafeEqual(key, presentedDigest) || found, false);
     if (!matches) throw new UnauthorizedException('Invalid API key');
+    request.principal = principalFor(presented);
     return true;
   }
 }

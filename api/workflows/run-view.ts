@@ -15,6 +15,8 @@ export interface RunView extends RunSummary {
   error?: StepFailureInfo & { step?: string };
   /** True when any step was answered by the provider simulator. */
   simulated?: boolean;
+  /** Set on a run started by POST /v1/workflows/:id/rerun. */
+  rerunOf?: { workflowId: string; runId: string };
 }
 
 export interface RunSummary {
@@ -27,4 +29,6 @@ export interface RunSummary {
   /** Estimated cost and tokens of a completed run (search attributes); null while running. */
   costUsd: number | null;
   totalTokens: number | null;
+  /** Failure type of a failed run (search attribute), e.g. ProviderAuthFailed. */
+  errorType: string | null;
 }

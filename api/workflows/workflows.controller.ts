@@ -1,22 +1,42 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
+import { badRequest } from '../errors/bad-request';
+import { ResetRunDto, TerminateRunDto } from './dto/admin.dto';
+import { RunAdminService } from './run-admin.service';
 import { ListRunsQuery, WaitForResultQuery } from './dto/run-queries.dto';
 import { StartPipelineDto } from './dto/start-pipeline.dto';
 import { WorkflowsService } from './workflows.service';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 @ApiTags('workflows')
 @ApiSecurity('api-key')
 @Controller('v1/workflows')
 export class WorkflowsController {
-  constructor(private readonly workflows: WorkflowsService) {}
+  constructor(
+    private readonly workflows: WorkflowsService,
+    private readonly admin: RunAdminService,
+  ) {}
 
   @Post()
-  @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Start a pipeline run; answers at once with its workflow ID' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeating a request with the same key (per API key) returns the first run (200) instead of starting another' })
   @ApiAcceptedResponse({ description: 'The run was started durably; poll statusUrl or long-poll resultUrl.' })
-  start(@Body() request: StartPipelineDto) {
-    return this.workflows.startPipeline(request);
+  @ApiOkResponse({ description: 'An earlier request with the same Idempotency-Key and body started this run.' })
+  async start(
+    @Body() request: StartPipelineDto,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badRequest([{ field: 'Idempotency-Key', reason: 'must be 1-255 visible ASCII characters' }]);
+    }
+    const run = await this.workflows.startPipeline(request, principal, idempotencyKey);
+    response.status(run.idempotentReplay ? HttpStatus.OK : HttpStatus.ACCEPTED);
+    return run;
   }
 
   @Get()
@@ -38,6 +58,27 @@ export class WorkflowsController {
     const run = await this.workflows.waitForRun(workflowId, waitSeconds);
     response.status(run.status === 'RUNNING' ? HttpStatus.ACCEPTED : HttpStatus.OK);
     return run;
+  }
+
+  @Post(':id/terminate')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Terminate a run at once, without letting in-flight steps finish or clean up' })
+  terminate(@Param('id') workflowId: string, @Body() { reason }: TerminateRunDto) {
+    return this.admin.terminate(workflowId, reason);
+  }
+
+  @Post(':id/reset')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Reset a run (same workflow ID, new run ID) to before its failed step, its first or last workflow task, or an event' })
+  reset(@Param('id') workflowId: string, @Body() request: ResetRunDto) {
+    return this.admin.reset(workflowId, request);
+  }
+
+  @Post(':id/rerun')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({ summary: 'Start a fresh run with the same definition and input, linked to the original' })
+  rerun(@Param('id') workflowId: string) {
+    return this.admin.rerun(workflowId);
   }
 
   @Post(':id/cancel')

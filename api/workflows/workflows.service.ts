@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
 import {
   Client,
   isGrpcDeadlineError,
@@ -8,12 +8,12 @@ import {
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { ApplicationFailure, TemporalFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ApiSettings } from '../../src/config/api';
 import type { TemporalSettings } from '../../src/config/temporal';
 import { FailureType } from '../../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
-import { COST_ATTRIBUTE, PIPELINE_NAME_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import { PIPELINE_NAME_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { readPath } from '../../src/pipeline/template';
 import { isMapStep, type MapResult, type PipelineDefinition, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
 import { requiredInputFields, type FieldProblem } from '../../src/pipeline/validate';
@@ -22,50 +22,54 @@ import type { pipelineWorkflow } from '../../workflows';
 import { PIPELINE_WORKFLOW_TYPE, progressQuery } from '../../workflows/definitions';
 import { badRequest } from '../errors/bad-request';
 import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
-import type { ListRunsQuery, RunStatus } from './dto/run-queries.dto';
+import type { Principal } from '../auth/principal';
+import type { ListRunsQuery } from './dto/run-queries.dto';
 import type { StartPipelineDto } from './dto/start-pipeline.dto';
 import type { RunSummary, RunView, StepView } from './run-view';
+import { summaryOf, visibilityQuery, type RunFilter } from './run-visibility';
 
 const PROGRESS_QUERY_DEADLINE_MS = 3000;
 const DEFAULT_WAIT_SECONDS = 30;
-
-// Visibility query spelling of each run status.
-const VISIBILITY_STATUS: Record<RunStatus, string> = {
-  RUNNING: 'Running',
-  COMPLETED: 'Completed',
-  FAILED: 'Failed',
-  CANCELLED: 'Canceled',
-  TERMINATED: 'Terminated',
-  TIMED_OUT: 'TimedOut',
-  CONTINUED_AS_NEW: 'ContinuedAsNew',
-};
 
 export interface StartedRun {
   workflowId: string;
   runId: string;
   pipeline: string;
-  status: 'RUNNING';
+  status: RunView['status'];
   statusUrl: string;
   resultUrl: string;
+  /** True when an Idempotency-Key matched an earlier identical request: this is that request's run. */
+  idempotentReplay?: boolean;
+  /** The run this one re-runs, for POST /v1/workflows/:id/rerun. */
+  rerunOf?: { workflowId: string; runId: string };
 }
 
-function runStatus(info: Pick<WorkflowExecutionInfo, 'status'>): RunView['status'] {
-  const name = info.status.name;
-  return (name in VISIBILITY_STATUS ? name : 'UNKNOWN') as RunView['status'];
+export interface StartOptions {
+  workflowId: string;
+  /** Stored in the run's memo; an idempotent retry must match it. */
+  requestHash?: string;
+  rerunOf?: { workflowId: string; runId: string };
 }
 
-function summaryOf(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
-  return {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    pipeline: info.typedSearchAttributes.get(PIPELINE_NAME_ATTRIBUTE) ?? null,
-    status: runStatus(info),
-    startedAt: info.startTime.toISOString(),
-    closedAt: info.closeTime?.toISOString() ?? null,
-    costUsd: info.typedSearchAttributes.get(COST_ATTRIBUTE) ?? null,
-    totalTokens: info.typedSearchAttributes.get(TOKENS_ATTRIBUTE) ?? null,
-  };
+const REQUEST_HASH_MEMO = 'chorusRequestHash';
+const RERUN_OF_MEMO = 'chorusRerunOf';
+
+/** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
+
+export const runLinks = (workflowId: string) => ({
+  statusUrl: `/v1/workflows/${encodeURIComponent(workflowId)}`,
+  resultUrl: `/v1/workflows/${encodeURIComponent(workflowId)}/result`,
+});
 
 const calls = (result: StepResult | MapResult): StepResult[] => ('items' in result ? result.items : [result]);
 
@@ -113,35 +117,52 @@ export class WorkflowsService {
     return pipeline;
   }
 
-  async startPipeline(request: StartPipelineDto): Promise<StartedRun> {
+  /**
+   * Starts a pipeline run. With an Idempotency-Key, the run's ID is derived from the caller's key and
+   * the Idempotency-Key, so a repeated request finds the run the first one started (whatever its
+   * state) instead of starting another; the same key with a different body is a conflict.
+   */
+  async startPipeline(request: StartPipelineDto, principal: Principal, idempotencyKey?: string): Promise<StartedRun> {
     const pipeline = this.resolvePipeline(request);
     const { input } = request;
     const problems = inputProblems(pipeline, input);
     if (problems.length) throw badRequest(problems);
-    const name = pipeline.name;
+    if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}` });
 
-    const workflowId = `${name}-${randomUUID()}`;
+    const scopedKey = createHash('sha256').update(`${principal.keyId}\n${idempotencyKey}`).digest('hex').slice(0, 32);
+    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, requestHash: createHash('sha256').update(canonicalJson({ pipeline, input })).digest('hex') };
+    try {
+      return await this.startRun(pipeline, input, options);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    const existing = await this.client.workflow.getHandle(options.workflowId).describe();
+    if ((existing.memo?.[REQUEST_HASH_MEMO] as string | undefined) !== options.requestHash) {
+      throw new ConflictException('This Idempotency-Key was already used with a different request body');
+    }
+    return { ...summaryOf(existing), pipeline: pipeline.name, ...runLinks(options.workflowId), idempotentReplay: true };
+  }
+
+  /** Starts a run of a validated pipeline; the definition travels in the input. */
+  async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, { workflowId, requestHash, rerunOf }: StartOptions): Promise<StartedRun> {
     const args: [PipelineRunInput] = [{ pipeline, input }];
     const handle = await this.client.workflow.start<typeof pipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: this.temporal.taskQueue,
       args,
-      typedSearchAttributes: [{ key: PIPELINE_NAME_ATTRIBUTE, value: name }],
+      // A workflow ID names one run for good: a closed run's ID is never reused.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [{ key: PIPELINE_NAME_ATTRIBUTE, value: pipeline.name }],
+      memo: { ...(requestHash ? { [REQUEST_HASH_MEMO]: requestHash } : {}), ...(rerunOf ? { [RERUN_OF_MEMO]: rerunOf } : {}) },
     });
-    return {
-      workflowId,
-      runId: handle.firstExecutionRunId,
-      pipeline: name,
-      status: 'RUNNING',
-      statusUrl: `/v1/workflows/${encodeURIComponent(workflowId)}`,
-      resultUrl: `/v1/workflows/${encodeURIComponent(workflowId)}/result`,
-    };
+    return { workflowId, runId: handle.firstExecutionRunId, pipeline: pipeline.name, status: 'RUNNING', ...runLinks(workflowId), ...(rerunOf ? { rerunOf } : {}) };
   }
 
   async describeRun(workflowId: string): Promise<RunView> {
     const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId);
     const description = await handle.describe();
-    const view: RunView = { ...summaryOf(description), steps: null };
+    const rerunOf = description.memo?.[RERUN_OF_MEMO] as RunView['rerunOf'];
+    const view: RunView = { ...summaryOf(description), steps: null, ...(rerunOf ? { rerunOf } : {}) };
     if (view.status === 'COMPLETED') {
       const result = await handle.result();
       return { ...view, steps: result.progress, result, simulated: Object.values(result.steps).flatMap(calls).some((call) => call.simulated) };
@@ -174,13 +195,9 @@ export class WorkflowsService {
     return { workflowId, status: 'CANCEL_REQUESTED' };
   }
 
-  async listRuns({ pipeline, status, limit = 20 }: ListRunsQuery): Promise<{ workflows: RunSummary[] }> {
-    // Inputs are validated against strict patterns before they reach the query.
-    const clauses = [`WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'`];
-    if (pipeline) clauses.push(`${PIPELINE_NAME_ATTRIBUTE.name} = '${pipeline}'`);
-    if (status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[status]}'`);
+  async listRuns({ limit = 20, ...filter }: ListRunsQuery & RunFilter): Promise<{ workflows: RunSummary[] }> {
     const workflows: RunSummary[] = [];
-    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: limit })) {
+    for await (const info of this.client.workflow.list({ query: visibilityQuery(filter), pageSize: limit })) {
       workflows.push(summaryOf(info));
       if (workflows.length >= limit) break;
     }

@@ -11,4 +11,7 @@ export const COST_ATTRIBUTE = defineSearchAttributeKey('ChorusCostUsd', SearchAt
 /** Input plus output tokens of a completed run. */
 export const TOKENS_ATTRIBUTE = defineSearchAttributeKey('ChorusTotalTokens', SearchAttributeType.INT);
 
-export const CHORUS_SEARCH_ATTRIBUTES = [PIPELINE_NAME_ATTRIBUTE, COST_ATTRIBUTE, TOKENS_ATTRIBUTE] as const;
+/** Failure type of the step that failed a run, so failed runs can be found (and reset) by cause. */
+export const ERROR_TYPE_ATTRIBUTE = defineSearchAttributeKey('ChorusErrorType', SearchAttributeType.KEYWORD);
+
+export const CHORUS_SEARCH_ATTRIBUTES = [PIPELINE_NAME_ATTRIBUTE, COST_ATTRIBUTE, TOKENS_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE] as const;

@@ -1,15 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { join } from 'node:path';
-import request from 'supertest';
-import { projectRoot } from '../../src/project-root';
-import { AppModule } from '../../api/app.module';
-import { configureApp } from '../../api/app';
+import type request from 'supertest';
 import { FailureType } from '../../src/pipeline/failures';
+import { SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
-const API_KEY = 'e2e-test-key-0123456789';
-const auth = { 'x-api-key': API_KEY };
+const auth = { 'x-api-key': TEST_API_KEY };
 
 /** The HTTP API in-process, over real HTTP, with a real worker, the real Temporal server and the simulator. */
 describe('REST API end to end', () => {
@@ -19,12 +14,7 @@ describe('REST API end to end', () => {
 
   beforeAll(async () => {
     stack = await startTestStack('api-e2e', { latencyMs: 5 });
-    const moduleRef = await Test.createTestingModule({
-      imports: [AppModule.forRoot({ api: { host: '127.0.0.1', port: 0, apiKeys: [API_KEY, 'second-key-0123456789'], maxWaitSeconds: 30, pipelinesDir: join(projectRoot(), 'pipelines'), allowAdhocPipelines: true }, temporal: stack.temporal })],
-    }).compile();
-    app = configureApp(moduleRef.createNestApplication());
-    await app.init();
-    http = request(app.getHttpServer());
+    ({ app, http } = await startApiApp(stack.temporal));
   });
   afterAll(async () => {
     await app?.close();
@@ -46,7 +36,7 @@ describe('REST API end to end', () => {
 
     it('answers 401 for a wrong key and accepts every configured key', async () => {
       await http.get('/v1/workflows').set('x-api-key', 'not-a-key').expect(401);
-      await http.get('/v1/workflows').set('x-api-key', 'second-key-0123456789').expect(200);
+      await http.get('/v1/workflows').set('x-api-key', SECOND_API_KEY).expect(200);
     });
 
     it('leaves health probes open', async () => {

@@ -1,0 +1,79 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, MaxLength, Min, Max, ValidateIf } from 'class-validator';
+import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
+import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
+
+export const RESET_POINTS = ['failed-step', 'first-workflow-task', 'last-workflow-task', 'event'] as const;
+export type ResetPoint = (typeof RESET_POINTS)[number];
+
+export class ResetRunDto {
+  @ApiPropertyOptional({
+    description:
+      'Where the new run resumes: before the failed step (default for failed runs), the first workflow task (start over), ' +
+      'the last workflow task (default otherwise), or the WorkflowTaskCompleted event `eventId`.',
+    enum: RESET_POINTS,
+  })
+  @IsOptional()
+  @IsIn(RESET_POINTS)
+  to?: ResetPoint;
+
+  @ApiPropertyOptional({ description: 'With to=event: the ID of a WorkflowTaskCompleted event of the run.' })
+  @ValidateIf((dto: ResetRunDto) => dto.to === 'event' || dto.eventId !== undefined)
+  @IsInt({ message: 'eventId must be an integer (required when to is "event")' })
+  @Min(1)
+  eventId?: number;
+
+  @ApiPropertyOptional({ description: 'Why; recorded in the run history.', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  reason?: string;
+}
+
+export class TerminateRunDto {
+  @ApiPropertyOptional({ description: 'Why; recorded in the run history.', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  reason?: string;
+}
+
+/** Selects failed runs for a batch reset or rerun. */
+export class BatchRunsDto {
+  @ApiPropertyOptional({ description: 'Only runs of this pipeline.' })
+  @IsOptional()
+  @Matches(PIPELINE_NAME_PATTERN, { message: PIPELINE_NAME_MESSAGE })
+  pipeline?: string;
+
+  @ApiPropertyOptional({ description: 'Only runs that failed with this type, e.g. ProviderAuthFailed.' })
+  @IsOptional()
+  @Matches(/^[A-Za-z]{1,64}$/, { message: 'errorType must be a failure type name such as ProviderAuthFailed' })
+  errorType?: string;
+
+  @ApiPropertyOptional({ description: 'Only runs started at or after this time (ISO 8601).' })
+  @IsOptional()
+  @IsDateString({ strict: true }, { message: 'startedAfter must be an ISO 8601 date-time' })
+  startedAfter?: string;
+
+  @ApiPropertyOptional({ description: 'Only runs started at or before this time (ISO 8601).' })
+  @IsOptional()
+  @IsDateString({ strict: true }, { message: 'startedBefore must be an ISO 8601 date-time' })
+  startedBefore?: string;
+
+  @ApiPropertyOptional({ description: 'List the matching runs without touching them.', default: false })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+
+  @ApiPropertyOptional({ description: 'At most this many runs.', default: 50, minimum: 1, maximum: 100 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Reset point for a batch reset (see POST /v1/workflows/:id/reset).', enum: RESET_POINTS })
+  @IsOptional()
+  @IsIn(RESET_POINTS.filter((point) => point !== 'event'))
+  to?: Exclude<ResetPoint, 'event'>;
+}

@@ -1,0 +1,57 @@
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { COST_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, PIPELINE_NAME_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import { PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
+import type { RunStatus } from './dto/run-queries.dto';
+import type { RunSummary, RunView } from './run-view';
+
+// Visibility query spelling of each run status.
+export const VISIBILITY_STATUS: Record<RunStatus, string> = {
+  RUNNING: 'Running',
+  COMPLETED: 'Completed',
+  FAILED: 'Failed',
+  CANCELLED: 'Canceled',
+  TERMINATED: 'Terminated',
+  TIMED_OUT: 'TimedOut',
+  CONTINUED_AS_NEW: 'ContinuedAsNew',
+};
+
+export function runStatus(info: Pick<WorkflowExecutionInfo, 'status'>): RunView['status'] {
+  const name = info.status.name;
+  return (name in VISIBILITY_STATUS ? name : 'UNKNOWN') as RunView['status'];
+}
+
+export function summaryOf(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    pipeline: info.typedSearchAttributes.get(PIPELINE_NAME_ATTRIBUTE) ?? null,
+    status: runStatus(info),
+    startedAt: info.startTime.toISOString(),
+    closedAt: info.closeTime?.toISOString() ?? null,
+    costUsd: info.typedSearchAttributes.get(COST_ATTRIBUTE) ?? null,
+    totalTokens: info.typedSearchAttributes.get(TOKENS_ATTRIBUTE) ?? null,
+    errorType: info.typedSearchAttributes.get(ERROR_TYPE_ATTRIBUTE) ?? null,
+  };
+}
+
+export interface RunFilter {
+  pipeline?: string;
+  status?: RunStatus;
+  errorType?: string;
+  startedAfter?: Date;
+  startedBefore?: Date;
+}
+
+/**
+ * A visibility query for pipeline runs. Every value is validated against a strict pattern (or is a
+ * Date) before it gets here, so nothing a client sends can change the query's shape.
+ */
+export function visibilityQuery({ pipeline, status, errorType, startedAfter, startedBefore }: RunFilter): string {
+  const clauses = [`WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'`];
+  if (pipeline) clauses.push(`${PIPELINE_NAME_ATTRIBUTE.name} = '${pipeline}'`);
+  if (status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[status]}'`);
+  if (errorType) clauses.push(`${ERROR_TYPE_ATTRIBUTE.name} = '${errorType}'`);
+  if (startedAfter) clauses.push(`StartTime >= '${startedAfter.toISOString()}'`);
+  if (startedBefore) clauses.push(`StartTime <= '${startedBefore.toISOString()}'`);
+  return clauses.join(' AND ');
+}
