@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { ManagedProcess } from '../../src/launcher/child-process';
+import type { PipelineRunInput, StepResult } from '../../src/pipeline/types';
+import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
+import { devServerArgs } from '../../src/temporal/dev-server';
+import { createChorusWorker } from '../../src/worker/worker';
+import { pipelineWorkflow } from '../../workflows';
+import { auditRuns, describeAudit, freePort, ProcessPool, sleep, tunedPipeline, waitFor } from '../helpers/reliability';
+import { simulatedProviders, workflowBundle } from '../helpers/stack';
+
+const PIPELINES = 20;
+const STEP_LATENCY_MS = 3000;
+
+/** Asks the frontend something that needs its persistence: true once the server serves the default namespace. */
+async function serving(address: string): Promise<boolean> {
+  const probe = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await probe.withDeadline(Date.now() + 2000, () => probe.workflowService.describeNamespace({ namespace: 'default' }));
+    return true;
+  } finally {
+    await probe.close();
+  }
+}
+
+/**
+ * Chorus's own Temporal dev server (same CLI and arguments as `npm start`) is killed mid-run and
+ * started again on the same port and SQLite file: the in-process worker and the client reconnect
+ * by themselves, and every run completes exactly once.
+ */
+describe('Temporal server restart', () => {
+  const pool = new ProcessPool();
+  const dataDir = mkdtempSync(join(tmpdir(), 'chorus-temporal-restart-'));
+  const taskQueue = `temporal-restart-${randomUUID()}`;
+  let address: string;
+  let serverArgs: string[];
+  let simulator: RunningSimulator;
+  let nativeConnection: NativeConnection | undefined;
+  let connection: Connection | undefined;
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  let workerError: Error | undefined;
+
+  const startServer = async (): Promise<ManagedProcess> => {
+    const cli = process.env.CHORUS_TEST_TEMPORAL_CLI;
+    if (!cli) throw new Error('CHORUS_TEST_TEMPORAL_CLI is not set: run the tests through jest (global setup finds the CLI)');
+    const name = `temporal-${pool.processes.length + 1}`;
+    const server = pool.start(name, cli, serverArgs, { PATH: process.env.PATH, HOME: process.env.HOME });
+    await waitFor(`${name} to serve on ${address}`, () => serving(address), 30_000, 250).catch((error: Error) => {
+      throw new Error(`${error.message}\n${pool.tail(name)}`);
+    });
+    return server;
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    address = `127.0.0.1:${port}`;
+    serverArgs = devServerArgs({ ip: '127.0.0.1', port, uiPort: await freePort(), dbFilename: join(dataDir, 'temporal.db') });
+    simulator = await startSimulator({ latencyMs: 5 });
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await workerRun?.catch(() => undefined);
+    await nativeConnection?.close().catch(() => undefined);
+    await connection?.close();
+    await pool.stopAll();
+    await simulator?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('completes every run after the server is killed twice mid-run (SIGKILL, then SIGTERM)', async () => {
+    let server = await startServer();
+    nativeConnection = await NativeConnection.connect({ address });
+    ({ worker } = await createChorusWorker({
+      temporal: { address, namespace: 'default', taskQueue },
+      providers: simulatedProviders(simulator.url),
+      worker: { maxConcurrentActivities: 100, maxConcurrentWorkflowTasks: 20, shutdownGraceMs: 1000 },
+      workflowBundle: await workflowBundle(),
+      connection: nativeConnection,
+    }));
+    workerRun = worker.run().catch((error: Error) => {
+      workerError = error;
+    });
+    connection = await Connection.connect({ address });
+    const client = new Client({ connection });
+
+    const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '500ms' } });
+    const ids = Array.from({ length: PIPELINES }, (_, index) => `temporal-restart-${index}-${randomUUID()}`);
+    const startRun = (workflowId: string, index: number) =>
+      client.workflow.start(pipelineWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [
+          {
+            pipeline,
+            input: { prompt: `Outage-proof job ${index} [[sim:openai,latency=${STEP_LATENCY_MS}]] [[sim:cohere,latency=${STEP_LATENCY_MS}]]` },
+          } satisfies PipelineRunInput,
+        ],
+      });
+    await Promise.all(ids.map(startRun));
+    // Result long-polls stay open across both outages: the client must reconnect under them.
+    const pollErrors: string[] = [];
+    const longPolls = Promise.all(
+      ids.map((id) =>
+        client.workflow
+          .getHandle(id)
+          .result()
+          .catch((error: Error) => pollErrors.push(`${id}: ${error.message}`)),
+      ),
+    );
+    const sent = (provider: string) => simulator.requests().filter((record) => record.provider === provider).length;
+    const restarts: string[] = [];
+    let startedDuringOutage: Promise<unknown> | undefined;
+    const restart = async (signal: 'SIGKILL' | 'SIGTERM', phase: string, whileDown?: () => void) => {
+      const stoppedAt = Date.now();
+      server.child.kill(signal);
+      const dying = server;
+      const exit = await Promise.race([dying.exited, sleep(15_000).then(() => dying.stop(0).then(() => 'SIGKILL after 15 s'))]);
+      whileDown?.();
+      await sleep(1000); // the server stays down while provider calls answer
+      server = await startServer();
+      restarts.push(`${signal} during ${phase} (exit ${exit}, down ${Date.now() - stoppedAt} ms)`);
+    };
+
+    // First outage: the server dies hard while draft calls are in flight at the provider.
+    await waitFor(`${PIPELINES} drafts to reach the simulator`, () => sent('openai') >= PIPELINES, 30_000);
+    // A run started while the server is down: the client's start is retried until the server is back.
+    const lateId = `temporal-restart-${PIPELINES}-${randomUUID()}`;
+    await restart('SIGKILL', 'drafts', () => {
+      startedDuringOutage = startRun(lateId, PIPELINES);
+    });
+    await startedDuringOutage;
+    ids.push(lateId);
+    // Second outage: a graceful stop while summaries are in flight.
+    await waitFor(`${PIPELINES} summaries to reach the simulator`, () => sent('cohere') >= PIPELINES, 45_000);
+    await restart('SIGTERM', 'summaries');
+
+    const audit = await auditRuns(client, ids, Date.now() + 60_000);
+    await longPolls;
+    const requests = simulator.requests();
+    const byProvider = (provider: string) => requests.filter((record) => record.provider === provider).length;
+    console.log(
+      describeAudit('Temporal server restart', audit, {
+        restarts: restarts.join('; '),
+        'provider calls': `openai=${byProvider('openai')} cohere=${byProvider('cohere')} gemini=${byProvider('gemini')}`,
+        'activity attempts': audit.attempts,
+        'long-polls across outages failed': pollErrors.length,
+        'in-process worker': workerError ? `failed: ${workerError.message}` : `still ${worker.getState()}`,
+      }),
+    );
+
+    expect(workerError).toBeUndefined();
+    expect(pollErrors).toEqual([]);
+    expect(audit.lost).toEqual([]);
+    expect(audit.duplicates).toEqual([]);
+    expect(audit.completed).toBe(PIPELINES + 1);
+    for (const [index, id] of ids.entries()) {
+      const outcome = audit.outcomes.get(id)!;
+      if (outcome.status !== 'completed') throw new Error(`${id} ended ${outcome.status}`);
+      expect(outcome.result.output.draft).toContain(`Outage-proof job ${index}`);
+      expect(outcome.result.output.sentiment).toBeDefined();
+    }
+    // Each provider request was a Temporal attempt; an answer that reached a dead server was retried, never lost.
+    const completed = [...audit.outcomes.values()].flatMap((outcome) => (outcome.status === 'completed' ? [outcome.result] : []));
+    const attemptsOf = (step: string) => completed.reduce((sum, result) => sum + (result.steps[step] as StepResult).attempt, 0);
+    expect(byProvider('openai')).toBe(attemptsOf('draft'));
+    expect(byProvider('cohere')).toBe(attemptsOf('summary'));
+    expect(byProvider('gemini')).toBe(attemptsOf('sentiment'));
+  }, 150_000);
+});
