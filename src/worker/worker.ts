@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
 import { createActivities } from '../../activities';
@@ -16,6 +17,8 @@ export interface ChorusWorkerOptions {
   /** An existing connection (tests); one is opened from `temporal` when absent. */
   connection?: NativeConnection;
   identity?: string;
+  /** Payload codecs (encryption) and failure conversion; must match the API's client. */
+  dataConverter?: DataConverter;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -39,6 +42,7 @@ export async function createChorusWorker(options: ChorusWorkerOptions): Promise<
     namespace: options.temporal.namespace,
     taskQueue: options.temporal.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ http: createProviderHttpClient(), providers: options.providers }),
     maxConcurrentActivityTaskExecutions: options.worker.maxConcurrentActivities,
