@@ -38,7 +38,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     start: { count: 20 },
     throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 300, maxMs: 5_000, abortAfterMs: 20_000 }, { concurrency: 200, count: 600, maxMs: 5_000, abortAfterMs: 20_000 }] },
     memory: { latencyMs: 1000, inFlight: 1000, holdMs: 20_000, startConcurrency: 100 },
-    scaling: { latencyMs: 300, maxActivities: 5, concurrency: 30, count: 30, maxMs: 20_000 },
+    scaling: { latencyMs: 300, maxActivities: 5, concurrency: 20, count: 40, maxMs: 20_000 },
   },
   full: {
     warmup: 30,
@@ -263,10 +263,13 @@ async function measured(stack: BenchStack, what: string, load: () => Promise<Loa
   const cpu = meter.stop();
   const cpuMsPerPipeline = Object.fromEntries(Object.entries(cpu).map(([name, ms]) => [name, round(ms / Math.max(1, result.completed), 1)]));
   const simulator = await stack.simulatorCall({ type: 'stats' });
-  if (result.errors) await terminateLeftovers(stack);
+  if (result.errors) {
+    await terminateLeftovers(stack);
+    if (process.env.BENCH_DEBUG) for (const line of stack.api?.tail() ?? []) log(`[api] ${line}`);
+  }
   log(
     `${what}: ${result.completed}/${result.issued} ok, ${result.errors} errors, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
-      `${result.throughputPerSec}/s (steady ${result.steadyThroughputPerSec}/s)${result.errors ? ` — ${result.errorSamples[0]}` : ''}; ` +
+      `${result.throughputPerSec}/s (steady ${result.steadyThroughputPerSec}/s)${result.errors ? ` — ${JSON.stringify(result.errorCounts)}` : ''}; ` +
       `CPU ms/pipeline ${JSON.stringify(cpuMsPerPipeline)}`,
   );
   return { load: result, simulator, cpuMsPerPipeline };
@@ -304,7 +307,9 @@ async function main() {
     await stack.start();
     for (let i = 0; i < options.workers; i++) await stack.startWorker();
     log(`Temporal ${stack.temporalAddress}, simulator ${stack.simulatorUrl}, gateway ${stack.gatewayUrl}, API ${stack.apiUrl}, ${stack.workers.length} worker(s)`);
-    const http = httpClient();
+    // A fresh connection pool per scenario: a keep-alive socket idle across the gap between scenarios can
+    // be closed by the server (5 s keep-alive timeout) just as it is reused, which the client sees as a reset.
+    let http = httpClient();
     const client = stack.client!;
 
     // Warm up both paths (JIT, connection pools, workflow bundle caches) before measuring anything.
@@ -313,6 +318,7 @@ async function main() {
     await runLoad({ count: plan.warmup, concurrency: 5, maxMs: 60_000 }, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal));
 
     if (options.only.has('overhead')) {
+      http = httpClient();
       const { latencyMs, ...load } = plan.overhead;
       await stack.setLatency(latencyMs);
       const baseline = await measured(stack, `overhead baseline @${latencyMs} ms`, () => runLoad(load, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal)));
@@ -333,6 +339,7 @@ async function main() {
     }
 
     if (options.only.has('start')) {
+      http = httpClient();
       await stack.setLatency(50);
       // The bare start sends exactly what the API sends: workflow type, arguments and search attributes
       // are copied from a run the API started, so pipeline-definition changes cannot skew the comparison.
@@ -363,6 +370,7 @@ async function main() {
     }
 
     if (options.only.has('throughput')) {
+      http = httpClient();
       await stack.setLatency(plan.throughput.latencyMs);
       const runs = [];
       for (const run of plan.throughput.runs) {
@@ -374,6 +382,7 @@ async function main() {
     }
 
     if (options.only.has('memory')) {
+      http = httpClient();
       const { latencyMs, inFlight, holdMs, startConcurrency } = plan.memory;
       await stack.setLatency(latencyMs);
       const worker = stack.workers[0];
@@ -415,10 +424,11 @@ async function main() {
     }
 
     if (options.only.has('scaling')) {
+      http = httpClient();
       const { latencyMs, maxActivities, ...load } = plan.scaling;
       await stack.stopWorkers();
       await stack.setLatency(latencyMs);
-      const runs = [];
+      const runs: Array<RunResult & { workers: number }> = [];
       for (let workers = 1; workers <= 3; workers++) {
         await stack.startWorker({ CHORUS_WORKER_MAX_ACTIVITIES: String(maxActivities) });
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -427,13 +437,12 @@ async function main() {
         );
         runs.push({ workers, ...run });
       }
-      const one = runs[0].load.steadyThroughputPerSec;
       results.scaling = {
         simulatorLatencyMs: latencyMs,
         maxActivitiesPerWorker: maxActivities,
         concurrency: load.concurrency,
         idealPipelinesPerSecPerWorker: round(maxActivities / (3 * (latencyMs / 1000)), 2),
-        runs: runs.map((run) => ({ ...run, speedup: round(run.load.steadyThroughputPerSec / one, 3) })),
+        runs: runs.map((run) => ({ ...run, speedup: round(run.load.throughputPerSec / runs[0].load.throughputPerSec, 3) })),
       };
       const three = runs[2];
       results.rateLimit = {

@@ -17,8 +17,9 @@ export interface LoadResult {
   issued: number;
   completed: number;
   errors: number;
-  /** A few distinct error messages, to tell a timeout from a 5xx. */
+  /** Errors by message (at most 5 distinct ones), to tell a deadline from a reset or a 5xx. */
   errorSamples: string[];
+  errorCounts: Record<string, number>;
   concurrency: number;
   elapsedMs: number;
   /** completed / elapsed. */
@@ -73,7 +74,7 @@ export interface LoadOptions {
 export async function runLoad(options: LoadOptions, operation: (index: number, signal: AbortSignal) => Promise<void>): Promise<LoadResult> {
   const latencies: number[] = [];
   const completionTimes: number[] = [];
-  const errorSamples = new Set<string>();
+  const errorCounts = new Map<string, number>();
   let issued = 0;
   let errors = 0;
   let inFlight = 0;
@@ -99,7 +100,8 @@ export async function runLoad(options: LoadOptions, operation: (index: number, s
       } catch (error) {
         errors++;
         const message = signal.aborted ? `aborted: still running ${abortAfterMs} ms after the scenario began` : (error as Error).message;
-        if (errorSamples.size < 5) errorSamples.add(message.slice(0, 200));
+        const key = message.slice(0, 200);
+        if (errorCounts.has(key) || errorCounts.size < 5) errorCounts.set(key, (errorCounts.get(key) ?? 0) + 1);
       } finally {
         inFlight--;
       }
@@ -116,7 +118,8 @@ export async function runLoad(options: LoadOptions, operation: (index: number, s
     issued,
     completed: latencies.length,
     errors,
-    errorSamples: [...errorSamples],
+    errorSamples: [...errorCounts.keys()],
+    errorCounts: Object.fromEntries(errorCounts),
     concurrency: options.concurrency,
     elapsedMs: round(elapsedMs),
     throughputPerSec: round((latencies.length / elapsedMs) * 1000, 2),
