@@ -121,12 +121,14 @@ export interface RunAudit {
   completed: number;
   /** Failed runs by the type of the step failure that ended them (a FailureType). */
   failedByType: Record<string, number>;
-  /** Runs that did not close before the deadline. */
+  /** Runs that did not close before the deadline, with the state they were left in. */
   lost: string[];
   /** Runs with more than one execution or close event, or a provider step completed/recorded twice. */
   duplicates: string[];
   /** Failed runs whose type is not one of src/pipeline/failures.ts. */
   untyped: string[];
+  /** Provider-call activities scheduled, over every run. */
+  activities: number;
   /** Provider-call attempts Temporal started, summed over every activity of every run. */
   attempts: number;
   /** Who did the work: each completed workflow task, and each activity's last attempt, with its worker identity and time. */
@@ -171,6 +173,7 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
     lost: [],
     duplicates: [],
     untyped: [],
+    activities: 0,
     attempts: 0,
     workerEvents: [],
     outcomes: new Map(),
@@ -182,7 +185,7 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
     else if (outcome.status === 'failed') {
       audit.failedByType[outcome.type] = (audit.failedByType[outcome.type] ?? 0) + 1;
       if (!KNOWN_TYPES.has(outcome.type)) audit.untyped.push(id);
-    } else audit.lost.push(id);
+    } else audit.lost.push(`${id}: ${outcome.state}`);
   }
 
   // Histories, a few at a time: the dev server and this machine are small.
@@ -198,7 +201,10 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
       let closeEvents = 0;
       for (const event of history.events ?? []) {
         const eventId = String(event.eventId);
-        if (event.activityTaskScheduledEventAttributes) activityIdByEvent.set(eventId, event.activityTaskScheduledEventAttributes.activityId ?? '?');
+        if (event.activityTaskScheduledEventAttributes) {
+          audit.activities += 1;
+          activityIdByEvent.set(eventId, event.activityTaskScheduledEventAttributes.activityId ?? '?');
+        }
         const started = event.activityTaskStartedEventAttributes;
         if (started) {
           // Temporal records only an activity's last attempt, numbered: its number counts the attempts before it.

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { PipelineRunInput } from '../../src/pipeline/types';
+import { parseFaultRates } from '../../src/simulator/faults';
+import type { SimulatorRequestRecord } from '../../src/simulator/server';
+import { pipelineWorkflow } from '../../workflows';
+import { auditRuns, describeAudit, tunedPipeline } from '../helpers/reliability';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const PIPELINES = 60;
+const FAULTS = '500=0.1,503=0.1,429=0.1,hang=0.05,malformed=0.02';
+const RETRY_AFTER_SECONDS = 1;
+/**
+ * Both timestamps of a gap come from Date.now() in this process (the simulator runs here), so there
+ * is no clock skew; the slack only covers millisecond rounding and when `finish` fires after the bytes left.
+ */
+const CLOCK_SLACK_MS = 5;
+const REQUEST_TIMEOUT_MS = 1000;
+
+/**
+ * Providers fail at random (5xx, 429 with Retry-After, hangs, malformed bodies): every run completes
+ * or fails with a typed error, every provider request is one Temporal attempt, and no retry of a
+ * rate-limited request comes before its Retry-After.
+ */
+describe('provider chaos', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack(
+      'provider-chaos',
+      { latencyMs: 5, seed: 20_240_404, faultRates: parseFaultRates(FAULTS), retryAfterSeconds: RETRY_AFTER_SECONDS },
+      { requestTimeoutMs: REQUEST_TIMEOUT_MS },
+    );
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it(`runs ${PIPELINES} pipelines through ${FAULTS}: each completes or fails typed, and 429s are retried no sooner than Retry-After`, async () => {
+    const pipeline = tunedPipeline('classic', { retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1s' } });
+    // A unique topic per run keeps every request's fingerprint (and so its attempt count) to one run's step.
+    const ids = Array.from({ length: PIPELINES }, (_, index) => `provider-chaos-${index}-${randomUUID()}`);
+    await Promise.all(
+      ids.map((workflowId, index) =>
+        stack.client.workflow.start(pipelineWorkflow, {
+          workflowId,
+          taskQueue: stack.temporal.taskQueue,
+          args: [{ pipeline, input: { prompt: `Chaos job ${index} on resilient pipelines` } } satisfies PipelineRunInput],
+        }),
+      ),
+    );
+    const audit = await auditRuns(stack.client, ids, Date.now() + 90_000);
+    const requests = stack.simulator.requests();
+
+    const faultsSeen: Record<string, number> = {};
+    for (const record of requests) if (record.fault) faultsSeen[record.fault] = (faultsSeen[record.fault] ?? 0) + 1;
+    const byFingerprint = new Map<string, SimulatorRequestRecord[]>();
+    for (const record of requests) byFingerprint.set(record.fingerprint, [...(byFingerprint.get(record.fingerprint) ?? []), record]);
+    const retryGaps: { gapMs: number; record: SimulatorRequestRecord; next?: SimulatorRequestRecord }[] = [];
+    // On a starved machine the worker's 1 s timeout can fire before it reads a 429 the simulator sent
+    // late (or never finished sending): that attempt failed as ProviderTimeout and never saw a Retry-After.
+    const delivered = (record: SimulatorRequestRecord) => record.answeredAt !== undefined && record.answeredAt - record.receivedAt < REQUEST_TIMEOUT_MS - 100;
+    const rateLimited = requests.filter((record) => record.status === 429);
+    for (const record of rateLimited.filter(delivered)) {
+      const next = byFingerprint.get(record.fingerprint)!.find((candidate) => candidate.attempt === record.attempt + 1);
+      // A 429 on a step's last attempt has no retry; the run fails with ProviderRateLimited.
+      if (next) retryGaps.push({ gapMs: next.receivedAt - record.answeredAt!, record, next });
+    }
+    const tooSoon = retryGaps.filter(({ gapMs }) => gapMs < RETRY_AFTER_SECONDS * 1000 - CLOCK_SLACK_MS);
+    const gaps = retryGaps.map(({ gapMs }) => gapMs);
+    console.log(
+      describeAudit('provider chaos', audit, {
+        'provider requests': requests.length,
+        'activity attempts': audit.attempts,
+        'faults seen': faultsSeen,
+        '429s retried': retryGaps.length,
+        '429s the client timed out on first': rateLimited.length - rateLimited.filter(delivered).length,
+        'shortest 429 → retry gap ms': gaps.length ? Math.min(...gaps) : 'n/a',
+        'longest 429 → retry gap ms': gaps.length ? Math.max(...gaps) : 'n/a',
+        'retried before Retry-After': tooSoon.length,
+      }),
+    );
+
+    expect(audit.lost).toEqual([]);
+    expect(audit.duplicates).toEqual([]);
+    expect(audit.untyped).toEqual([]);
+    expect(audit.completed + Object.values(audit.failedByType).reduce((sum, count) => sum + count, 0)).toBe(PIPELINES);
+    // The chaos really happened: every kind of fault was injected, and some 429s were retried.
+    expect(Object.keys(faultsSeen).sort()).toEqual(['429', '500', '503', 'hang', 'malformed']);
+    expect(retryGaps.length).toBeGreaterThan(0);
+    expect(tooSoon).toEqual([]);
+    // One request per Temporal attempt (no hidden client retries), and one fingerprint per provider call site.
+    expect(requests.length).toBe(audit.attempts);
+    expect(byFingerprint.size).toBe(audit.activities);
+  }, 120_000);
+});
