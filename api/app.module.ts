@@ -1,14 +1,19 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { ApiSettings } from '../src/config/api';
+import type { EncryptionSettings } from '../src/config/encryption';
 import type { TemporalSettings } from '../src/config/temporal';
-import { ApiKeyGuard } from './auth/api-key.guard';
+import { EncryptionCodec } from '../src/codec/encryption-codec';
+import { AuthGuard } from './auth/auth.guard';
+import { CodecAccessGuard } from './codec/codec-access.guard';
+import { CodecController } from './codec/codec.controller';
 import { TemporalExceptionFilter } from './errors/temporal-exception.filter';
 import { HealthController } from './health/health.controller';
 import { PipelinesController } from './pipelines/pipelines.controller';
 import { PipelinesService } from './pipelines/pipelines.service';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { TemporalModule } from './temporal/temporal.module';
-import { API_SETTINGS } from './tokens';
+import { API_SETTINGS, CODEC } from './tokens';
 import { BatchController } from './workflows/batch.controller';
 import { RunAdminService } from './workflows/run-admin.service';
 import { WorkflowsController } from './workflows/workflows.controller';
@@ -17,19 +22,26 @@ import { WorkflowsService } from './workflows/workflows.service';
 export interface ChorusApiSettings {
   api: ApiSettings;
   temporal: TemporalSettings;
+  /** Payload encryption; also mounts the /codec endpoint. */
+  encryption?: EncryptionSettings;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ api, temporal }: ChorusApiSettings): DynamicModule {
+  static forRoot({ api, temporal, encryption }: ChorusApiSettings): DynamicModule {
+    const codec: Provider[] = encryption ? [{ provide: CODEC, useValue: new EncryptionCodec(encryption) }, CodecAccessGuard] : [];
     return {
       module: AppModule,
-      imports: [TemporalModule.forRoot(temporal)],
-      controllers: [HealthController, PipelinesController, WorkflowsController, BatchController],
+      imports: [TemporalModule.forRoot(temporal, encryption)],
+      controllers: [HealthController, PipelinesController, WorkflowsController, BatchController, ...(encryption ? [CodecController] : [])],
       providers: [
         { provide: API_SETTINGS, useValue: api },
-        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        AuthGuard,
+        // Guards run in this order: who is calling, then how often.
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: TemporalExceptionFilter },
+        ...codec,
         PipelinesService,
         WorkflowsService,
         RunAdminService,

@@ -1,11 +1,25 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+import type { ApiSettings } from '../src/config/api';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type ChorusApiSettings } from './app.module';
 import { createValidationPipe } from './validation';
 
 /** Sets up what every Chorus API instance needs, for `main.ts` and for in-process tests alike. */
-export function configureApp(app: INestApplication): INestApplication {
+export function configureApp(app: INestApplication, settings: ApiSettings): INestApplication {
+  const express = app as NestExpressApplication;
+  // A body over the cap is refused with 413 before it is parsed (OWASP API4).
+  express.useBodyParser('json', { limit: settings.maxBodyBytes });
+  express.use(helmet());
+  const origins = new Set([...settings.corsOrigins, ...settings.codec.uiOrigins]);
+  express.enableCors({
+    origin: (origin, allow) => allow(null, origin !== undefined && origins.has(origin)),
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type', 'x-api-key', 'authorization', 'idempotency-key', 'x-namespace'],
+    credentials: true,
+  });
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
@@ -23,5 +37,5 @@ export function configureApp(app: INestApplication): INestApplication {
 
 export async function createChorusApp(settings: ChorusApiSettings): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot(settings), { logger: ['error', 'warn', 'log'] });
-  return configureApp(app);
+  return configureApp(app, settings.api);
 }

@@ -2,3 +2,4 @@
 export const API_SETTINGS = Symbol('ApiSettings');
 export const TEMPORAL_SETTINGS = Symbol('TemporalSettings');
 export const TEMPORAL_CLIENT = Symbol('TemporalClient');
+export const CODEC = Symbol('PayloadCodec');

@@ -1,10 +1,12 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { pipelineJsonSchema } from '../../src/pipeline/validate';
+import { RequireScopes } from '../auth/principal';
 import { PipelinesService, summaryOf } from './pipelines.service';
 
 @ApiTags('pipelines')
 @ApiSecurity('api-key')
+@RequireScopes('workflows:read')
 @Controller('v1/pipelines')
 export class PipelinesController {
   constructor(private readonly pipelines: PipelinesService) {}

@@ -1,6 +1,8 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, Connection } from '@temporalio/client';
+import type { EncryptionSettings } from '../../src/config/encryption';
 import { temporalConnectionOptions, type TemporalSettings } from '../../src/config/temporal';
+import { chorusDataConverter } from '../../src/codec/encryption-codec';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 
 /** The API's only door to Temporal. The connection is lazy so the API boots (and /readyz reports) while Temporal is down. */
@@ -8,7 +10,7 @@ import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 export class TemporalModule implements OnApplicationShutdown {
   constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}
 
-  static forRoot(settings: TemporalSettings): DynamicModule {
+  static forRoot(settings: TemporalSettings, encryption?: EncryptionSettings): DynamicModule {
     return {
       module: TemporalModule,
       global: true,
@@ -16,7 +18,12 @@ export class TemporalModule implements OnApplicationShutdown {
         { provide: TEMPORAL_SETTINGS, useValue: settings },
         {
           provide: TEMPORAL_CLIENT,
-          useFactory: () => new Client({ connection: Connection.lazy(temporalConnectionOptions(settings)), namespace: settings.namespace }),
+          useFactory: () =>
+            new Client({
+              connection: Connection.lazy(temporalConnectionOptions(settings)),
+              namespace: settings.namespace,
+              dataConverter: chorusDataConverter(encryption),
+            }),
         },
       ],
       exports: [TEMPORAL_CLIENT, TEMPORAL_SETTINGS],

@@ -1,10 +1,12 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
 import { BatchRunsDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
 
 @ApiTags('workflows')
 @ApiSecurity('api-key')
+@RequireScopes('workflows:admin')
 @Controller('v1/batch')
 export class BatchController {
   constructor(private readonly admin: RunAdminService) {}
@@ -12,14 +14,14 @@ export class BatchController {
   @Post('reset')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Reset every failed run matching the filter (dryRun lists them only)' })
-  reset(@Body() request: BatchRunsDto) {
-    return this.admin.batch('reset', request);
+  reset(@Body() request: BatchRunsDto, @CurrentPrincipal() principal: Principal) {
+    return this.admin.batch('reset', principal, request);
   }
 
   @Post('rerun')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Rerun every failed run matching the filter (dryRun lists them only)' })
-  rerun(@Body() request: BatchRunsDto) {
-    return this.admin.batch('rerun', request);
+  rerun(@Body() request: BatchRunsDto, @CurrentPrincipal() principal: Principal) {
+    return this.admin.batch('rerun', principal, request);
   }
 }

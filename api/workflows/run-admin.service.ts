@@ -9,6 +9,7 @@ import type { TemporalSettings } from '../../src/config/temporal';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import { badRequest } from '../errors/bad-request';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
+import type { Principal } from '../auth/principal';
 import type { BatchRunsDto, ResetPoint, ResetRunDto } from './dto/admin.dto';
 import type { RunSummary } from './run-view';
 import { summaryOf, visibilityQuery } from './run-visibility';
@@ -46,14 +47,14 @@ export class RunAdminService {
     private readonly workflows: WorkflowsService,
   ) {}
 
-  async terminate(workflowId: string, reason = 'terminated through the Chorus API'): Promise<{ workflowId: string; status: 'TERMINATED' }> {
-    await this.client.workflow.getHandle(workflowId).terminate(reason);
+  async terminate(workflowId: string, principal: Principal, reason = 'terminated through the Chorus API'): Promise<{ workflowId: string; status: 'TERMINATED' }> {
+    const { runId } = await this.workflows.describeOwned(workflowId, principal);
+    await this.client.workflow.getHandle(workflowId, runId).terminate(reason);
     return { workflowId, status: 'TERMINATED' };
   }
 
-  async reset(workflowId: string, { to, eventId: requestedEventId, reason }: ResetRunDto, expectedRunId?: string): Promise<ResetRun> {
-    const handle = this.client.workflow.getHandle(workflowId);
-    const description = await handle.describe();
+  async reset(workflowId: string, principal: Principal, { to, eventId: requestedEventId, reason }: ResetRunDto, expectedRunId?: string): Promise<ResetRun> {
+    const description = await this.workflows.describeOwned(workflowId, principal);
     if (expectedRunId && description.runId !== expectedRunId) throw new ConflictException('The run was already reset or rerun');
     const events = (await this.client.workflow.getHandle(workflowId, description.runId).fetchHistory()).events ?? [];
     const point = to ?? (description.status.name === 'FAILED' ? 'failed-step' : 'last-workflow-task');
@@ -96,13 +97,13 @@ export class RunAdminService {
    * Starts a fresh run with the original's definition and input. Its workflow ID is derived from
    * the original run, so rerunning the same run twice finds the first rerun instead of starting another.
    */
-  async rerun(workflowId: string, expectedRunId?: string): Promise<StartedRun> {
-    const description = await this.client.workflow.getHandle(workflowId).describe();
+  async rerun(workflowId: string, principal: Principal, expectedRunId?: string): Promise<StartedRun> {
+    const description = await this.workflows.describeOwned(workflowId, principal);
     if (expectedRunId && description.runId !== expectedRunId) throw new ConflictException('The run was already reset');
     const original = await this.originalInput(description);
     const rerunId = `${workflowId.replace(/-rerun-[0-9a-f]{8}$/, '')}-rerun-${description.runId.replace(/-/g, '').slice(-8)}`;
     try {
-      return await this.workflows.startRun(original.pipeline, original.input, { workflowId: rerunId, rerunOf: { workflowId, runId: description.runId } });
+      return await this.workflows.startRun(original.pipeline, original.input, { workflowId: rerunId, tenant: principal.tenant, rerunOf: { workflowId, runId: description.runId } });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictException(`This run was already rerun as ${rerunId}`);
       throw error;
@@ -116,8 +117,9 @@ export class RunAdminService {
   }
 
   /** Resets or reruns every failed run that matches; a dry run only lists them. */
-  async batch(action: 'reset' | 'rerun', { dryRun = false, limit = 50, to, pipeline, errorType, startedAfter, startedBefore }: BatchRunsDto): Promise<BatchOutcome> {
+  async batch(action: 'reset' | 'rerun', principal: Principal, { dryRun = false, limit = 50, to, pipeline, errorType, startedAfter, startedBefore }: BatchRunsDto): Promise<BatchOutcome> {
     const query = visibilityQuery({
+      tenant: principal.tenant,
       status: 'FAILED',
       pipeline,
       errorType,
@@ -135,10 +137,10 @@ export class RunAdminService {
     for (const run of matched) {
       try {
         if (action === 'reset') {
-          const reset = await this.reset(run.workflowId, { to }, run.runId);
+          const reset = await this.reset(run.workflowId, principal, { to }, run.runId);
           results.push({ workflowId: run.workflowId, runId: run.runId, outcome: 'reset', newRunId: reset.runId });
         } else {
-          const rerun = await this.rerun(run.workflowId, run.runId);
+          const rerun = await this.rerun(run.workflowId, principal, run.runId);
           results.push({ workflowId: run.workflowId, runId: run.runId, outcome: 'rerun', newWorkflowId: rerun.workflowId, newRunId: rerun.runId });
         }
       } catch (error) {

@@ -1,5 +1,5 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { COST_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, PIPELINE_NAME_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import { COST_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
 import type { RunStatus } from './dto/run-queries.dto';
 import type { RunSummary, RunView } from './run-view';
@@ -35,6 +35,8 @@ export function summaryOf(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary 
 }
 
 export interface RunFilter {
+  /** Always set by the API: a tenant sees only its own runs. */
+  tenant: string;
   pipeline?: string;
   status?: RunStatus;
   errorType?: string;
@@ -46,8 +48,8 @@ export interface RunFilter {
  * A visibility query for pipeline runs. Every value is validated against a strict pattern (or is a
  * Date) before it gets here, so nothing a client sends can change the query's shape.
  */
-export function visibilityQuery({ pipeline, status, errorType, startedAfter, startedBefore }: RunFilter): string {
-  const clauses = [`WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'`];
+export function visibilityQuery({ tenant, pipeline, status, errorType, startedAfter, startedBefore }: RunFilter): string {
+  const clauses = [`WorkflowType = '${PIPELINE_WORKFLOW_TYPE}'`, `${TENANT_ATTRIBUTE.name} = '${tenant}'`];
   if (pipeline) clauses.push(`${PIPELINE_NAME_ATTRIBUTE.name} = '${pipeline}'`);
   if (status) clauses.push(`ExecutionStatus = '${VISIBILITY_STATUS[status]}'`);
   if (errorType) clauses.push(`${ERROR_TYPE_ATTRIBUTE.name} = '${errorType}'`);

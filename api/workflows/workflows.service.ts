@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { ConflictException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import {
   Client,
   isGrpcDeadlineError,
@@ -13,7 +13,7 @@ import type { ApiSettings } from '../../src/config/api';
 import type { TemporalSettings } from '../../src/config/temporal';
 import { FailureType } from '../../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
-import { PIPELINE_NAME_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { readPath } from '../../src/pipeline/template';
 import { isMapStep, type MapResult, type PipelineDefinition, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
 import { requiredInputFields, type FieldProblem } from '../../src/pipeline/validate';
@@ -46,6 +46,7 @@ export interface StartedRun {
 
 export interface StartOptions {
   workflowId: string;
+  tenant: string;
   /** Stored in the run's memo; an idempotent retry must match it. */
   requestHash?: string;
   rerunOf?: { workflowId: string; runId: string };
@@ -101,12 +102,23 @@ export class WorkflowsService {
     private readonly pipelines: PipelinesService,
   ) {}
 
-  private resolvePipeline({ pipeline: name, definition }: StartPipelineDto): PipelineDefinition {
+  /**
+   * The run's description, if it belongs to the caller's tenant. Another tenant's run answers
+   * exactly like an unknown ID, so IDs reveal nothing (OWASP API1).
+   */
+  async describeOwned(workflowId: string, principal: Principal, runId?: string): Promise<WorkflowExecutionDescription> {
+    const description = await this.client.workflow.getHandle(workflowId, runId).describe();
+    if (description.typedSearchAttributes.get(TENANT_ATTRIBUTE) !== principal.tenant) throw new NotFoundException('No workflow run with this ID');
+    return description;
+  }
+
+  private resolvePipeline({ pipeline: name, definition }: StartPipelineDto, principal: Principal): PipelineDefinition {
     if ((name === undefined) === (definition === undefined)) {
       throw badRequest([{ field: 'pipeline', reason: 'give either pipeline (a name) or definition (inline), not both or neither' }]);
     }
     if (definition !== undefined) {
       if (!this.api.allowAdhocPipelines) throw new ForbiddenException('Inline pipeline definitions are disabled (CHORUS_ADHOC_PIPELINES=false)');
+      if (!principal.scopes.has('pipelines:adhoc')) throw new ForbiddenException('Missing scope: pipelines:adhoc');
       return this.pipelines.validate(definition, 'definition');
     }
     const pipeline = this.pipelines.find(name!);
@@ -123,20 +135,31 @@ export class WorkflowsService {
    * state) instead of starting another; the same key with a different body is a conflict.
    */
   async startPipeline(request: StartPipelineDto, principal: Principal, idempotencyKey?: string): Promise<StartedRun> {
-    const pipeline = this.resolvePipeline(request);
+    const pipeline = this.resolvePipeline(request, principal);
     const { input } = request;
+    const inputBytes = Buffer.byteLength(JSON.stringify(input));
+    if (inputBytes > this.api.maxInputBytes) {
+      throw new PayloadTooLargeException({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: `input is ${inputBytes} bytes as JSON; the limit is ${this.api.maxInputBytes}`,
+        errors: [{ field: 'input', reason: `at most ${this.api.maxInputBytes} bytes as JSON` }],
+      });
+    }
     const problems = inputProblems(pipeline, input);
     if (problems.length) throw badRequest(problems);
-    if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}` });
+    const tenant = principal.tenant;
+    if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}`, tenant });
 
-    const scopedKey = createHash('sha256').update(`${principal.keyId}\n${idempotencyKey}`).digest('hex').slice(0, 32);
-    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, requestHash: createHash('sha256').update(canonicalJson({ pipeline, input })).digest('hex') };
+    // Keys are scoped per tenant: the same Idempotency-Key from two tenants names two runs.
+    const scopedKey = createHash('sha256').update(`${tenant}\n${idempotencyKey}`).digest('hex').slice(0, 32);
+    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, tenant, requestHash: createHash('sha256').update(canonicalJson({ pipeline, input })).digest('hex') };
     try {
       return await this.startRun(pipeline, input, options);
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
-    const existing = await this.client.workflow.getHandle(options.workflowId).describe();
+    const existing = await this.describeOwned(options.workflowId, principal);
     if ((existing.memo?.[REQUEST_HASH_MEMO] as string | undefined) !== options.requestHash) {
       throw new ConflictException('This Idempotency-Key was already used with a different request body');
     }
@@ -144,7 +167,7 @@ export class WorkflowsService {
   }
 
   /** Starts a run of a validated pipeline; the definition travels in the input. */
-  async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, { workflowId, requestHash, rerunOf }: StartOptions): Promise<StartedRun> {
+  async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, { workflowId, tenant, requestHash, rerunOf }: StartOptions): Promise<StartedRun> {
     const args: [PipelineRunInput] = [{ pipeline, input }];
     const handle = await this.client.workflow.start<typeof pipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
       workflowId,
@@ -152,15 +175,18 @@ export class WorkflowsService {
       args,
       // A workflow ID names one run for good: a closed run's ID is never reused.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [{ key: PIPELINE_NAME_ATTRIBUTE, value: pipeline.name }],
+      typedSearchAttributes: [
+        { key: PIPELINE_NAME_ATTRIBUTE, value: pipeline.name },
+        { key: TENANT_ATTRIBUTE, value: tenant },
+      ],
       memo: { ...(requestHash ? { [REQUEST_HASH_MEMO]: requestHash } : {}), ...(rerunOf ? { [RERUN_OF_MEMO]: rerunOf } : {}) },
     });
     return { workflowId, runId: handle.firstExecutionRunId, pipeline: pipeline.name, status: 'RUNNING', ...runLinks(workflowId), ...(rerunOf ? { rerunOf } : {}) };
   }
 
-  async describeRun(workflowId: string): Promise<RunView> {
-    const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId);
-    const description = await handle.describe();
+  async describeRun(workflowId: string, principal: Principal): Promise<RunView> {
+    const description = await this.describeOwned(workflowId, principal);
+    const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId, description.runId);
     const rerunOf = description.memo?.[RERUN_OF_MEMO] as RunView['rerunOf'];
     const view: RunView = { ...summaryOf(description), steps: null, ...(rerunOf ? { rerunOf } : {}) };
     if (view.status === 'COMPLETED') {
@@ -174,10 +200,11 @@ export class WorkflowsService {
   }
 
   /** Waits up to `waitSeconds` for the run to close, then describes it. */
-  async waitForRun(workflowId: string, waitSeconds = DEFAULT_WAIT_SECONDS): Promise<RunView> {
+  async waitForRun(workflowId: string, principal: Principal, waitSeconds = DEFAULT_WAIT_SECONDS): Promise<RunView> {
     if (waitSeconds > this.api.maxWaitSeconds) {
       throw badRequest([{ field: 'waitSeconds', reason: `must be at most ${this.api.maxWaitSeconds}` }]);
     }
+    await this.describeOwned(workflowId, principal);
     if (waitSeconds > 0) {
       const handle = this.client.workflow.getHandle(workflowId);
       try {
@@ -187,15 +214,16 @@ export class WorkflowsService {
         if (!isGrpcDeadlineError(error) && !(error instanceof WorkflowFailedError)) throw error;
       }
     }
-    return this.describeRun(workflowId);
+    return this.describeRun(workflowId, principal);
   }
 
-  async cancelRun(workflowId: string): Promise<{ workflowId: string; status: 'CANCEL_REQUESTED' }> {
-    await this.client.workflow.getHandle(workflowId).cancel();
+  async cancelRun(workflowId: string, principal: Principal): Promise<{ workflowId: string; status: 'CANCEL_REQUESTED' }> {
+    const { runId } = await this.describeOwned(workflowId, principal);
+    await this.client.workflow.getHandle(workflowId, runId).cancel();
     return { workflowId, status: 'CANCEL_REQUESTED' };
   }
 
-  async listRuns({ limit = 20, ...filter }: ListRunsQuery & RunFilter): Promise<{ workflows: RunSummary[] }> {
+  async listRuns({ limit = 20, ...filter }: ListRunsQuery & Pick<RunFilter, 'tenant'>): Promise<{ workflows: RunSummary[] }> {
     const workflows: RunSummary[] = [];
     for await (const info of this.client.workflow.list({ query: visibilityQuery(filter), pageSize: limit })) {
       workflows.push(summaryOf(info));

@@ -1,39 +1,85 @@
-import { z } from 'zod';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { projectRoot } from '../project-root';
-import { commaList, flag, parseEnv, port, positiveInt, type Env } from './env';
+import { loadAuthSettings, type AuthSettings } from './auth';
+import { commaList, ConfigError, flag, parseEnv, port, positiveInt, type Env } from './env';
+
+export interface RateLimitSettings {
+  /** Requests per minute per API key (or JWT subject), unless its tenant has its own. */
+  perMinute: number;
+  byTenant: Record<string, number>;
+  /** Shared store for several API instances; in-memory (one process) when absent. */
+  redisUrl?: string;
+}
+
+export interface CodecEndpointSettings {
+  /** Browser origins of the Temporal Web UI allowed to call /codec (CORS). */
+  uiOrigins: string[];
+  /**
+   * Development only: accept unauthenticated /codec calls from a UI origin over loopback, because
+   * the dev server's UI cannot send credentials. Never enable on an exposed API.
+   */
+  trustLoopbackUi: boolean;
+}
 
 export interface ApiSettings {
   host: string;
   port: number;
-  /** Accepted `x-api-key` values. */
-  apiKeys: string[];
+  auth: AuthSettings;
+  rateLimit: RateLimitSettings;
+  /** Largest request body accepted (413 beyond). */
+  maxBodyBytes: number;
+  /** Largest `input` of a run, as JSON (413 beyond): it is stored in Temporal history. */
+  maxInputBytes: number;
   /** Upper bound of `waitSeconds` on the long-poll result endpoint. */
   maxWaitSeconds: number;
   /** Folder of named pipeline definitions (YAML or JSON), validated at start. */
   pipelinesDir: string;
-  /** Whether POST /v1/workflows accepts an inline `definition`. */
+  /** Whether inline definitions are accepted at all (callers also need the pipelines:adhoc scope). */
   allowAdhocPipelines: boolean;
+  /** Browser origins allowed by CORS; none by default. */
+  corsOrigins: string[];
+  codec: CodecEndpointSettings;
 }
+
+const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
 
 export function loadApiSettings(env: Env): ApiSettings {
   const vars = parseEnv(
     {
       CHORUS_BIND_HOST: z.string().default('127.0.0.1'),
       CHORUS_API_PORT: port(3000),
-      CHORUS_API_KEYS: commaList().pipe(z.array(z.string().min(16, 'each key needs at least 16 characters')).min(1, 'at least one key')),
       CHORUS_MAX_WAIT_SECONDS: positiveInt(60),
       CHORUS_PIPELINES_DIR: z.string().default(join(projectRoot(), 'pipelines')),
       CHORUS_ADHOC_PIPELINES: flag(true),
+      CHORUS_RATE_LIMIT_PER_MINUTE: positiveInt(600),
+      CHORUS_RATE_LIMITS_BY_TENANT: z.string().default('{}'),
+      CHORUS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').optional(),
+      CHORUS_MAX_BODY_BYTES: positiveInt(1_000_000),
+      CHORUS_MAX_INPUT_BYTES: positiveInt(256_000),
+      CHORUS_CORS_ORIGINS: commaList().default([]),
+      CHORUS_CODEC_UI_ORIGINS: commaList().default(['http://127.0.0.1:8233', 'http://localhost:8233']),
+      CHORUS_CODEC_TRUST_LOOPBACK_UI: flag(false),
     },
     env,
   );
+  let byTenant: Record<string, number>;
+  try {
+    byTenant = RateLimitsByTenant.parse(JSON.parse(vars.CHORUS_RATE_LIMITS_BY_TENANT));
+  } catch {
+    throw new ConfigError('Invalid configuration:\n  CHORUS_RATE_LIMITS_BY_TENANT: expected JSON such as {"acme": 120} (requests per minute)');
+  }
   return {
     host: vars.CHORUS_BIND_HOST,
     port: vars.CHORUS_API_PORT,
-    apiKeys: vars.CHORUS_API_KEYS,
+    auth: loadAuthSettings(env),
+    rateLimit: { perMinute: vars.CHORUS_RATE_LIMIT_PER_MINUTE, byTenant, redisUrl: vars.CHORUS_REDIS_URL },
+    maxBodyBytes: vars.CHORUS_MAX_BODY_BYTES,
+    maxInputBytes: vars.CHORUS_MAX_INPUT_BYTES,
     maxWaitSeconds: vars.CHORUS_MAX_WAIT_SECONDS,
     pipelinesDir: vars.CHORUS_PIPELINES_DIR,
     allowAdhocPipelines: vars.CHORUS_ADHOC_PIPELINES,
+    corsOrigins: vars.CHORUS_CORS_ORIGINS,
+    codec: { uiOrigins: vars.CHORUS_CODEC_UI_ORIGINS, trustLoopbackUi: vars.CHORUS_CODEC_TRUST_LOOPBACK_UI },
   };
 }

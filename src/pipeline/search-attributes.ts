@@ -14,4 +14,7 @@ export const TOKENS_ATTRIBUTE = defineSearchAttributeKey('ChorusTotalTokens', Se
 /** Failure type of the step that failed a run, so failed runs can be found (and reset) by cause. */
 export const ERROR_TYPE_ATTRIBUTE = defineSearchAttributeKey('ChorusErrorType', SearchAttributeType.KEYWORD);
 
-export const CHORUS_SEARCH_ATTRIBUTES = [PIPELINE_NAME_ATTRIBUTE, COST_ATTRIBUTE, TOKENS_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE] as const;
+/** The tenant that started a run: the API shows a run only to its own tenant. */
+export const TENANT_ATTRIBUTE = defineSearchAttributeKey('ChorusTenant', SearchAttributeType.KEYWORD);
+
+export const CHORUS_SEARCH_ATTRIBUTES = [PIPELINE_NAME_ATTRIBUTE, COST_ATTRIBUTE, TOKENS_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, TENANT_ATTRIBUTE] as const;

@@ -1,26 +1,48 @@
 import { loadApiSettings } from '../../src/config/api';
+import { createApiKey, keyDigest } from '../../src/config/auth';
+import { loadEncryptionSettings } from '../../src/config/encryption';
 import { ConfigError } from '../../src/config/env';
 import { loadProviderSettings } from '../../src/config/providers';
 import { loadTemporalSettings } from '../../src/config/temporal';
 import { loadSimulatorOptions } from '../../src/simulator/main';
 
 describe('configuration', () => {
+  const keys = JSON.stringify([createApiKey('ci', 'acme', ['workflows:read']).entry]);
+
   it('stops with the name of a missing variable', () => {
     expect(() => loadApiSettings({})).toThrow(/CHORUS_API_KEYS/);
   });
 
   it('stops with the name and reason of a malformed variable', () => {
-    expect(() => loadApiSettings({ CHORUS_API_KEYS: 'a-long-enough-test-key', CHORUS_API_PORT: 'eighty' })).toThrow(ConfigError);
-    expect(() => loadApiSettings({ CHORUS_API_KEYS: 'a-long-enough-test-key', CHORUS_API_PORT: 'eighty' })).toThrow(/CHORUS_API_PORT/);
-    expect(() => loadApiSettings({ CHORUS_API_KEYS: 'short' })).toThrow(/at least 16 characters/);
+    expect(() => loadApiSettings({ CHORUS_API_KEYS: keys, CHORUS_API_PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadApiSettings({ CHORUS_API_KEYS: keys, CHORUS_API_PORT: 'eighty' })).toThrow(/CHORUS_API_PORT/);
+    expect(() => loadApiSettings({ CHORUS_API_KEYS: 'plaintext-key-0123456789' })).toThrow(/CHORUS_API_KEYS: not valid JSON/);
+    expect(() => loadApiSettings({ CHORUS_API_KEYS: JSON.stringify([{ id: 'x', tenant: 'a', scopes: ['everything'], sha256: 'abc' }]) })).toThrow(
+      /CHORUS_API_KEYS\[0\.scopes\.0\][\s\S]*CHORUS_API_KEYS\[0\.sha256\]: sha256 must be the 64 hex digits/,
+    );
+    expect(() => loadApiSettings({ CHORUS_API_KEYS: keys, CHORUS_RATE_LIMITS_BY_TENANT: '{"acme": "lots"}' })).toThrow(/CHORUS_RATE_LIMITS_BY_TENANT/);
+    expect(() => loadApiSettings({ CHORUS_JWT_JWKS_URL: 'https://issuer.example/jwks' })).toThrow(/CHORUS_JWT_ISSUER and CHORUS_JWT_AUDIENCE/);
     expect(() => loadTemporalSettings({ TEMPORAL_ADDRESS: 'no-port' })).toThrow(/TEMPORAL_ADDRESS: expected host:port/);
   });
 
-  it('accepts several API keys', () => {
-    expect(loadApiSettings({ CHORUS_API_KEYS: 'first-key-0123456789, second-key-0123456789' }).apiKeys).toEqual([
-      'first-key-0123456789',
-      'second-key-0123456789',
-    ]);
+  it('stores keys only as digests, with tenant and scopes', () => {
+    const { apiKey, entry } = createApiKey('ci', 'acme', ['workflows:start', 'workflows:read']);
+    expect(apiKey).toMatch(/^chorus_[A-Za-z0-9_-]{43}$/);
+    expect(entry).toEqual({ id: 'ci', tenant: 'acme', scopes: ['workflows:start', 'workflows:read'], sha256: keyDigest(apiKey) });
+    expect(JSON.stringify(entry)).not.toContain(apiKey);
+    const settings = loadApiSettings({ CHORUS_API_KEYS: JSON.stringify([entry]), CHORUS_RATE_LIMITS_BY_TENANT: '{"acme": 120}' });
+    expect(settings.auth.apiKeys).toEqual([entry]);
+    expect(settings.rateLimit).toEqual({ perMinute: 600, byTenant: { acme: 120 }, redisUrl: undefined });
+  });
+
+  it('reads encryption keys for rotation and refuses a short key', () => {
+    const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
+    const settings = loadEncryptionSettings({ CHORUS_ENCRYPTION_KEYS: `new:${key(1)},old:${key(2)}` });
+    expect(settings?.activeKeyId).toBe('new');
+    expect([...(settings?.keys.keys() ?? [])]).toEqual(['new', 'old']);
+    expect(loadEncryptionSettings({ CHORUS_ENCRYPTION_KEYS: `new:${key(1)},old:${key(2)}`, CHORUS_ENCRYPTION_KEY_ID: 'old' })?.activeKeyId).toBe('old');
+    expect(() => loadEncryptionSettings({ CHORUS_ENCRYPTION_KEYS: `k:${Buffer.alloc(16).toString('base64')}` })).toThrow(/32-byte keys/);
+    expect(loadEncryptionSettings({})).toBeUndefined();
   });
 
   it('sends a provider without an API key to the simulator, labelled simulated', () => {
