@@ -7,6 +7,7 @@ import { estimateCostUsd, priceOf } from '../src/config/prices';
 import type { ProviderName } from '../src/pipeline/providers';
 import type { StepResult, StepTask } from '../src/pipeline/types';
 import { malformedResponse, toProviderFailure } from './errors';
+import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { PROVIDER_ADAPTERS } from './providers';
 import { resolveImage } from './images';
 import { planTask } from './tasks';
@@ -33,13 +34,30 @@ export interface ActivityDeps {
   providers: ProviderSettings;
   /** @default Date.now */
   clock?: () => number;
+  /** Calls, latency, retries, tokens and cost per provider and model. @default no metrics */
+  metrics?: ProviderCallMetrics;
 }
 
+const failureTypeOf = (error: unknown) => (error instanceof ApplicationFailure ? (error.type ?? 'Error') : ((error as Error | undefined)?.name ?? 'Error'));
+
 /** Calls one provider for one pipeline step, under Temporal's retry policy and timeouts. */
-export function createCallProvider({ http, providers, clock = Date.now }: ActivityDeps) {
+export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
+    const model = input.model ?? endpoint.defaultModel;
+    const attemptStartedAt = clock();
+    const report = (outcome: string, result?: StepResult) =>
+      metrics.record({
+        provider: input.provider,
+        model: result?.model ?? model,
+        outcome,
+        durationSeconds: (clock() - attemptStartedAt) / 1000,
+        attempt: context.info.attempt,
+        inputTokens: result?.usage.inputTokens,
+        outputTokens: result?.usage.outputTokens,
+        costUsd: result?.costUsd,
+      });
     const adapter = PROVIDER_ADAPTERS[input.provider];
     const task = planTask(input.task, input);
 
@@ -48,7 +66,7 @@ export function createCallProvider({ http, providers, clock = Date.now }: Activi
     const heartbeat = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
     try {
       const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
-      const call = { model: input.model ?? endpoint.defaultModel, system: task.system, prompt: input.prompt, json: task.json, image };
+      const call = { model, system: task.system, prompt: input.prompt, json: task.json, image };
       const request = adapter.toHttpRequest(call, endpoint);
       const startedAt = clock();
       const response = await http.post(request.url, request.body, {
@@ -77,7 +95,7 @@ export function createCallProvider({ http, providers, clock = Date.now }: Activi
           details: [{ provider: input.provider }],
         });
       }
-      return {
+      const result: StepResult = {
         provider: input.provider,
         model: answer.model,
         text: answer.text,
@@ -88,9 +106,18 @@ export function createCallProvider({ http, providers, clock = Date.now }: Activi
         simulated: endpoint.simulated,
         attempt: context.info.attempt,
       };
+      report('success', result);
+      context.log.info('provider call succeeded', { provider: input.provider, model: result.model, latencyMs, tokens: result.usage.inputTokens + result.usage.outputTokens });
+      return result;
     } catch (error) {
-      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-      throw toProviderFailure(error, { provider: input.provider, nowMs: clock(), maxRetryAfterMs: providers.maxRetryAfterMs });
+      if (context.cancellationSignal.aborted) {
+        report('cancelled');
+        throw context.cancellationSignal.reason;
+      }
+      const failure = toProviderFailure(error, { provider: input.provider, nowMs: clock(), maxRetryAfterMs: providers.maxRetryAfterMs });
+      report(failureTypeOf(failure));
+      context.log.warn('provider call failed', { provider: input.provider, model, failureType: failureTypeOf(failure), message: failure.message });
+      throw failure;
     } finally {
       clearInterval(heartbeat);
     }

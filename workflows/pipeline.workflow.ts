@@ -7,6 +7,7 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
@@ -34,6 +35,8 @@ import {
   type UsageReport,
 } from '../src/pipeline/types';
 import { MAP_ITEMS_LIMIT } from '../src/pipeline/limits';
+import type { ProviderName } from '../src/pipeline/providers';
+import { providerTaskQueue } from '../src/pipeline/task-queues';
 import { progressQuery } from './definitions';
 
 /** Step defaults: a provider call gets 5 tries with backoff; a silent worker is noticed within 10 s. */
@@ -55,9 +58,11 @@ class StepFailed extends Error {
   }
 }
 
-function activityOptions(spec: ProviderCallSpec, activityId: string): ActivityOptions {
+function activityOptions(spec: ProviderCallSpec, activityId: string, provider: ProviderName): ActivityOptions {
   return {
     activityId,
+    // Each provider has its own queue (and rate limit); only the scheduling changes, not the activity.
+    taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider),
     startToCloseTimeout: (spec.timeout?.startToClose ?? DEFAULT_START_TO_CLOSE) as Duration,
     heartbeatTimeout: (spec.timeout?.heartbeat ?? DEFAULT_HEARTBEAT) as Duration,
     // A cancelled run closes only after its provider call has really stopped.
@@ -166,7 +171,9 @@ export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): P
     const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
     let firstFailure: { provider: FallbackTarget['provider']; info: StepFailureInfo; error: unknown } | undefined;
     for (const [index, target] of targets.entries()) {
-      const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, index === 0 ? activityId : `${activityId}~${target.provider}`));
+      const { callProvider } = proxyActivities<ChorusActivities>(
+        activityOptions(spec, index === 0 ? activityId : `${activityId}~${target.provider}`, target.provider),
+      );
       try {
         const result = await callProvider({ ...request, provider: target.provider, model: target.model });
         return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;

@@ -1,24 +1,84 @@
-import { parseEnv, positiveInt, type Env } from './env';
+import { z } from 'zod';
+import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
+import { QUEUE_ROLES, type QueueRole } from '../pipeline/task-queues';
+import { commaList, parseEnv, port, positiveInt, type Env } from './env';
+
+/** Limits of one provider's activity queue. */
+export interface ProviderQueueLimits {
+  /** Provider calls one worker process runs at once. @default maxConcurrentActivities */
+  maxConcurrency?: number;
+  /**
+   * Calls per second the provider's task queue dispatches, enforced by the Temporal server across
+   * every worker (each worker must send the same value). @default unlimited
+   */
+  maxRps?: number;
+}
 
 export interface WorkerSettings {
+  /** Default provider-call concurrency of one worker process, per provider queue. */
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
   /** How long SIGTERM waits for in-flight activities before they are cancelled. */
   shutdownGraceMs: number;
+  /** Queues this process serves. @default every queue (workflows and each provider) */
+  queues?: readonly QueueRole[];
+  providerLimits?: Partial<Record<ProviderName, ProviderQueueLimits>>;
+  /** Port of the worker's Prometheus endpoint; 0 turns it off. @default 0 */
+  metricsPort?: number;
+  /** Interface the metrics endpoint binds to. @default 127.0.0.1 */
+  metricsHost?: string;
 }
 
+const envPrefix = (provider: ProviderName) => provider.toUpperCase();
+
 export function loadWorkerSettings(env: Env): WorkerSettings {
+  const perProvider = Object.fromEntries(
+    PROVIDER_NAMES.flatMap((provider) => [
+      [`CHORUS_${envPrefix(provider)}_MAX_CONCURRENCY`, z.coerce.number().int().positive().optional()],
+      [`CHORUS_${envPrefix(provider)}_MAX_RPS`, z.coerce.number().positive().optional()],
+    ]),
+  );
   const vars = parseEnv(
     {
+      ...perProvider,
       CHORUS_WORKER_MAX_ACTIVITIES: positiveInt(200),
       CHORUS_WORKER_MAX_WORKFLOW_TASKS: positiveInt(40),
       CHORUS_WORKER_SHUTDOWN_GRACE_MS: positiveInt(10_000),
+      CHORUS_WORKER_QUEUES: commaList()
+        .pipe(z.array(z.enum(QUEUE_ROLES as [QueueRole, ...QueueRole[]], { message: `expected a comma-separated list of ${QUEUE_ROLES.join(', ')}` })).min(1))
+        .optional(),
+      CHORUS_WORKER_METRICS_PORT: port(0),
+      CHORUS_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
     },
     env,
-  );
+  ) as Record<string, number | undefined> & {
+    CHORUS_WORKER_MAX_ACTIVITIES: number;
+    CHORUS_WORKER_MAX_WORKFLOW_TASKS: number;
+    CHORUS_WORKER_SHUTDOWN_GRACE_MS: number;
+    CHORUS_WORKER_QUEUES?: QueueRole[];
+    CHORUS_WORKER_METRICS_PORT: number;
+    CHORUS_WORKER_METRICS_HOST: string;
+  };
   return {
     maxConcurrentActivities: vars.CHORUS_WORKER_MAX_ACTIVITIES,
     maxConcurrentWorkflowTasks: vars.CHORUS_WORKER_MAX_WORKFLOW_TASKS,
     shutdownGraceMs: vars.CHORUS_WORKER_SHUTDOWN_GRACE_MS,
+    queues: vars.CHORUS_WORKER_QUEUES ? [...new Set(vars.CHORUS_WORKER_QUEUES)] : [...QUEUE_ROLES],
+    providerLimits: Object.fromEntries(
+      PROVIDER_NAMES.map((provider) => [
+        provider,
+        { maxConcurrency: vars[`CHORUS_${envPrefix(provider)}_MAX_CONCURRENCY`], maxRps: vars[`CHORUS_${envPrefix(provider)}_MAX_RPS`] },
+      ]),
+    ),
+    metricsPort: vars.CHORUS_WORKER_METRICS_PORT,
+    metricsHost: vars.CHORUS_WORKER_METRICS_HOST,
   };
+}
+
+/** How many worker processes `npm start` runs: `--workers N` wins over CHORUS_WORKERS. @default 1 */
+export function loadWorkerCount(env: Env, argv: readonly string[] = []): number {
+  const flagIndex = argv.findIndex((arg) => arg === '--workers' || arg.startsWith('--workers='));
+  const fromFlag = flagIndex < 0 ? undefined : argv[flagIndex].includes('=') ? argv[flagIndex].split('=')[1] : argv[flagIndex + 1];
+  const vars = parseEnv({ CHORUS_WORKERS: z.coerce.number().int().min(1).max(64).default(1) }, { ...env, ...(fromFlag !== undefined ? { CHORUS_WORKERS: fromFlag } : {}) });
+  return vars.CHORUS_WORKERS;
 }

@@ -2,17 +2,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Connection } from '@temporalio/client';
+import { keyDigest, SCOPES, type ApiKeyEntry } from '../config/auth';
 import type { Env } from '../config/env';
 import { loadProviderSettings } from '../config/providers';
 import { loadDevServerSettings, temporalConnectionOptions, loadTemporalSettings } from '../config/temporal';
+import { loadWorkerCount } from '../config/worker';
 import { PROVIDER_NAMES } from '../pipeline/providers';
 import { projectRoot } from '../project-root';
 import { ensureTemporalCli } from '../temporal/cli';
 import { devServerArgs } from '../temporal/dev-server';
 import { httpOk, startProcess, waitUntil, type ManagedProcess } from './child-process';
 
-/** Only for local runs: printed loudly, and replaced by setting CHORUS_API_KEYS. */
+/** Only for local runs: printed loudly, and replaced by setting CHORUS_API_KEYS or CHORUS_API_KEYS_FILE. */
 const DEV_API_KEY = 'chorus-dev-key-change-me';
+const DEV_KEY_ENTRY: ApiKeyEntry = { id: 'dev', tenant: 'dev', scopes: [...SCOPES], sha256: keyDigest(DEV_API_KEY) };
 const STARTUP_TIMEOUT_MS = 90_000;
 
 const dist = (...path: string[]) => join(projectRoot(), 'dist', ...path);
@@ -29,7 +32,7 @@ async function temporalReachable(env: Env): Promise<boolean> {
 
 /**
  * `npm start`: Temporal (unless TEMPORAL_ADDRESS is set), the provider simulator (when a provider
- * has no key), a worker and the API, in dependency order; Ctrl-C or SIGTERM stops them in reverse.
+ * has no key), the workers (`--workers N` or CHORUS_WORKERS, default 1) and the API, in dependency order; Ctrl-C or SIGTERM stops them in reverse.
  */
 const started: ManagedProcess[] = [];
 let stopping = false;
@@ -53,8 +56,9 @@ async function main() {
   const env = environment();
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
-  const launch = (name: string, command: string, args: string[]) => {
-    const managed = startProcess(name, command, args, env);
+  const workerCount = loadWorkerCount(env, process.argv.slice(2));
+  const launch = (name: string, command: string, args: string[], processEnv: Env = env) => {
+    const managed = startProcess(name, command, args, processEnv);
     started.push(managed);
     void managed.exited.then((code) => {
       if (stopping) return;
@@ -69,7 +73,10 @@ async function main() {
     console.log(`Using the Temporal server at ${env.TEMPORAL_ADDRESS}`);
   } else {
     const devServer = loadDevServerSettings(env);
-    launch('temporal', ensureTemporalCli(env), devServerArgs(devServer));
+    // With encryption on, the dev server's Web UI decrypts payloads through the API's codec endpoint.
+    const codecArgs = env.CHORUS_ENCRYPTION_KEYS ? ['--ui-codec-endpoint', `http://${env.CHORUS_BIND_HOST ?? '127.0.0.1'}:${env.CHORUS_API_PORT ?? 3000}/codec`] : [];
+    if (codecArgs.length) env.CHORUS_CODEC_TRUST_LOOPBACK_UI ??= 'true';
+    launch('temporal', ensureTemporalCli(env), [...devServerArgs(devServer), ...codecArgs]);
     env.TEMPORAL_ADDRESS = `${devServer.ip}:${devServer.port}`;
     uiUrl = `http://${devServer.ip}:${devServer.uiPort}`;
     await waitUntil(`Temporal at ${env.TEMPORAL_ADDRESS}`, () => temporalReachable(env), STARTUP_TIMEOUT_MS, 500);
@@ -83,11 +90,17 @@ async function main() {
     await waitUntil(`the provider simulator at ${simulatorUrl}`, () => httpOk(`${simulatorUrl}/healthz`), STARTUP_TIMEOUT_MS);
   }
 
-  if (!env.CHORUS_API_KEYS) {
-    env.CHORUS_API_KEYS = DEV_API_KEY;
-    console.warn(`CHORUS_API_KEYS is not set: using the development key "${DEV_API_KEY}". Set your own before exposing the API.`);
+  const exampleKey = env.CHORUS_API_KEYS || env.CHORUS_API_KEYS_FILE ? '<your API key>' : DEV_API_KEY;
+  if (!env.CHORUS_API_KEYS && !env.CHORUS_API_KEYS_FILE && !env.CHORUS_JWT_JWKS_URL) {
+    env.CHORUS_API_KEYS = JSON.stringify([DEV_KEY_ENTRY]);
+    console.warn(`No API keys configured: using the development key "${DEV_API_KEY}" (tenant "dev", every scope). Create your own with npm run keys:create before exposing the API.`);
   }
-  launch('worker', process.execPath, [dist('src', 'worker', 'main.js')]);
+  const metricsPort = Number(env.CHORUS_WORKER_METRICS_PORT ?? 0);
+  for (let index = 1; index <= workerCount; index += 1) {
+    // Each worker's metrics endpoint gets its own port: the configured one, then the next ones.
+    const workerEnv = metricsPort ? { ...env, CHORUS_WORKER_METRICS_PORT: String(metricsPort + index - 1) } : env;
+    launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [dist('src', 'worker', 'main.js')], workerEnv);
+  }
   launch('api', process.execPath, [dist('api', 'main.js')]);
   const apiUrl = `http://${env.CHORUS_BIND_HOST ?? '127.0.0.1'}:${env.CHORUS_API_PORT ?? 3000}`;
   await waitUntil(`the API at ${apiUrl}`, () => httpOk(`${apiUrl}/healthz`), STARTUP_TIMEOUT_MS);
@@ -98,10 +111,11 @@ async function main() {
       'Chorus is running:',
       `  API          ${apiUrl}   (OpenAPI UI: ${apiUrl}/docs)`,
       `  Temporal     ${env.TEMPORAL_ADDRESS}${uiUrl ? `   (Web UI: ${uiUrl})` : ''}`,
+      `  Workers      ${workerCount} process${workerCount === 1 ? '' : 'es'}${metricsPort ? ` (metrics on ports ${metricsPort}–${metricsPort + workerCount - 1})` : ''}`,
       simulated.length ? `  Simulated    ${simulated.join(', ')} (no API key set; answers come from the Chorus provider simulator)` : '',
       '',
       'Try it:',
-      `  curl -s -X POST ${apiUrl}/v1/workflows -H 'x-api-key: ${env.CHORUS_API_KEYS.split(',')[0]}' -H 'content-type: application/json' \\`,
+      `  curl -s -X POST ${apiUrl}/v1/workflows -H 'x-api-key: ${exampleKey}' -H 'content-type: application/json' \\`,
       `       -d '{"pipeline":"classic","input":{"prompt":"Why durable execution matters for AI"}}'`,
       'Press Ctrl-C to stop.',
       '',

@@ -1,28 +1,83 @@
 import { hostname } from 'node:os';
+import { loadObservabilitySettings } from '../config/observability';
+import { startTracing } from '../observability/tracing';
+
+// Tracing first: the HTTP instrumentation has to be in place before provider calls are made.
+const observability = loadObservabilitySettings(process.env);
+const tracing = startTracing('chorus-worker', observability);
+
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { chorusDataConverter } from '../codec/encryption-codec';
+import { loadEncryptionSettings } from '../config/encryption';
 import { loadProviderSettings } from '../config/providers';
 import { loadTemporalSettings } from '../config/temporal';
 import { loadWorkerSettings } from '../config/worker';
+import { createLogger, PinoTemporalLogger } from '../observability/logger';
+import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../observability/metrics-server';
+import { createProviderCallMetrics } from '../observability/provider-metrics';
 import { PROVIDER_NAMES } from '../pipeline/providers';
+import { taskQueueOf } from '../pipeline/task-queues';
 import { createChorusWorker } from './worker';
 
-/** Worker process: runs pipeline workflows and provider activities until SIGINT/SIGTERM, then drains. */
+const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WARN', debug: 'INFO', trace: 'DEBUG', silent: 'ERROR' } as const;
+
+/** Worker process: runs the queues it is configured for until SIGINT/SIGTERM, then drains in-flight work. */
 async function main() {
+  const identity = `chorus-worker-${process.pid}@${hostname()}`;
+  const logger = createLogger(observability.logLevel, { service: 'chorus-worker', identity });
   const temporal = loadTemporalSettings(process.env);
   const providers = loadProviderSettings(process.env);
+  const settings = loadWorkerSettings(process.env);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const sdkMetricsPort = settings.metricsPort ? await freeLoopbackPort() : undefined;
+  Runtime.install({
+    logger: new PinoTemporalLogger(logger),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: CORE_LOG_LEVEL[observability.logLevel] }), forward: {} },
+      ...(sdkMetricsPort
+        ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true, useSecondsForDurations: true } } }
+        : {}),
+    },
+  });
+  let metricsServer: MetricsServer | undefined;
+  if (settings.metricsPort) {
+    metricsServer = await startMetricsServer({
+      host: settings.metricsHost ?? '127.0.0.1',
+      port: settings.metricsPort,
+      registry,
+      upstream: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+    });
+  }
+
   const { worker, connection } = await createChorusWorker({
     temporal,
     providers,
-    worker: loadWorkerSettings(process.env),
-    identity: `chorus-worker-${process.pid}@${hostname()}`,
+    worker: settings,
+    identity,
+    metrics: createProviderCallMetrics(registry),
+    tracing,
+    dataConverter: chorusDataConverter(loadEncryptionSettings(process.env)),
   });
+  const queues = [...worker.workers.keys()].map((role) => taskQueueOf(temporal.taskQueue, role));
   const simulated = PROVIDER_NAMES.filter((name) => providers.endpoints[name].simulated);
-  console.log(
-    `Chorus worker polling task queue "${temporal.taskQueue}" on ${temporal.address}` +
+  const running = worker.run();
+  logger.info(
+    { queues, address: temporal.address, namespace: temporal.namespace, simulated, metrics: metricsServer?.url, limits: settings.providerLimits },
+    `Chorus worker polling task queues ${queues.map((queue) => `"${queue}"`).join(', ')} on ${temporal.address}` +
       (simulated.length ? ` (simulated providers: ${simulated.join(', ')})` : ''),
   );
-  // Worker.run resolves after the SDK's own SIGINT/SIGTERM handling has drained in-flight work.
-  await worker.run();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'Chorus worker draining in-flight tasks'));
+  }
+  // ChorusWorker.run resolves after the SDK's own SIGINT/SIGTERM handling has drained in-flight work.
+  await running;
   await connection.close();
+  await metricsServer?.close();
+  await tracing?.shutdown();
+  logger.info('Chorus worker stopped');
 }
 
 main().catch((error: Error) => {

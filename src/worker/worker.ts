@@ -1,12 +1,16 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
 import { createActivities } from '../../activities';
+import type { ProviderCallMetrics } from '../../activities/metrics';
 import type { ProviderSettings } from '../config/providers';
 import { temporalConnectionOptions, type TemporalSettings } from '../config/temporal';
 import type { WorkerSettings } from '../config/worker';
+import { QUEUE_ROLES, taskQueueOf, type QueueRole } from '../pipeline/task-queues';
+import type { Tracing } from '../observability/tracing';
 
 export interface ChorusWorkerOptions {
   temporal: TemporalSettings;
@@ -19,9 +23,15 @@ export interface ChorusWorkerOptions {
   identity?: string;
   /** Payload codecs (encryption) and failure conversion; must match the API's client. */
   dataConverter?: DataConverter;
+  /** Provider-call metrics. @default none */
+  metrics?: ProviderCallMetrics;
+  /** Traces workflows and activities (a prebuilt bundle must include the tracing workflow interceptors). @default off */
+  tracing?: Pick<Tracing, 'spanProcessor' | 'resource'>;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
+/** Workflow interceptors that trace workflow runs and propagate the trace to activities. */
+export const TRACING_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
 /** Provider calls reuse connections: a fresh TLS handshake per call would dominate short answers. */
 export function createProviderHttpClient() {
@@ -34,20 +44,97 @@ export function createProviderHttpClient() {
   });
 }
 
-export async function createChorusWorker(options: ChorusWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
+/**
+ * The Temporal Workers of one process, one per task queue it serves (a Worker polls one queue),
+ * run and stopped together.
+ */
+export class ChorusWorker {
+  constructor(readonly workers: ReadonlyMap<QueueRole, Worker>) {}
+
+  /** Runs every Worker until shutdown (or SIGINT/SIGTERM, which drain in-flight tasks); one failing stops the rest. */
+  async run(): Promise<void> {
+    const runs = [...this.workers.values()].map((worker) =>
+      worker.run().catch((error: unknown) => {
+        this.shutdown();
+        throw error;
+      }),
+    );
+    const outcomes = await Promise.allSettled(runs);
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Starts a graceful shutdown of every Worker: in-flight activities get the shutdown grace time. */
+  shutdown(): void {
+    for (const worker of this.workers.values()) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    }
+  }
+
+  /** RUNNING only when every Worker runs; otherwise the state of the first that does not. */
+  getState(): State {
+    const states = [...this.workers.values()].map((worker) => worker.getState());
+    return states.find((state) => state !== 'RUNNING') ?? 'RUNNING';
+  }
+}
+
+/** Creates the Workers of the queues `options.worker.queues` names (all by default) on one connection. */
+export async function createChorusWorker(
+  options: ChorusWorkerOptions,
+): Promise<{ worker: ChorusWorker; connection: NativeConnection; ownsConnection: boolean }> {
   const ownsConnection = !options.connection;
   const connection = options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(options.temporal)));
-  const worker = await Worker.create({
+  const settings = options.worker;
+  const roles = settings.queues ?? QUEUE_ROLES;
+  const common = {
     connection,
     namespace: options.temporal.namespace,
-    taskQueue: options.temporal.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ http: createProviderHttpClient(), providers: options.providers }),
-    maxConcurrentActivityTaskExecutions: options.worker.maxConcurrentActivities,
-    maxConcurrentWorkflowTaskExecutions: options.worker.maxConcurrentWorkflowTasks,
-    shutdownGraceTime: options.worker.shutdownGraceMs,
-  });
-  return { worker, connection, ownsConnection };
+    shutdownGraceTime: settings.shutdownGraceMs,
+  } satisfies Partial<WorkerOptions>;
+  const activities = createActivities({ http: createProviderHttpClient(), providers: options.providers, metrics: options.metrics });
+  const tracing = options.tracing;
+
+  const workers = new Map<QueueRole, Worker>();
+  try {
+    for (const role of roles) {
+      const taskQueue = taskQueueOf(options.temporal.taskQueue, role);
+      if (role === 'workflows') {
+        workers.set(
+          role,
+          await Worker.create({
+            ...common,
+            taskQueue,
+            ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+            maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+            ...(tracing
+              ? {
+                  interceptors: { workflowModules: [TRACING_WORKFLOW_INTERCEPTORS] },
+                  sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+                }
+              : {}),
+          }),
+        );
+      } else {
+        const limits = settings.providerLimits?.[role] ?? {};
+        workers.set(
+          role,
+          await Worker.create({
+            ...common,
+            taskQueue,
+            activities,
+            maxConcurrentActivityTaskExecutions: limits.maxConcurrency ?? settings.maxConcurrentActivities,
+            // Enforced by the server for the whole queue, so every worker sends the same value.
+            ...(limits.maxRps ? { maxTaskQueueActivitiesPerSecond: limits.maxRps } : {}),
+            ...(tracing ? { interceptors: { activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] } } : {}),
+          }),
+        );
+      }
+    }
+  } catch (error) {
+    if (ownsConnection) await connection.close();
+    throw error;
+  }
+  return { worker: new ChorusWorker(workers), connection, ownsConnection };
 }

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadProviderSettings, type ProviderSettings } from '../../src/config/providers';
 import type { TemporalSettings } from '../../src/config/temporal';
 import { loadPipelineDirectory } from '../../src/pipeline/registry';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { projectRoot } from '../../src/project-root';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server';
-import { createChorusWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
+import { createChorusWorker, WORKFLOWS_PATH, type ChorusWorker } from '../../src/worker/worker';
 
 export function testTemporalAddress(): string {
   const address = process.env.CHORUS_TEST_TEMPORAL_ADDRESS;
@@ -38,7 +38,8 @@ export interface TestStack {
   simulator: RunningSimulator;
   providers: ProviderSettings;
   client: Client;
-  worker: Worker;
+  /** The workflow worker and one activity worker per provider queue, run together. */
+  worker: ChorusWorker;
   /** Resolves when the worker has stopped. */
   workerStopped: Promise<void>;
   close(): Promise<void>;

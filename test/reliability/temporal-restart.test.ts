@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { ManagedProcess } from '../../src/launcher/child-process';
 import type { PipelineRunInput, StepResult } from '../../src/pipeline/types';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
 import { devServerArgs } from '../../src/temporal/dev-server';
-import { createChorusWorker } from '../../src/worker/worker';
+import { createChorusWorker, type ChorusWorker } from '../../src/worker/worker';
 import { pipelineWorkflow } from '../../workflows';
 import { auditRuns, describeAudit, freePort, ProcessPool, sleep, tunedPipeline, waitFor } from '../helpers/reliability';
 import { simulatedProviders, workflowBundle } from '../helpers/stack';
@@ -41,7 +41,7 @@ describe('Temporal server restart', () => {
   let simulator: RunningSimulator;
   let nativeConnection: NativeConnection | undefined;
   let connection: Connection | undefined;
-  let worker: Worker | undefined;
+  let worker: ChorusWorker | undefined;
   let workerRun: Promise<void> | undefined;
   let workerError: Error | undefined;
 

@@ -1,0 +1,51 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { ProviderCallMetrics } from '../../activities/metrics';
+
+/** Latency buckets for LLM calls: from a cached short answer to a long generation. */
+const CALL_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
+
+/** Every metric name Chorus's worker exports itself (the Temporal SDK's own are `temporal_*`). */
+export const PROVIDER_METRIC_NAMES = [
+  'chorus_provider_calls_total',
+  'chorus_provider_call_duration_seconds',
+  'chorus_provider_retries_total',
+  'chorus_provider_tokens_total',
+  'chorus_provider_cost_usd_total',
+] as const;
+
+/** Provider-call metrics on a prom-client registry, fed by the provider activity. */
+export function createProviderCallMetrics(registry: Registry): ProviderCallMetrics {
+  const registers = [registry];
+  const calls = new Counter({
+    name: 'chorus_provider_calls_total',
+    help: 'Provider call attempts by provider, model and outcome (success, a failure type, or cancelled)',
+    labelNames: ['provider', 'model', 'outcome'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'chorus_provider_call_duration_seconds',
+    help: 'Duration of provider call attempts',
+    labelNames: ['provider', 'model', 'outcome'],
+    buckets: CALL_SECONDS_BUCKETS,
+    registers,
+  });
+  const retries = new Counter({ name: 'chorus_provider_retries_total', help: 'Provider call attempts after the first (Temporal retries)', labelNames: ['provider', 'model'], registers });
+  const tokens = new Counter({ name: 'chorus_provider_tokens_total', help: 'Tokens of successful provider calls', labelNames: ['provider', 'model', 'direction'], registers });
+  const cost = new Counter({
+    name: 'chorus_provider_cost_usd_total',
+    help: 'Estimated cost in USD of successful provider calls (models without a price count 0)',
+    labelNames: ['provider', 'model'],
+    registers,
+  });
+  return {
+    record(call) {
+      const labels = { provider: call.provider, model: call.model };
+      calls.inc({ ...labels, outcome: call.outcome });
+      duration.observe({ ...labels, outcome: call.outcome }, call.durationSeconds);
+      if (call.attempt > 1) retries.inc(labels);
+      if (call.inputTokens) tokens.inc({ ...labels, direction: 'input' }, call.inputTokens);
+      if (call.outputTokens) tokens.inc({ ...labels, direction: 'output' }, call.outputTokens);
+      if (call.outcome === 'success') cost.inc(labels, call.costUsd ?? 0);
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
+import type { PipelineRunInput } from '../../src/pipeline/types';
+import { startSimulator, type RunningSimulator, type SimulatorRequestRecord } from '../../src/simulator/server';
+import { pipelineWorkflow } from '../../workflows';
+import { auditRuns, describeAudit, ProcessPool, requireBuilt, startWorkerProcess, tunedPipeline, WORKER_ENTRY, type WorkerProcess } from '../helpers/reliability';
+import { testTemporalSettings } from '../helpers/stack';
+
+const WORKERS = 3;
+const PIPELINES = 300;
+/** Provider request-rate limit every worker sends for each provider queue (Temporal enforces it server-side). */
+const MAX_RPS = 25;
+const TOLERANCE = 1.05;
+
+/** Highest number of requests that arrived within any 1 s window (windows start at each request). */
+export function maxRequestsPerSecond(records: Pick<SimulatorRequestRecord, 'receivedAt'>[]): number {
+  const times = records.map((record) => record.receivedAt).sort((a, b) => a - b);
+  let max = 0;
+  let end = 0;
+  for (let start = 0; start < times.length; start += 1) {
+    while (end < times.length && times[end] < times[start] + 1000) end += 1;
+    max = Math.max(max, end - start);
+  }
+  return max;
+}
+
+/**
+ * Three worker processes share the workflow queue and the per-provider activity queues of 300
+ * pipelines; every worker does part of the work, and no provider ever sees more than its rate limit.
+ */
+describe('scale: worker processes and per-provider rate limits', () => {
+  let simulator: RunningSimulator;
+  let connection: Connection;
+  const pool = new ProcessPool();
+  const temporal = testTemporalSettings('scale');
+
+  beforeAll(async () => {
+    requireBuilt(WORKER_ENTRY);
+    simulator = await startSimulator({ latencyMs: 20, jitterMs: 30 });
+    connection = await Connection.connect({ address: temporal.address });
+  });
+  afterAll(async () => {
+    await pool.stopAll();
+    await connection?.close();
+    await simulator?.close();
+  });
+
+  it(`runs ${PIPELINES} pipelines on ${WORKERS} worker processes within ${MAX_RPS} requests/s per provider`, async () => {
+    const limits = Object.fromEntries(PROVIDER_NAMES.map((provider) => [`CHORUS_${provider.toUpperCase()}_MAX_RPS`, String(MAX_RPS)]));
+    const workers: WorkerProcess[] = await Promise.all(
+      Array.from({ length: WORKERS }, (_, index) =>
+        startWorkerProcess(pool, `worker-${index + 1}`, {
+          TEMPORAL_ADDRESS: temporal.address,
+          CHORUS_TASK_QUEUE: temporal.taskQueue,
+          CHORUS_SIMULATOR_URL: simulator.url,
+          CHORUS_LOG_LEVEL: 'info',
+          ...limits,
+        }),
+      ),
+    );
+    const client = new Client({ connection });
+    const pipeline = tunedPipeline('classic', { retry: { initialInterval: '500ms' } });
+    const startedAt = Date.now();
+    const ids = Array.from({ length: PIPELINES }, (_, index) => `scale-${index}-${randomUUID()}`);
+    await Promise.all(
+      ids.map((workflowId, index) =>
+        client.workflow.start(pipelineWorkflow, {
+          workflowId,
+          taskQueue: temporal.taskQueue,
+          args: [{ pipeline, input: { prompt: `Scaled job ${index}` } } satisfies PipelineRunInput],
+        }),
+      ),
+    );
+    const audit = await auditRuns(client, ids, Date.now() + 90_000);
+    const elapsedMs = Date.now() - startedAt;
+
+    const activitiesBy = new Map<string, number>(workers.map((worker) => [worker.identity, 0]));
+    for (const event of audit.workerEvents) {
+      if (event.kind === 'activity') activitiesBy.set(event.identity, (activitiesBy.get(event.identity) ?? 0) + 1);
+    }
+    const requests = simulator.requests();
+    const rates = Object.fromEntries(
+      PROVIDER_NAMES.map((provider) => [provider, maxRequestsPerSecond(requests.filter((record) => record.provider === provider))]),
+    ) as Record<ProviderName, number>;
+    const throttled = requests.filter((record) => record.status === 429).length;
+    const perWorker = Object.fromEntries(workers.map((worker, index) => [`worker-${index + 1}`, activitiesBy.get(worker.identity) ?? 0]));
+    console.log(
+      describeAudit('scale', audit, {
+        workers: WORKERS,
+        'activities per worker': perWorker,
+        'max requests/s per provider (1 s sliding window)': rates,
+        limit: MAX_RPS,
+        '429s': throttled,
+        'provider requests': requests.length,
+        'elapsed ms': elapsedMs,
+      }),
+    );
+
+    expect(audit.completed).toBe(PIPELINES);
+    expect(audit.lost).toEqual([]);
+    expect(audit.duplicates).toEqual([]);
+    expect(throttled).toBe(0);
+    // Every activity ran on one of the three processes, and each did a real share of them.
+    expect([...activitiesBy.keys()].sort()).toEqual(workers.map((worker) => worker.identity).sort());
+    const total = [...activitiesBy.values()].reduce((sum, count) => sum + count, 0);
+    expect(total).toBe(PIPELINES * 3);
+    for (const count of activitiesBy.values()) expect(count).toBeGreaterThan(total / WORKERS / 4);
+    for (const provider of PROVIDER_NAMES) {
+      expect(requests.filter((record) => record.provider === provider)).toHaveLength(PIPELINES);
+      expect(rates[provider]).toBeLessThanOrEqual(MAX_RPS * TOLERANCE);
+      // The limit is what shaped the load: 300 calls would otherwise arrive far faster.
+      expect(rates[provider]).toBeGreaterThanOrEqual(MAX_RPS * 0.6);
+    }
+  }, 150_000);
+});

@@ -1,0 +1,32 @@
+import { loadWorkerCount, loadWorkerSettings } from '../../src/config/worker';
+import { providerTaskQueue, QUEUE_ROLES, taskQueueOf } from '../../src/pipeline/task-queues';
+
+describe('worker topology', () => {
+  it('names one activity queue per provider next to the workflow queue', () => {
+    expect(providerTaskQueue('chorus-pipelines', 'openai')).toBe('chorus-pipelines-openai');
+    expect(QUEUE_ROLES.map((role) => taskQueueOf('q', role))).toEqual(['q', 'q-openai', 'q-cohere', 'q-gemini']);
+  });
+
+  it('serves every queue by default, or the chosen subset', () => {
+    expect(loadWorkerSettings({}).queues).toEqual(['workflows', 'openai', 'cohere', 'gemini']);
+    expect(loadWorkerSettings({ CHORUS_WORKER_QUEUES: 'workflows, cohere,cohere' }).queues).toEqual(['workflows', 'cohere']);
+    expect(() => loadWorkerSettings({ CHORUS_WORKER_QUEUES: 'workflows,mistral' })).toThrow(/CHORUS_WORKER_QUEUES/);
+  });
+
+  it('reads per-provider concurrency and request-rate limits', () => {
+    const settings = loadWorkerSettings({ CHORUS_OPENAI_MAX_CONCURRENCY: '8', CHORUS_OPENAI_MAX_RPS: '2.5', CHORUS_WORKER_MAX_ACTIVITIES: '50' });
+    expect(settings.providerLimits?.openai).toEqual({ maxConcurrency: 8, maxRps: 2.5 });
+    expect(settings.providerLimits?.gemini).toEqual({ maxConcurrency: undefined, maxRps: undefined });
+    expect(settings.maxConcurrentActivities).toBe(50);
+    expect(() => loadWorkerSettings({ CHORUS_COHERE_MAX_RPS: '-1' })).toThrow(/CHORUS_COHERE_MAX_RPS/);
+    expect(loadWorkerSettings({}).metricsPort).toBe(0);
+  });
+
+  it('takes the worker count from --workers or CHORUS_WORKERS', () => {
+    expect(loadWorkerCount({})).toBe(1);
+    expect(loadWorkerCount({ CHORUS_WORKERS: '3' })).toBe(3);
+    expect(loadWorkerCount({ CHORUS_WORKERS: '3' }, ['--workers', '5'])).toBe(5);
+    expect(loadWorkerCount({}, ['--workers=2'])).toBe(2);
+    expect(() => loadWorkerCount({}, ['--workers', '0'])).toThrow(/CHORUS_WORKERS/);
+  });
+});
