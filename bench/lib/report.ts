@@ -92,7 +92,7 @@ export function markdown(report: BenchReport): string {
   lines.push(`| ≥ 100 three-step pipelines/s | ${throughputRuns.length ? `${bestChorus}/s (best steady rate)` : '—'} | ${verdict(throughputRuns.length ? bestChorus >= 100 : undefined)} |`);
   lines.push(`| 2 workers ≥ 1.8× one worker (provider slots the bottleneck) | ${scaling2 !== undefined ? `${scaling2}×` : '—'} | ${verdict(scaling2 === undefined ? undefined : scaling2 >= 1.8)} |`);
   const memory = results.memory?.memory;
-  lines.push(`| worker RSS ≤ 300 MB with 1,000 in flight | ${memory ? `${memory.worker.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.worker.peakSampledRssMb <= 300)} |`);
+  lines.push(`| worker RSS ≤ 300 MB with 1,000 in flight | ${results.memory && results.memory.pipelines !== 1000 ? `(${results.memory.pipelines} in flight) ` : ''}${memory ? `${memory.worker.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.worker.peakSampledRssMb <= 300)} |`);
   lines.push(`| API RSS ≤ 150 MB | ${memory ? `${memory.api.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.api.peakSampledRssMb <= 150)} |`);
   lines.push('');
 
@@ -216,7 +216,7 @@ const COLORS = { baseline: '#6b7280', chorus: '#2563eb' };
 /** Two panels drawn by hand: the latency CDF of the overhead scenario, and throughput bars. */
 export function svg(report: BenchReport): string {
   const width = 920;
-  const height = 380;
+  const height = 400;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
