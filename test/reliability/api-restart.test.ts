@@ -1,3 +1,4 @@
+import { keyDigest, SCOPES } from '../../src/config/auth';
 import { httpOk, type ManagedProcess } from '../../src/launcher/child-process';
 import { API_ENTRY, auditRuns, describeAudit, freePort, ProcessPool, requireBuilt, sleep, waitFor } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -32,7 +33,7 @@ describe('API restart', () => {
     baseUrl = `http://127.0.0.1:${port}`;
     apiEnv = {
       PATH: process.env.PATH,
-      CHORUS_API_KEYS: API_KEY,
+      CHORUS_API_KEYS: JSON.stringify([{ id: 'reliability', tenant: 'reliability', scopes: [...SCOPES], sha256: keyDigest(API_KEY) }]),
       CHORUS_API_PORT: String(port),
       CHORUS_BIND_HOST: '127.0.0.1',
       TEMPORAL_ADDRESS: stack.temporal.address,
