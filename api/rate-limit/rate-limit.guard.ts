@@ -7,6 +7,8 @@ import type { AuthenticatedRequest } from '../auth/principal';
 import { API_SETTINGS } from '../tokens';
 
 const WINDOW_SECONDS = 60;
+/** How long a request waits for a connecting Redis before the in-memory limiter stands in. */
+const REDIS_CONNECT_WAIT_MS = 1000;
 
 /**
  * Requests per minute per API key (or JWT subject), with per-tenant limits. With CHORUS_REDIS_URL
@@ -16,6 +18,8 @@ const WINDOW_SECONDS = 60;
 @Injectable()
 export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
   private readonly redis?: Redis;
+  /** Resolves once Redis is connected, so the first requests after start count in the shared store. */
+  private readonly redisReady?: Promise<void>;
   private readonly limiters = new Map<number, RateLimiterAbstract>();
 
   constructor(@Inject(API_SETTINGS) private readonly settings: ApiSettings) {
@@ -23,6 +27,8 @@ export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
       this.redis = new Redis(settings.rateLimit.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
       // Connection errors are handled by the insurance limiter; keep them out of the process's unhandled events.
       this.redis.on('error', () => undefined);
+      const redis = this.redis;
+      this.redisReady = new Promise((resolve) => redis.once('ready', () => resolve()));
     }
   }
 
@@ -45,6 +51,9 @@ export class RateLimitGuard implements CanActivate, OnApplicationShutdown {
     const points = this.settings.rateLimit.byTenant[principal.tenant] ?? this.settings.rateLimit.perMinute;
     const response = context.switchToHttp().getResponse<Response>();
     response.setHeader('RateLimit-Limit', points);
+    if (this.redisReady && this.redis?.status !== 'ready') {
+      await Promise.race([this.redisReady, new Promise((resolve) => setTimeout(resolve, REDIS_CONNECT_WAIT_MS))]);
+    }
     try {
       const state = await this.limiterFor(points).consume(principal.id);
       response.setHeader('RateLimit-Remaining', state.remainingPoints);

@@ -35,6 +35,8 @@ export interface SimulatorRequestRecord {
   /** Fingerprint of the body: the same request retried has the same fingerprint. */
   fingerprint: string;
   attempt: number;
+  /** Whether the request carried a credential header (its value is never recorded). */
+  credentialed: boolean;
 }
 
 export interface RunningSimulator {
@@ -104,7 +106,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const fingerprint = createHash('sha256').update(`${wire.provider}\n${request.url}\n${raw}`).digest('hex').slice(0, 16);
     const attempt = (attemptsByFingerprint.get(fingerprint) ?? 0) + 1;
     attemptsByFingerprint.set(fingerprint, attempt);
-    const record: SimulatorRequestRecord = { provider: wire.provider, receivedAt, status: 200, fingerprint, attempt };
+    const credentialed = Boolean(request.headers.authorization ?? request.headers['x-goog-api-key']);
+    const record: SimulatorRequestRecord = { provider: wire.provider, receivedAt, status: 200, fingerprint, attempt, credentialed };
     log.push(record);
     response.once('finish', () => {
       record.answeredAt = Date.now();
