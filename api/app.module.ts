@@ -3,12 +3,15 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { ApiSettings } from '../src/config/api';
 import type { EncryptionSettings } from '../src/config/encryption';
 import type { TemporalSettings } from '../src/config/temporal';
+import type { Logger } from 'pino';
 import { EncryptionCodec } from '../src/codec/encryption-codec';
 import { AuthGuard } from './auth/auth.guard';
 import { CodecAccessGuard } from './codec/codec-access.guard';
 import { CodecController } from './codec/codec.controller';
 import { TemporalExceptionFilter } from './errors/temporal-exception.filter';
 import { HealthController } from './health/health.controller';
+import { ApiMetrics } from './observability/api-metrics';
+import { ObservabilityModule } from './observability/observability.module';
 import { PipelinesController } from './pipelines/pipelines.controller';
 import { PipelinesService } from './pipelines/pipelines.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
@@ -24,15 +27,18 @@ export interface ChorusApiSettings {
   temporal: TemporalSettings;
   /** Payload encryption; also mounts the /codec endpoint. */
   encryption?: EncryptionSettings;
+  /** Request logs and Nest's own messages; silent when absent (tests). */
+  logger?: Logger;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ api, temporal, encryption }: ChorusApiSettings): DynamicModule {
+  static forRoot({ api, temporal, encryption, logger }: ChorusApiSettings): DynamicModule {
+    const metrics = new ApiMetrics();
     const codec: Provider[] = encryption ? [{ provide: CODEC, useValue: new EncryptionCodec(encryption) }, CodecAccessGuard] : [];
     return {
       module: AppModule,
-      imports: [TemporalModule.forRoot(temporal, encryption)],
+      imports: [TemporalModule.forRoot(temporal, encryption, [metrics.runsStartedInterceptor()]), ObservabilityModule.forRoot(metrics, logger)],
       controllers: [HealthController, PipelinesController, WorkflowsController, BatchController, ...(encryption ? [CodecController] : [])],
       providers: [
         { provide: API_SETTINGS, useValue: api },

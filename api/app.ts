@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import type { ApiSettings } from '../src/config/api';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type ChorusApiSettings } from './app.module';
+import { PinoNestLogger } from './observability/nest-logger';
 import { createValidationPipe } from './validation';
 
 /** Sets up what every Chorus API instance needs, for `main.ts` and for in-process tests alike. */
@@ -36,6 +37,6 @@ export function configureApp(app: INestApplication, settings: ApiSettings): INes
 }
 
 export async function createChorusApp(settings: ChorusApiSettings): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(settings), { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.create(AppModule.forRoot(settings), { logger: settings.logger ? new PinoNestLogger(settings.logger) : ['error', 'warn', 'log'] });
   return configureApp(app, settings.api);
 }

@@ -1,14 +1,25 @@
 import 'reflect-metadata';
+import { loadObservabilitySettings } from '../src/config/observability';
+import { startTracing } from '../src/observability/tracing';
+
+// Tracing before Nest and express load: incoming requests become the root span of each run's trace.
+const observability = loadObservabilitySettings(process.env);
+const tracing = startTracing('chorus-api', observability);
+
 import { loadApiSettings } from '../src/config/api';
 import { loadEncryptionSettings } from '../src/config/encryption';
 import { loadTemporalSettings } from '../src/config/temporal';
+import { createLogger } from '../src/observability/logger';
 import { createChorusApp } from './app';
 
 async function main() {
   const api = loadApiSettings(process.env);
-  const app = await createChorusApp({ api, temporal: loadTemporalSettings(process.env), encryption: loadEncryptionSettings(process.env) });
+  const logger = createLogger(observability.logLevel, { service: 'chorus-api' });
+  const app = await createChorusApp({ api, temporal: loadTemporalSettings(process.env), encryption: loadEncryptionSettings(process.env), logger });
+  // Spans still buffered are flushed once the server has closed (SIGTERM runs Nest's shutdown hooks).
+  if (tracing) app.getHttpServer().once('close', () => void tracing.shutdown());
   await app.listen(api.port, api.host);
-  console.log(`Chorus API listening on ${await app.getUrl()} (OpenAPI UI at /docs)`);
+  logger.info(`Chorus API listening on ${await app.getUrl()} (OpenAPI UI at /docs, metrics at /metrics)`);
 }
 
 main().catch((error: Error) => {

@@ -13,6 +13,21 @@ export const PROVIDER_METRIC_NAMES = [
   'chorus_provider_cost_usd_total',
 ] as const;
 
+/**
+ * Temporal SDK metrics a worker exports (prefix `temporal_`, counters with `_total`, durations in
+ * seconds) that Chorus's dashboard reads; the metrics test checks each is really there.
+ */
+export const TEMPORAL_SDK_METRIC_NAMES = [
+  'temporal_workflow_completed_total',
+  'temporal_workflow_endtoend_latency',
+  'temporal_workflow_task_schedule_to_start_latency',
+  'temporal_activity_execution_latency',
+  'temporal_activity_schedule_to_start_latency',
+  'temporal_activity_execution_failed_total',
+  'temporal_worker_task_slots_available',
+  'temporal_worker_task_slots_used',
+] as const;
+
 /** Provider-call metrics on a prom-client registry, fed by the provider activity. */
 export function createProviderCallMetrics(registry: Registry): ProviderCallMetrics {
   const registers = [registry];

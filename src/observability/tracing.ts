@@ -1,3 +1,5 @@
+import nodeHttp = require('node:http');
+import nodeHttps = require('node:https');
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { Resource } from '@opentelemetry/resources';
@@ -27,6 +29,13 @@ export function installTracing(serviceName: string, spanProcessor: SpanProcessor
   });
   http.setTracerProvider(provider);
   http.enable();
+  // The instrumentation patches http/https when they are next required; where require is not Node's
+  // own (jest's module registry) that never happens, so patch the loaded modules directly then.
+  const loaded: Record<string, unknown> = { http: nodeHttp, https: nodeHttps };
+  for (const definition of http.getModuleDefinitions()) {
+    const exports = loaded[definition.name] as { request?: { __wrapped?: boolean } } | undefined;
+    if (exports && !exports.request?.__wrapped) definition.patch?.(exports);
+  }
   return {
     provider,
     spanProcessor,
