@@ -16,7 +16,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { runLoad, summarize, type LoadResult } from './lib/load';
 import { cpuMeter, round, sampleMemory, stopAll } from './lib/processes';
 import { writeReports } from './lib/report';
-import { API_KEY, BenchStack, TASK_QUEUE } from './lib/stack';
+import { API_KEY, BenchStack } from './lib/stack';
 import type { SimulatorStats } from './sim-process';
 
 const SCENARIOS = ['overhead', 'start', 'throughput', 'memory', 'scaling'] as const;
@@ -236,7 +236,8 @@ async function terminateLeftovers(stack: BenchStack): Promise<number> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const open: string[] = [];
-    for await (const info of client.workflow.list({ query: `TaskQueue = '${TASK_QUEUE}' AND ExecutionStatus = 'Running'`, pageSize: 1000 })) {
+    // The dev server is the benchmark's own, so every open run on it is one of ours.
+    for await (const info of client.workflow.list({ query: `ExecutionStatus = 'Running'`, pageSize: 1000 })) {
       open.push(info.workflowId);
       if (open.length >= 1000) break;
     }
@@ -358,7 +359,7 @@ async function main() {
         viaApi.push(performance.now() - t0);
         const workflowId = `bench-bare-${randomUUID()}`;
         t0 = performance.now();
-        await client.workflow.start(description.type, { workflowId, taskQueue: TASK_QUEUE, args, typedSearchAttributes: description.typedSearchAttributes });
+        await client.workflow.start(description.type, { workflowId, taskQueue: description.taskQueue, args, typedSearchAttributes: description.typedSearchAttributes });
         bare.push(performance.now() - t0);
         ids.push(workflowId);
       }
@@ -446,11 +447,14 @@ async function main() {
         runs: runs.map((run) => ({ ...run, speedup: round(run.load.throughputPerSec / runs[0].load.throughputPerSec, 3) })),
       };
       const three = runs[2];
+      const limits = Object.entries(options.workerEnv).filter(([key]) => /^CHORUS_[A-Z]+_MAX_RPS$/.test(key));
       results.rateLimit = {
-        enforced: false,
-        note:
-          'Chorus sets no task-queue activity rate limit yet (maxTaskQueueActivitiesPerSecond comes in a later issue): ' +
-          'these are achieved provider request rates, not utilization of a configured limit.',
+        enforced: limits.length > 0,
+        configuredLimits: Object.fromEntries(limits),
+        note: limits.length
+          ? `Provider rate limits configured on the workers: ${limits.map(([key, value]) => `${key}=${value}`).join(', ')}; compare the achieved per-provider rates below.`
+          : 'No provider rate limit was configured for this run, so these are achieved provider request rates, not utilization of a limit. ' +
+            '(Chorus gained per-provider limits, CHORUS_<PROVIDER>_MAX_RPS, while this harness was written; pass them with --worker-env to measure utilization.)',
         workers: 3,
         maxActivitiesPerWorker: maxActivities,
         simulatorLatencyMs: latencyMs,
@@ -459,6 +463,7 @@ async function main() {
         achievedPeakRequestsPerSecIn1s: three.simulator.peakRatePerSec,
         responses429: three.simulator.rateLimited429,
         byProvider: three.simulator.byProvider,
+        meanRatePerSecByProvider: three.simulator.meanRatePerSecByProvider,
       };
     }
   } catch (error) {

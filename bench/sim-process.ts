@@ -15,6 +15,8 @@ export interface SimulatorStats {
   /** Most requests that arrived within one wall-clock second. */
   peakRatePerSec: number;
   rateLimited429: number;
+  /** Each provider's requests over the span between its own first and last request. */
+  meanRatePerSecByProvider: Record<string, number>;
 }
 
 async function main() {
@@ -42,6 +44,12 @@ function statsOf(log: ReturnType<Awaited<ReturnType<typeof startSimulator>>['req
     const second = Math.floor(record.receivedAt / 1000);
     perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   }
+  const meanRatePerSecByProvider: Record<string, number> = {};
+  for (const provider of Object.keys(byProvider)) {
+    const times = log.filter((record) => record.provider === provider).map((record) => record.receivedAt);
+    const providerSpan = (Math.max(...times) - Math.min(...times)) / 1000;
+    meanRatePerSecByProvider[provider] = providerSpan > 0 ? Math.round((times.length / providerSpan) * 10) / 10 : 0;
+  }
   const span = log.length > 1 ? (log[log.length - 1].receivedAt - log[0].receivedAt) / 1000 : 0;
   return {
     requests: log.length,
@@ -50,6 +58,7 @@ function statsOf(log: ReturnType<Awaited<ReturnType<typeof startSimulator>>['req
     meanRatePerSec: span > 0 ? Math.round((log.length / span) * 10) / 10 : 0,
     peakRatePerSec: Math.max(0, ...perSecond.values()),
     rateLimited429: byStatus['429'] ?? 0,
+    meanRatePerSecByProvider,
   };
 }
 

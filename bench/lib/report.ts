@@ -44,6 +44,7 @@ export interface BenchReport {
     };
     rateLimit?: {
       enforced: boolean;
+      meanRatePerSecByProvider?: Record<string, number>;
       note: string;
       slotBoundRequestsPerSec: number;
       achievedMeanRequestsPerSec: number;
@@ -183,12 +184,13 @@ export function markdown(report: BenchReport): string {
   if (results.rateLimit) {
     const r = results.rateLimit;
     lines.push(
-      '## Rate-limit utilization — **not enforced yet**',
+      r.enforced ? '## Rate-limit utilization' : '## Rate-limit utilization — **no limit configured in this run**',
       '',
       r.note,
       '',
       `Across 3 workers: ${r.achievedMeanRequestsPerSec} provider requests/s on average, ${r.achievedPeakRequestsPerSecIn1s} in the busiest second ` +
-        `(slot bound ${r.slotBoundRequestsPerSec}/s); 429 answers from the simulator: ${r.responses429}.`,
+        `(slot bound ${r.slotBoundRequestsPerSec}/s); 429 answers from the simulator: ${r.responses429}.` +
+        (r.meanRatePerSecByProvider ? ` Per provider, req/s: ${Object.entries(r.meanRatePerSecByProvider).map(([name, rate]) => `${name} ${rate}`).join(', ')}.` : ''),
       '',
     );
   }

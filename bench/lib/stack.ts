@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -109,7 +110,12 @@ export class BenchStack {
       process.execPath,
       [join(this.distRoot, 'api', 'main.js')],
       isolatedEnv({
-        CHORUS_API_KEYS: API_KEY,
+        // Keys are configured by digest, with a tenant and scopes.
+        CHORUS_API_KEYS: JSON.stringify([
+          { id: 'bench', tenant: 'bench', scopes: ['workflows:start', 'workflows:read', 'workflows:admin'], sha256: createHash('sha256').update(API_KEY).digest('hex') },
+        ]),
+        // The per-key limit (600/min by default) would turn the load into 429s; the bench measures the pipeline path.
+        CHORUS_RATE_LIMIT_PER_MINUTE: '100000000',
         CHORUS_API_PORT: String(port),
         CHORUS_BIND_HOST: '127.0.0.1',
         TEMPORAL_ADDRESS: this.temporalAddress,
