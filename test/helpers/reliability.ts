@@ -81,10 +81,13 @@ export interface WorkerProcess {
   process: ManagedProcess;
   /** The identity the worker reports to Temporal (see src/worker/main.ts). */
   identity: string;
+  /** From spawn to polling: the worker bundles workflows/ as it starts. */
+  readyMs: number;
 }
 
 /** Starts dist/src/worker/main.js and waits until it has bundled its workflows and begun polling. */
 export async function startWorkerProcess(pool: ProcessPool, name: string, env: Env, readyTimeoutMs = 45_000): Promise<WorkerProcess> {
+  const spawnedAt = Date.now();
   const managed = pool.start(name, process.execPath, [WORKER_ENTRY], {
     PATH: process.env.PATH,
     CHORUS_WORKER_SHUTDOWN_GRACE_MS: '1000',
@@ -102,7 +105,7 @@ export async function startWorkerProcess(pool: ProcessPool, name: string, env: E
   ).catch((error: Error) => {
     throw new Error(`${error.message}\n${pool.tail(name)}`);
   });
-  return { process: managed, identity: `chorus-worker-${managed.child.pid}@${hostname()}` };
+  return { process: managed, identity: `chorus-worker-${managed.child.pid}@${hostname()}`, readyMs: Date.now() - spawnedAt };
 }
 
 export interface WorkerEvent {

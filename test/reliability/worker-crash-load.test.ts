@@ -54,7 +54,7 @@ describe('worker crash under load', () => {
     first.process.child.kill('SIGKILL');
     expect(await first.process.exited).toBe('SIGKILL');
 
-    await startWorkerProcess(pool, 'worker-2', workerEnv());
+    const second = await startWorkerProcess(pool, 'worker-2', workerEnv());
     const audit = await auditRuns(client, ids, Date.now() + 60_000);
     const recoveredMs = Math.max(...simulator.requests().map((record) => record.answeredAt ?? 0)) - killedAt;
 
@@ -68,6 +68,7 @@ describe('worker crash under load', () => {
         'provider calls': `openai=${byProvider('openai')} cohere=${byProvider('cohere')} gemini=${byProvider('gemini')}`,
         'drafts retried': retriedDrafts,
         'activity attempts': audit.attempts,
+        'new worker ready ms': second.readyMs,
         'kill to last answer ms': recoveredMs,
       }),
     );
