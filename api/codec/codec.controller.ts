@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Inject, Post, UseGuards } from '@nestjs/common';
+import { badRequest } from '../errors/bad-request';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Public } from '../auth/public.decorator';
@@ -12,6 +13,33 @@ interface JsonPayload {
 }
 interface CodecBody {
   payloads?: JsonPayload[];
+}
+
+const MAX_PAYLOADS = 1000;
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The request's payloads, or a 400 naming the first malformed one. */
+function payloadsOf(body: unknown): Payload[] {
+  const payloads = isRecord(body) ? body.payloads : undefined;
+  if (!Array.isArray(payloads) || payloads.length > MAX_PAYLOADS) throw badRequest([{ field: 'payloads', reason: `must be a list of at most ${MAX_PAYLOADS} payloads` }]);
+  return payloads.map((payload, index) => {
+    const valid =
+      isRecord(payload) &&
+      (payload.data === undefined || typeof payload.data === 'string') &&
+      (payload.metadata === undefined || (isRecord(payload.metadata) && Object.values(payload.metadata).every((value) => typeof value === 'string')));
+    if (!valid) throw badRequest([{ field: `payloads[${index}]`, reason: 'must be {metadata: {key: base64}, data: base64}' }]);
+    return fromJson(payload as JsonPayload);
+  });
+}
+
+/** Runs the codec; a payload it cannot process (wrong key, tampered, not a payload) is the caller's 400. */
+async function apply(operation: (payloads: Payload[]) => Promise<Payload[]>, body: unknown) {
+  const payloads = payloadsOf(body);
+  try {
+    return { payloads: (await operation(payloads)).map(toJson) };
+  } catch (error) {
+    throw badRequest([{ field: 'payloads', reason: `cannot be processed: ${(error as Error).message}` }]);
+  }
 }
 
 const fromJson = ({ metadata = {}, data = '' }: JsonPayload): Payload => ({
@@ -37,14 +65,14 @@ export class CodecController {
   @Post('encode')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Encrypt payloads (Temporal remote codec protocol); needs workflows:admin' })
-  async encode(@Body() body: CodecBody) {
-    return { payloads: (await this.codec.encode((body.payloads ?? []).map(fromJson))).map(toJson) };
+  encode(@Body() body: CodecBody) {
+    return apply((payloads) => this.codec.encode(payloads), body);
   }
 
   @Post('decode')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Decrypt payloads (Temporal remote codec protocol); needs workflows:admin' })
-  async decode(@Body() body: CodecBody) {
-    return { payloads: (await this.codec.decode((body.payloads ?? []).map(fromJson))).map(toJson) };
+  decode(@Body() body: CodecBody) {
+    return apply((payloads) => this.codec.decode(payloads), body);
   }
 }
