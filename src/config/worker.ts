@@ -8,8 +8,9 @@ export interface ProviderQueueLimits {
   /** Provider calls one worker process runs at once. @default maxConcurrentActivities */
   maxConcurrency?: number;
   /**
-   * Calls per second the provider's task queue dispatches, enforced by the Temporal server across
-   * every worker (each worker must send the same value). @default unlimited
+   * The provider's request limit per second, never exceeded in any 1 s window across every worker:
+   * the Temporal server enforces it on the task queue (each worker must send the same value; see
+   * queueDispatchRate for why the queue runs at half of it). @default unlimited
    */
   maxRps?: number;
 }

@@ -10,7 +10,7 @@ import { testTemporalSettings } from '../helpers/stack';
 const WORKERS = 3;
 const PIPELINES = 300;
 /** Provider request-rate limit every worker sends for each provider queue (Temporal enforces it server-side). */
-const MAX_RPS = 25;
+const MAX_RPS = 40;
 const TOLERANCE = 1.05;
 
 /** Highest number of requests that arrived within any 1 s window (windows start at each request). */
@@ -83,6 +83,18 @@ describe('scale: worker processes and per-provider rate limits', () => {
     const rates = Object.fromEntries(
       PROVIDER_NAMES.map((provider) => [provider, maxRequestsPerSecond(requests.filter((record) => record.provider === provider))]),
     ) as Record<ProviderName, number>;
+    // Requests per whole second since the first one, per provider: shows a burst or a sustained excess.
+    const first = Math.min(...requests.map((record) => record.receivedAt));
+    const profile = Object.fromEntries(
+      PROVIDER_NAMES.map((provider) => {
+        const counts: number[] = [];
+        for (const record of requests.filter((candidate) => candidate.provider === provider)) {
+          const second = Math.floor((record.receivedAt - first) / 1000);
+          counts[second] = (counts[second] ?? 0) + 1;
+        }
+        return [provider, Array.from(counts, (count) => count ?? 0).join(' ')];
+      }),
+    );
     const throttled = requests.filter((record) => record.status === 429).length;
     const perWorker = Object.fromEntries(workers.map((worker, index) => [`worker-${index + 1}`, activitiesBy.get(worker.identity) ?? 0]));
     console.log(
@@ -92,6 +104,7 @@ describe('scale: worker processes and per-provider rate limits', () => {
         'max requests/s per provider (1 s sliding window)': rates,
         limit: MAX_RPS,
         '429s': throttled,
+        'requests per second': profile,
         'provider requests': requests.length,
         'elapsed ms': elapsedMs,
       }),
@@ -109,8 +122,9 @@ describe('scale: worker processes and per-provider rate limits', () => {
     for (const provider of PROVIDER_NAMES) {
       expect(requests.filter((record) => record.provider === provider)).toHaveLength(PIPELINES);
       expect(rates[provider]).toBeLessThanOrEqual(MAX_RPS * TOLERANCE);
-      // The limit is what shaped the load: 300 calls would otherwise arrive far faster.
-      expect(rates[provider]).toBeGreaterThanOrEqual(MAX_RPS * 0.6);
+      // The limit is what shaped the load: 300 calls would otherwise arrive far faster (the queue
+      // dispatches at half the limit, so 1 s windows reach about half of it or a little more).
+      expect(rates[provider]).toBeGreaterThanOrEqual(MAX_RPS * 0.4);
     }
   }, 150_000);
 });
