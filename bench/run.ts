@@ -39,7 +39,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 300, maxMs: 5_000, abortAfterMs: 15_000 }, { concurrency: 200, count: 600, maxMs: 5_000, abortAfterMs: 15_000 }] },
     // Quick mode holds 500 open runs, not 1,000: terminating a thousand leftovers alone takes ~30 s on 2 busy cores.
     memory: { latencyMs: 1000, inFlight: 500, holdMs: 12_000, startConcurrency: 100 },
-    scaling: { latencyMs: 300, maxActivities: 5, concurrency: 20, count: 40, maxMs: 20_000 },
+    scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 24, maxMs: 20_000 },
   },
   full: {
     warmup: 30,
@@ -47,7 +47,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     start: { count: 100 },
     throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 3000, maxMs: 30_000, abortAfterMs: 60_000 }, { concurrency: 200, count: 6000, maxMs: 30_000, abortAfterMs: 60_000 }] },
     memory: { latencyMs: 1000, inFlight: 1000, holdMs: 45_000, startConcurrency: 100 },
-    scaling: { latencyMs: 300, maxActivities: 5, concurrency: 30, count: 120, maxMs: 45_000 },
+    scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 60, maxMs: 45_000 },
   },
 };
 
@@ -443,7 +443,9 @@ async function main() {
         simulatorLatencyMs: latencyMs,
         maxActivitiesPerWorker: maxActivities,
         concurrency: load.concurrency,
-        idealPipelinesPerSecPerWorker: round(maxActivities / (3 * (latencyMs / 1000)), 2),
+        // One task queue per provider: each serves maxActivities calls per latency per worker, and every
+        // pipeline needs one call from each, so a worker completes at most maxActivities / latency pipelines/s.
+        idealPipelinesPerSecPerWorker: round(maxActivities / (latencyMs / 1000), 2),
         runs: runs.map((run) => ({ ...run, speedup: round(run.load.throughputPerSec / runs[0].load.throughputPerSec, 3) })),
       };
       const three = runs[2];
@@ -458,7 +460,7 @@ async function main() {
         workers: 3,
         maxActivitiesPerWorker: maxActivities,
         simulatorLatencyMs: latencyMs,
-        slotBoundRequestsPerSec: round((3 * maxActivities) / (latencyMs / 1000), 1),
+        slotBoundRequestsPerSec: round((3 * 3 * maxActivities) / (latencyMs / 1000), 1),
         achievedMeanRequestsPerSec: three.simulator.meanRatePerSec,
         achievedPeakRequestsPerSecIn1s: three.simulator.peakRatePerSec,
         responses429: three.simulator.rateLimited429,

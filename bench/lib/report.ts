@@ -164,7 +164,7 @@ export function markdown(report: BenchReport): string {
   if (results.scaling) {
     const s = results.scaling;
     lines.push(
-      `## Scaling — ${s.maxActivitiesPerWorker} activity slots per worker, simulator latency ${s.simulatorLatencyMs} ms, concurrency ${s.concurrency}`,
+      `## Scaling — ${s.maxActivitiesPerWorker} activity slots per provider queue per worker, simulator latency ${s.simulatorLatencyMs} ms, concurrency ${s.concurrency}`,
       '',
       `Slot-bound ideal: ${s.idealPipelinesPerSecPerWorker} pipelines/s per worker.`,
       '',
