@@ -67,6 +67,13 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A run's outcome as a caller that waited for it saw it. */
+interface Settled {
+  runId: string;
+  result?: PipelineResult;
+  failure?: WorkflowFailedError;
+}
+
 export const runLinks = (workflowId: string) => ({
   statusUrl: `/v1/workflows/${encodeURIComponent(workflowId)}`,
   resultUrl: `/v1/workflows/${encodeURIComponent(workflowId)}/result`,
@@ -184,17 +191,19 @@ export class WorkflowsService {
     return { workflowId, runId: handle.firstExecutionRunId, pipeline: pipeline.name, status: 'RUNNING', ...runLinks(workflowId), ...(rerunOf ? { rerunOf } : {}) };
   }
 
-  async describeRun(workflowId: string, principal: Principal): Promise<RunView> {
+  /** Describes a run; `settled` is its outcome when the caller already waited for it (saves reading history again). */
+  async describeRun(workflowId: string, principal: Principal, settled?: Settled): Promise<RunView> {
     const description = await this.describeOwned(workflowId, principal);
     const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId, description.runId);
     const rerunOf = description.memo?.[RERUN_OF_MEMO] as RunView['rerunOf'];
     const view: RunView = { ...summaryOf(description), steps: null, ...(rerunOf ? { rerunOf } : {}) };
+    const sameRun = settled?.runId === description.runId;
     if (view.status === 'COMPLETED') {
-      const result = await handle.result();
+      const result = sameRun && settled?.result ? settled.result : await handle.result();
       return { ...view, steps: result.progress, result, simulated: Object.values(result.steps).flatMap(calls).some((call) => call.simulated) };
     }
     if (view.status === 'FAILED') {
-      return { ...view, ...(await this.failureOf(handle)) };
+      return { ...view, ...this.failureView(sameRun && settled?.failure ? settled.failure : await this.failureOf(handle)) };
     }
     return { ...view, steps: await this.liveProgress(handle, description) };
   }
@@ -204,17 +213,19 @@ export class WorkflowsService {
     if (waitSeconds > this.api.maxWaitSeconds) {
       throw badRequest([{ field: 'waitSeconds', reason: `must be at most ${this.api.maxWaitSeconds}` }]);
     }
-    await this.describeOwned(workflowId, principal);
-    if (waitSeconds > 0) {
-      const handle = this.client.workflow.getHandle(workflowId);
-      try {
-        await this.client.withDeadline(Date.now() + waitSeconds * 1000, () => handle.result());
-      } catch (error) {
-        // A deadline means "still running"; a failed run is described below like any other.
-        if (!isGrpcDeadlineError(error) && !(error instanceof WorkflowFailedError)) throw error;
-      }
+    // Checked before waiting: how long a foreign run takes to close is not the caller's to learn.
+    const { runId } = await this.describeOwned(workflowId, principal);
+    if (waitSeconds === 0) return this.describeRun(workflowId, principal);
+    const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId, runId);
+    let settled: Settled | undefined;
+    try {
+      settled = { runId, result: await this.client.withDeadline(Date.now() + waitSeconds * 1000, () => handle.result()) };
+    } catch (error) {
+      // A deadline means "still running"; a failed run is described below like any other.
+      if (error instanceof WorkflowFailedError) settled = { runId, failure: error };
+      else if (!isGrpcDeadlineError(error)) throw error;
     }
-    return this.describeRun(workflowId, principal);
+    return this.describeRun(workflowId, principal, settled);
   }
 
   async cancelRun(workflowId: string, principal: Principal): Promise<{ workflowId: string; status: 'CANCEL_REQUESTED' }> {
@@ -232,20 +243,24 @@ export class WorkflowsService {
     return { workflows };
   }
 
-  private async failureOf(handle: WorkflowHandle<typeof pipelineWorkflow>): Promise<Pick<RunView, 'steps' | 'error'>> {
-    try {
-      await handle.result();
-      return { steps: null };
-    } catch (error) {
-      if (!(error instanceof WorkflowFailedError)) throw error;
-      const cause = error.cause;
-      if (cause instanceof ApplicationFailure && cause.type === FailureType.PipelineStepFailed) {
-        const details = cause.details?.[0] as PipelineFailureDetails | undefined;
-        if (details) return { steps: details.progress, error: { ...details.error, step: details.step } };
-      }
-      const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error');
-      return { steps: null, error: { type, message: cause instanceof TemporalFailure ? cause.message : error.message } };
+  /** The failure of a run that closed as FAILED. */
+  private async failureOf(handle: WorkflowHandle<typeof pipelineWorkflow>): Promise<WorkflowFailedError> {
+    const error = await handle.result().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    if (!(error instanceof WorkflowFailedError)) throw error ?? new Error('A FAILED run returned a result');
+    return error;
+  }
+
+  private failureView(error: WorkflowFailedError): Pick<RunView, 'steps' | 'error'> {
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure && cause.type === FailureType.PipelineStepFailed) {
+      const details = cause.details?.[0] as PipelineFailureDetails | undefined;
+      if (details) return { steps: details.progress, error: { ...details.error, step: details.step } };
     }
+    const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error');
+    return { steps: null, error: { type, message: cause instanceof TemporalFailure ? cause.message : error.message } };
   }
 
   /** Progress from the workflow's query, with live attempt numbers and last errors of running steps. */
