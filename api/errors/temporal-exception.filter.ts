@@ -1,4 +1,4 @@
-import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Response } from 'express';
@@ -21,6 +21,8 @@ function grpcCode(error: unknown): number | undefined {
 /** Maps Temporal errors to HTTP at the edge, in one place. */
 @Catch(WorkflowNotFoundError, WorkflowExecutionAlreadyStartedError, ServiceError)
 export class TemporalExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(TemporalExceptionFilter.name);
+
   catch(error: Error, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     if (error instanceof WorkflowNotFoundError) {
@@ -36,6 +38,8 @@ export class TemporalExceptionFilter implements ExceptionFilter {
       response.status(mapped.status).json({ statusCode: mapped.status, error: mapped.error, message: error.message });
       return;
     }
+    // The client gets no internals; the operator gets the cause (e.g. a search attribute missing on a cluster).
+    this.logger.error(`Temporal request failed: ${error.message}`);
     response.status(500).json({ statusCode: 500, error: 'Internal Server Error', message: 'Temporal request failed' });
   }
 }

@@ -11,6 +11,7 @@ import { PROVIDER_NAMES } from '../pipeline/providers';
 import { projectRoot } from '../project-root';
 import { ensureTemporalCli } from '../temporal/cli';
 import { devServerArgs } from '../temporal/dev-server';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { httpOk, startProcess, waitUntil, type ManagedProcess } from './child-process';
 
 /** Only for local runs: printed loudly, and replaced by setting CHORUS_API_KEYS or CHORUS_API_KEYS_FILE. */
@@ -80,6 +81,14 @@ async function main() {
     env.TEMPORAL_ADDRESS = `${devServer.ip}:${devServer.port}`;
     uiUrl = `http://${devServer.ip}:${devServer.uiPort}`;
     await waitUntil(`Temporal at ${env.TEMPORAL_ADDRESS}`, () => temporalReachable(env), STARTUP_TIMEOUT_MS, 500);
+    const settings = loadTemporalSettings(env);
+    const connection = await Connection.connect(temporalConnectionOptions(settings));
+    try {
+      const added = await ensureSearchAttributes(connection, settings.namespace);
+      if (added.length) console.log(`Registered search attributes ${added.join(', ')} on the dev server`);
+    } finally {
+      await connection.close();
+    }
   }
 
   const providers = loadProviderSettings(env);
