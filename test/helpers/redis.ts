@@ -1,14 +1,6 @@
-import { createServer } from 'node:net';
 import { createConnection } from 'node:net';
 import { startProcess, waitUntil } from '../../src/launcher/child-process';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from './reliability';
 
 const ping = (port: number) =>
   new Promise<boolean>((resolve) => {
