@@ -15,10 +15,13 @@ import { ObservabilityModule } from './observability/observability.module';
 import { PipelinesController } from './pipelines/pipelines.controller';
 import { PipelinesService } from './pipelines/pipelines.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { SchedulesController } from './schedules/schedules.controller';
+import { SchedulesService } from './schedules/schedules.service';
 import { TemporalModule } from './temporal/temporal.module';
 import { API_SETTINGS, CODEC } from './tokens';
 import { BatchController } from './workflows/batch.controller';
 import { RunAdminService } from './workflows/run-admin.service';
+import { RunEventsService } from './workflows/run-events.service';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { WorkflowsService } from './workflows/workflows.service';
 
@@ -39,7 +42,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TemporalModule.forRoot(temporal, encryption, [metrics.runsStartedInterceptor()]), ObservabilityModule.forRoot(metrics, logger)],
-      controllers: [HealthController, PipelinesController, WorkflowsController, BatchController, ...(encryption ? [CodecController] : [])],
+      controllers: [HealthController, PipelinesController, WorkflowsController, BatchController, SchedulesController, ...(encryption ? [CodecController] : [])],
       providers: [
         { provide: API_SETTINGS, useValue: api },
         AuthGuard,
@@ -51,6 +54,8 @@ export class AppModule {
         PipelinesService,
         WorkflowsService,
         RunAdminService,
+        RunEventsService,
+        SchedulesService,
       ],
     };
   }

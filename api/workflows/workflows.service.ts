@@ -82,7 +82,7 @@ export const runLinks = (workflowId: string) => ({
 const calls = (result: StepResult | MapResult): StepResult[] => ('items' in result ? result.items : [result]);
 
 /** What a pipeline needs from its input that a template cannot check: present fields, bounded lists. */
-function inputProblems(pipeline: PipelineDefinition, input: Record<string, unknown>): FieldProblem[] {
+export function inputProblems(pipeline: PipelineDefinition, input: Record<string, unknown>): FieldProblem[] {
   const missing = requiredInputFields(pipeline)
     .filter((field) => input[field] === undefined || input[field] === null || input[field] === '')
     .map((field) => ({ field: `input.${field}`, reason: `required by pipeline "${pipeline.name}"` }));

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictException, Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import {
+  Client,
+  isGrpcServiceError,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ServiceError,
+  type ScheduleDescription,
+  type ScheduleExecutionResult,
+  type ScheduleHandle,
+  type ScheduleSummary,
+} from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import type { ApiSettings } from '../../src/config/api';
+import type { TemporalSettings } from '../../src/config/temporal';
+import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import type { PipelineRunInput } from '../../src/pipeline/types';
+import type { pipelineWorkflow } from '../../workflows';
+import { PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
+import type { Principal } from '../auth/principal';
+import { badRequest } from '../errors/bad-request';
+import { PipelinesService } from '../pipelines/pipelines.service';
+import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
+import { inputProblems } from '../workflows/workflows.service';
+import type { CreateScheduleDto } from './dto/schedule.dto';
+
+/** How runs are timed, as the caller gave it (Temporal itself keeps cron only as calendars). */
+interface Timing {
+  cron?: string;
+  every?: string;
+  timezone?: string;
+}
+const TIMING_MEMO = 'chorusTiming';
+
+export interface ScheduledRun {
+  workflowId: string;
+  runId: string;
+  scheduledAt: string;
+  startedAt: string;
+  statusUrl: string;
+}
+
+export interface ScheduleView extends Timing {
+  id: string;
+  pipeline: string | null;
+  paused: boolean;
+  note: string | null;
+  nextRunTimes: string[];
+  /** Most recent runs it started (scheduled or triggered), oldest first. */
+  recentRuns: ScheduledRun[];
+}
+
+export interface ScheduleDetails extends ScheduleView {
+  input: Record<string, unknown> | null;
+  createdAt: string;
+  runsStarted: number;
+}
+
+/**
+ * A schedule's Temporal ID is its tenant, ":", then its ID. Tenants cannot contain ":", so every
+ * lookup by a caller stays inside the caller's tenant: another tenant's schedule is simply an
+ * unknown ID (OWASP API1), and the same ID in two tenants names two schedules.
+ */
+const temporalId = (tenant: string, id: string) => `${tenant}:${id}`;
+const tenantPrefix = (tenant: string) => `${tenant}:`;
+
+const NOT_FOUND = 'No schedule with this ID';
+
+function recentRuns(actions: ScheduleExecutionResult[]): ScheduledRun[] {
+  return actions.flatMap(({ scheduledAt, takenAt, action }) =>
+    action.type === 'startWorkflow'
+      ? [
+          {
+            workflowId: action.workflow.workflowId,
+            runId: action.workflow.firstExecutionRunId,
+            scheduledAt: scheduledAt.toISOString(),
+            startedAt: takenAt.toISOString(),
+            statusUrl: `/v1/workflows/${encodeURIComponent(action.workflow.workflowId)}`,
+          },
+        ]
+      : [],
+  );
+}
+
+function viewOf(id: string, schedule: ScheduleSummary | ScheduleDescription): ScheduleView {
+  const timing = (schedule.memo?.[TIMING_MEMO] ?? {}) as Timing;
+  return {
+    id,
+    pipeline: schedule.typedSearchAttributes?.get(PIPELINE_NAME_ATTRIBUTE) ?? null,
+    ...timing,
+    paused: schedule.state.paused,
+    note: schedule.state.note || null,
+    nextRunTimes: schedule.info.nextActionTimes.map((time) => time.toISOString()),
+    recentRuns: recentRuns(schedule.info.recentActions),
+  };
+}
+
+function grpcCode(error: unknown): number | undefined {
+  if (isGrpcServiceError(error)) return error.code;
+  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
+  return undefined;
+}
+
+/** Runs named pipelines on a cron expression or an interval, with Temporal Schedules; each tenant sees only its own. */
+@Injectable()
+export class SchedulesService {
+  constructor(
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
+    @Inject(API_SETTINGS) private readonly api: ApiSettings,
+    private readonly pipelines: PipelinesService,
+  ) {}
+
+  async create(request: CreateScheduleDto, principal: Principal): Promise<ScheduleDetails> {
+    const { pipeline: name, input, cron, every, timezone, paused = false, note } = request;
+    if (cron !== undefined && every !== undefined) throw badRequest([{ field: 'every', reason: 'give either cron or every, not both' }]);
+    const pipeline = this.pipelines.find(name);
+    if (!pipeline) {
+      const known = this.pipelines.list().map((summary) => summary.name);
+      throw badRequest([{ field: 'pipeline', reason: `unknown pipeline "${name}"; known: ${known.join(', ')}` }]);
+    }
+    const inputBytes = Buffer.byteLength(JSON.stringify(input));
+    if (inputBytes > this.api.maxInputBytes) {
+      throw new PayloadTooLargeException({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: `input is ${inputBytes} bytes as JSON; the limit is ${this.api.maxInputBytes}`,
+        errors: [{ field: 'input', reason: `at most ${this.api.maxInputBytes} bytes as JSON` }],
+      });
+    }
+    const problems = inputProblems(pipeline, input);
+    if (problems.length) throw badRequest(problems);
+
+    const id = request.id ?? `${pipeline.name}-${randomUUID().slice(0, 8)}`;
+    const tenantAttributes = [
+      { key: PIPELINE_NAME_ATTRIBUTE, value: pipeline.name },
+      { key: TENANT_ATTRIBUTE, value: principal.tenant },
+    ];
+    const timing: Timing = cron !== undefined ? { cron, ...(timezone ? { timezone } : {}) } : { every };
+    const args: [PipelineRunInput] = [{ pipeline, input }];
+    try {
+      await this.client.schedule.create<typeof pipelineWorkflow>({
+        scheduleId: temporalId(principal.tenant, id),
+        spec: cron !== undefined ? { cronExpressions: [cron], timezone } : { intervals: [{ every: every as Duration }] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: PIPELINE_WORKFLOW_TYPE,
+          // Temporal appends the scheduled time; the random part keeps runs of equal IDs in two tenants apart.
+          workflowId: `${id}-${randomUUID().slice(0, 8)}`,
+          taskQueue: this.temporal.taskQueue,
+          args,
+          // As on a run started by POST /v1/workflows: the tenant sees, lists and administers these runs.
+          typedSearchAttributes: tenantAttributes,
+        },
+        typedSearchAttributes: tenantAttributes,
+        memo: { [TIMING_MEMO]: timing },
+        state: { paused, ...(note ? { note } : {}) },
+      });
+    } catch (error) {
+      if (error instanceof ScheduleAlreadyRunning) throw new ConflictException(`A schedule with ID "${id}" already exists`);
+      // Our checks should catch every bad spec first; whatever Temporal still rejects is the caller's spec.
+      if (grpcCode(error) === 3) throw badRequest([{ field: cron !== undefined ? 'cron' : 'every', reason: (error as Error).message }]);
+      throw error;
+    }
+    return this.describe(id, principal);
+  }
+
+  async list(principal: Principal, limit = 50): Promise<{ schedules: ScheduleView[] }> {
+    const prefix = tenantPrefix(principal.tenant);
+    const schedules: ScheduleView[] = [];
+    // The tenant is a validated identifier ([A-Za-z0-9_.-]), so it cannot change the query's shape.
+    for await (const schedule of this.client.schedule.list({ query: `${TENANT_ATTRIBUTE.name} = '${principal.tenant}'` })) {
+      // The ID prefix is what owns a schedule; the search attribute only narrows the listing.
+      if (!schedule.scheduleId.startsWith(prefix)) continue;
+      schedules.push(viewOf(schedule.scheduleId.slice(prefix.length), schedule));
+      if (schedules.length >= limit) break;
+    }
+    return { schedules };
+  }
+
+  async describe(id: string, principal: Principal): Promise<ScheduleDetails> {
+    const description = await this.owned(id, principal, (handle) => handle.describe());
+    const runInput = description.action.type === 'startWorkflow' ? (description.action.args?.[0] as PipelineRunInput | undefined) : undefined;
+    return {
+      ...viewOf(id, description),
+      input: runInput?.input ?? null,
+      createdAt: description.info.createdAt.toISOString(),
+      runsStarted: description.info.numActionsTaken,
+    };
+  }
+
+  async pause(id: string, principal: Principal, note?: string): Promise<ScheduleDetails> {
+    await this.owned(id, principal, (handle) => handle.pause(note ?? 'Paused through the Chorus API'));
+    return this.describe(id, principal);
+  }
+
+  async resume(id: string, principal: Principal, note?: string): Promise<ScheduleDetails> {
+    await this.owned(id, principal, (handle) => handle.unpause(note ?? 'Resumed through the Chorus API'));
+    return this.describe(id, principal);
+  }
+
+  /** Starts a run now, even while paused or while another run is going. */
+  async trigger(id: string, principal: Principal): Promise<{ id: string; triggered: true }> {
+    await this.owned(id, principal, (handle) => handle.trigger());
+    return { id, triggered: true };
+  }
+
+  async delete(id: string, principal: Principal): Promise<void> {
+    await this.owned(id, principal, (handle) => handle.delete());
+  }
+
+  /** Runs an operation on the caller tenant's schedule `id`; an unknown ID (or another tenant's) is a 404. */
+  private async owned<T>(id: string, principal: Principal, operation: (handle: ScheduleHandle) => Promise<T>): Promise<T> {
+    try {
+      return await operation(this.client.schedule.getHandle(temporalId(principal.tenant, id)));
+    } catch (error) {
+      if (error instanceof ScheduleNotFoundError || grpcCode(error) === 5) throw new NotFoundException(NOT_FOUND);
+      throw error;
+    }
+  }
+}
