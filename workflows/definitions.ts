@@ -1,8 +1,11 @@
-import { defineQuery } from '@temporalio/workflow';
-import type { StepProgress } from '../src/pipeline/types';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ApprovalDecision, StepProgress } from '../src/pipeline/types';
 
 /** Workflow type name of every pipeline run; the API starts and lists runs by it. */
 export const PIPELINE_WORKFLOW_TYPE = 'pipelineWorkflow';
 
 /** Each step's state: pending, running, done, failed, cancelled. */
 export const progressQuery = defineQuery<StepProgress[]>('progress');
+
+/** Decides the approval step the run is waiting at; rejected (and not recorded) when none is waiting. */
+export const approvalUpdate = defineUpdate<{ step: string }, [ApprovalDecision]>('approval');

@@ -2,6 +2,7 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  condition,
   isCancellation,
   patched,
   proxyActivities,
@@ -11,14 +12,22 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { ChorusActivities, ProviderStepInput } from '../activities';
 import { evaluateCondition } from '../src/pipeline/condition';
 import { FailureType } from '../src/pipeline/failures';
 import { COST_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../src/pipeline/search-attributes';
 import { readPath, renderTemplate, TemplateError } from '../src/pipeline/template';
 import {
+  isApprovalOutcome,
+  isApprovalStep,
+  isMapResult,
   isMapStep,
   isParallelStep,
+  type ApprovalDecision,
+  type ApprovalOutcome,
+  type ApprovalStep,
+  type StepOutput,
   type FallbackTarget,
   type MapResult,
   type MapStep,
@@ -37,7 +46,7 @@ import {
 import { MAP_ITEMS_LIMIT } from '../src/pipeline/limits';
 import type { ProviderName } from '../src/pipeline/providers';
 import { providerTaskQueue } from '../src/pipeline/task-queues';
-import { progressQuery } from './definitions';
+import { approvalUpdate, progressQuery } from './definitions';
 
 /** Step defaults: a provider call gets 5 tries with backoff; a silent worker is noticed within 10 s. */
 const DEFAULT_RETRY = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
@@ -45,7 +54,7 @@ const DEFAULT_START_TO_CLOSE = '60s';
 const DEFAULT_HEARTBEAT = '10s';
 const DEFAULT_MAP_CONCURRENCY = 4;
 
-type StepOutputs = Record<string, StepResult | MapResult>;
+type StepOutputs = Record<string, StepOutput>;
 
 /** A step that could not produce its answer; becomes the run's PipelineStepFailed failure. */
 class StepFailed extends Error {
@@ -88,10 +97,6 @@ function canFallBack(info: StepFailureInfo): boolean {
   return info.type !== FailureType.InvalidPipeline && info.type !== FailureType.ImageRejected;
 }
 
-function isMapResult(result: StepResult | MapResult): result is MapResult {
-  return 'items' in result;
-}
-
 function readOutput(paths: string | string[], context: { input: Record<string, unknown>; steps: StepOutputs }): unknown {
   for (const path of Array.isArray(paths) ? paths : [paths]) {
     const value = readPath(context, path);
@@ -102,14 +107,19 @@ function readOutput(paths: string | string[], context: { input: Record<string, u
 
 function outputOf(pipeline: PipelineDefinition, context: { input: Record<string, unknown>; steps: StepOutputs }): Record<string, unknown> {
   if (!pipeline.output) {
-    return Object.fromEntries(Object.entries(context.steps).map(([id, result]) => [id, isMapResult(result) ? result.texts : result.text]));
+    const textOf = (result: StepOutput) => (isMapResult(result) ? result.texts : isApprovalOutcome(result) ? result.decision : result.text);
+    return Object.fromEntries(Object.entries(context.steps).map(([id, result]) => [id, textOf(result)]));
   }
   return Object.fromEntries(Object.entries(pipeline.output).map(([field, paths]) => [field, readOutput(paths, context)]));
 }
 
 function usageOf(steps: StepOutputs): UsageReport {
+  const callsOf = (id: string, result: StepOutput): (readonly [string, StepResult])[] => {
+    if (isApprovalOutcome(result)) return [];
+    return isMapResult(result) ? result.items.map((item, index) => [`${id}[${index}]`, item] as const) : [[id, result] as const];
+  };
   const calls: StepUsage[] = Object.entries(steps).flatMap(([id, result]) =>
-    (isMapResult(result) ? result.items.map((item, index) => [`${id}[${index}]`, item] as const) : [[id, result] as const]).map(([step, call]) => ({
+    callsOf(id, result).map(([step, call]) => ({
       step,
       provider: call.provider,
       model: call.model,
@@ -138,6 +148,7 @@ function usageOf(steps: StepOutputs): UsageReport {
 function progressEntries(step: PipelineStep): StepProgress[] {
   if (isParallelStep(step)) return step.parallel.map((member) => ({ id: member.id, provider: member.provider, status: 'pending' }));
   if (isMapStep(step)) return [{ id: step.id, provider: step.map.step.provider, status: 'pending', items: { done: 0, total: 0 } }];
+  if (isApprovalStep(step)) return [{ id: step.id, provider: 'human', status: 'pending' }];
   return [{ id: step.id, provider: step.provider, status: 'pending' }];
 }
 
@@ -150,6 +161,52 @@ export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): P
   setHandler(progressQuery, () => progress);
   const entry = (id: string) => progress.find((candidate) => candidate.id === id)!;
   const steps: StepOutputs = {};
+
+  /** The approval step waiting for a decision, and the decision once it arrives. */
+  let awaiting: { step: string; decision?: ApprovalDecision } | undefined;
+  setHandler(
+    approvalUpdate,
+    (decision: ApprovalDecision) => {
+      awaiting!.decision = decision;
+      return { step: awaiting!.step };
+    },
+    {
+      validator: (_decision: ApprovalDecision) => {
+        if (!awaiting || awaiting.decision) throw new Error('No approval step is waiting for a decision');
+      },
+    },
+  );
+
+  async function runApprovalStep(step: ApprovalStep): Promise<void> {
+    const state = entry(step.id);
+    let prompt: string | null;
+    try {
+      prompt = step.approval.prompt === undefined ? null : renderTemplate(step.approval.prompt, { input, steps });
+    } catch (error) {
+      throw new StepFailed(step.id, failureInfo(error), error);
+    }
+    const timeoutMs = step.approval.timeout === undefined ? undefined : msToNumber(step.approval.timeout as Duration);
+    state.status = 'waiting';
+    state.approval = { prompt, timeoutAt: timeoutMs === undefined ? null : new Date(Date.now() + timeoutMs).toISOString() };
+    awaiting = { step: step.id };
+    const decided = timeoutMs === undefined ? (await condition(() => Boolean(awaiting?.decision)), true) : await condition(() => Boolean(awaiting?.decision), timeoutMs);
+    const decision = awaiting.decision;
+    awaiting = undefined;
+    const outcome: ApprovalOutcome = decided && decision
+      ? { decision: decision.decision, comment: decision.comment ?? null, by: decision.by, decidedAt: new Date().toISOString(), timedOut: false }
+      : { decision: step.approval.onTimeout === 'approve' ? 'approved' : 'rejected', comment: null, by: null, decidedAt: new Date().toISOString(), timedOut: true };
+    steps[step.id] = outcome;
+    delete state.approval;
+    if (outcome.decision === 'rejected' && (step.approval.onReject ?? 'fail') === 'fail') {
+      state.status = 'failed';
+      state.error = {
+        type: FailureType.ApprovalRejected,
+        message: outcome.timedOut ? 'No decision before the approval timeout' : `Rejected by ${outcome.by}${outcome.comment ? `: ${outcome.comment}` : ''}`,
+      };
+      throw new StepFailed(step.id, state.error, undefined);
+    }
+    state.status = 'done';
+  }
 
   /** One provider call site: renders its templates, calls the activity, then each fallback in turn. */
   async function call(spec: ProviderCallSpec, stepId: string, activityId: string, scope: Record<string, unknown>): Promise<StepResult> {
@@ -248,11 +305,12 @@ export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): P
       }
       if (isParallelStep(step)) await Promise.all(step.parallel.map(runProviderStep));
       else if (isMapStep(step)) await runMapStep(step);
+      else if (isApprovalStep(step)) await runApprovalStep(step);
       else await runProviderStep(step);
     }
   } catch (error) {
     // Calls still in flight (parallel siblings, other map lanes) are abandoned with the run.
-    for (const unfinished of progress) if (unfinished.status === 'running') unfinished.status = 'cancelled';
+    for (const unfinished of progress) if (unfinished.status === 'running' || unfinished.status === 'waiting') unfinished.status = 'cancelled';
     if (isCancellation(error)) {
       for (const unfinished of progress) if (unfinished.status === 'pending') unfinished.status = 'cancelled';
       throw error;

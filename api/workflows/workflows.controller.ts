@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
-import { ResetRunDto, TerminateRunDto } from './dto/admin.dto';
+import { ApprovalDecisionDto, ResetRunDto, TerminateRunDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
+import { RunEventsService } from './run-events.service';
 import { ListRunsQuery, WaitForResultQuery } from './dto/run-queries.dto';
 import { StartPipelineDto } from './dto/start-pipeline.dto';
 import { WorkflowsService } from './workflows.service';
@@ -18,6 +19,7 @@ export class WorkflowsController {
   constructor(
     private readonly workflows: WorkflowsService,
     private readonly admin: RunAdminService,
+    private readonly events: RunEventsService,
   ) {}
 
   @Post()
@@ -53,6 +55,20 @@ export class WorkflowsController {
   @ApiOkResponse({ description: 'The run, whatever its state.' })
   describe(@Param('id') workflowId: string, @CurrentPrincipal() principal: Principal) {
     return this.workflows.describeRun(workflowId, principal);
+  }
+
+  @Get(':id/events')
+  @RequireScopes('workflows:read')
+  @ApiOperation({ summary: 'Live progress as Server-Sent Events: one `step` event per step state change, a final `run` event; resumable with Last-Event-ID' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event' })
+  async streamEvents(
+    @Param('id') workflowId: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    await this.events.stream(workflowId, principal, lastEventId, request, response);
   }
 
   @Get(':id/result')
@@ -91,6 +107,22 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'Start a fresh run with the same definition and input, linked to the original' })
   rerun(@Param('id') workflowId: string, @CurrentPrincipal() principal: Principal) {
     return this.admin.rerun(workflowId, principal);
+  }
+
+  @Post(':id/approve')
+  @HttpCode(HttpStatus.OK)
+  @RequireScopes('workflows:admin')
+  @ApiOperation({ summary: 'Approve the approval step the run is waiting at (409 when it waits for none)' })
+  approve(@Param('id') workflowId: string, @Body() { comment }: ApprovalDecisionDto, @CurrentPrincipal() principal: Principal) {
+    return this.workflows.decideApproval(workflowId, principal, 'approved', comment);
+  }
+
+  @Post(':id/reject')
+  @HttpCode(HttpStatus.OK)
+  @RequireScopes('workflows:admin')
+  @ApiOperation({ summary: 'Reject the approval step the run is waiting at (409 when it waits for none)' })
+  reject(@Param('id') workflowId: string, @Body() { comment }: ApprovalDecisionDto, @CurrentPrincipal() principal: Principal) {
+    return this.workflows.decideApproval(workflowId, principal, 'rejected', comment);
   }
 
   @Post(':id/cancel')

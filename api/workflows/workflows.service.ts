@@ -4,6 +4,7 @@ import {
   Client,
   isGrpcDeadlineError,
   WorkflowFailedError,
+  WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
@@ -15,11 +16,11 @@ import { FailureType } from '../../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { readPath } from '../../src/pipeline/template';
-import { isMapStep, type MapResult, type PipelineDefinition, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
+import { isApprovalOutcome, isMapResult, isMapStep, type ApprovalDecision, type PipelineDefinition, type StepOutput, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
 import { requiredInputFields, type FieldProblem } from '../../src/pipeline/validate';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import type { pipelineWorkflow } from '../../workflows';
-import { PIPELINE_WORKFLOW_TYPE, progressQuery } from '../../workflows/definitions';
+import { approvalUpdate, PIPELINE_WORKFLOW_TYPE, progressQuery } from '../../workflows/definitions';
 import { badRequest } from '../errors/bad-request';
 import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import type { Principal } from '../auth/principal';
@@ -79,7 +80,7 @@ export const runLinks = (workflowId: string) => ({
   resultUrl: `/v1/workflows/${encodeURIComponent(workflowId)}/result`,
 });
 
-const calls = (result: StepResult | MapResult): StepResult[] => ('items' in result ? result.items : [result]);
+const calls = (result: StepOutput): StepResult[] => (isMapResult(result) ? result.items : isApprovalOutcome(result) ? [] : [result]);
 
 /** What a pipeline needs from its input that a template cannot check: present fields, bounded lists. */
 export function inputProblems(pipeline: PipelineDefinition, input: Record<string, unknown>): FieldProblem[] {
@@ -226,6 +227,21 @@ export class WorkflowsService {
       else if (!isGrpcDeadlineError(error)) throw error;
     }
     return this.describeRun(workflowId, principal, settled);
+  }
+
+  /** Decides the approval step a run is waiting at; 409 when the run is not waiting for one. */
+  async decideApproval(workflowId: string, principal: Principal, decision: ApprovalDecision['decision'], comment?: string) {
+    const description = await this.describeOwned(workflowId, principal);
+    if (description.status.name !== 'RUNNING') throw new ConflictException(`The run is ${description.status.name}, not waiting for an approval`);
+    try {
+      const { step } = await this.client.workflow
+        .getHandle<typeof pipelineWorkflow>(workflowId, description.runId)
+        .executeUpdate(approvalUpdate, { args: [{ decision, comment, by: principal.id }] });
+      return { workflowId, step, decision };
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new ConflictException('No approval step is waiting for a decision');
+      throw error;
+    }
   }
 
   async cancelRun(workflowId: string, principal: Principal): Promise<{ workflowId: string; status: 'CANCEL_REQUESTED' }> {

@@ -25,6 +25,8 @@ export const FailureType = {
   ImageRejected: 'ImageRejected',
   /** An image URL could not be fetched right now (network error, 5xx); retried. */
   ImageUnavailable: 'ImageUnavailable',
+  /** An approver rejected the run at an approval step (or its timeout did). */
+  ApprovalRejected: 'ApprovalRejected',
   /** Wraps the failure of one pipeline step; the workflow fails with this type. */
   PipelineStepFailed: 'PipelineStepFailed',
   /** The pipeline definition or its input cannot be executed (e.g. a template reads a missing value). */

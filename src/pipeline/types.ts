@@ -77,10 +77,44 @@ export interface MapStep {
   };
 }
 
-export type PipelineStep = ProviderStep | ParallelStep | MapStep;
+/** A human in the loop: the run waits here until someone approves or rejects (or the timeout decides). */
+export interface ApprovalStep {
+  id: string;
+  when?: Condition;
+  approval: {
+    /** Template of what the approver is asked; may read `input.*` and earlier `steps.<id>.*`. */
+    prompt?: string;
+    /** How long to wait; forever when absent. */
+    timeout?: string;
+    /** The decision when the timeout passes. @default 'reject' */
+    onTimeout?: 'approve' | 'reject';
+    /** What a rejection does: fail the run (ApprovalRejected), or continue so later steps can branch on it. @default 'fail' */
+    onReject?: 'fail' | 'continue';
+  };
+}
+
+export type PipelineStep = ProviderStep | ParallelStep | MapStep | ApprovalStep;
 
 export const isParallelStep = (step: PipelineStep): step is ParallelStep => 'parallel' in step;
 export const isMapStep = (step: PipelineStep): step is MapStep => 'map' in step;
+export const isApprovalStep = (step: PipelineStep): step is ApprovalStep => 'approval' in step;
+
+/** What an approval step produced: `steps.<id>.decision`, `.comment`, … */
+export interface ApprovalOutcome {
+  decision: 'approved' | 'rejected';
+  comment: string | null;
+  /** Who decided (API key id or token subject); null when the timeout decided. */
+  by: string | null;
+  decidedAt: string;
+  timedOut: boolean;
+}
+
+/** The decision an approver sends (through the API's approve/reject routes). */
+export interface ApprovalDecision {
+  decision: 'approved' | 'rejected';
+  comment?: string;
+  by: string;
+}
 
 export interface PipelineDefinition {
   name: string;
@@ -131,7 +165,12 @@ export interface MapResult {
   data: unknown[];
 }
 
-export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled' | 'skipped';
+/** Whatever a step produced: a provider call's result, a map's results, or an approval's outcome. */
+export type StepOutput = StepResult | MapResult | ApprovalOutcome;
+export const isMapResult = (output: StepOutput): output is MapResult => 'items' in output;
+export const isApprovalOutcome = (output: StepOutput): output is ApprovalOutcome => 'decision' in output;
+
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'done' | 'failed' | 'cancelled' | 'skipped';
 
 export interface StepFailureInfo {
   type: string;
@@ -140,13 +179,15 @@ export interface StepFailureInfo {
 
 export interface StepProgress {
   id: string;
-  /** The provider(s) the step calls. */
-  provider: ProviderName | 'mixed';
+  /** The provider(s) the step calls; `human` for an approval. */
+  provider: ProviderName | 'mixed' | 'human';
   status: StepStatus;
   /** Attempts made so far; known once the step ends (the API adds live attempts of a running step). */
   attempts?: number;
   /** Map steps: how many elements are done out of how many. */
   items?: { done: number; total: number };
+  /** Approval steps while waiting: what is asked, and when the timeout decides. */
+  approval?: { prompt: string | null; timeoutAt: string | null };
   error?: StepFailureInfo;
 }
 
@@ -170,7 +211,7 @@ export interface UsageReport {
 export interface PipelineResult {
   pipeline: string;
   output: Record<string, unknown>;
-  steps: Record<string, StepResult | MapResult>;
+  steps: Record<string, StepOutput>;
   /** Each step's final state, in definition order (skipped steps included). */
   progress: StepProgress[];
   usage: UsageReport;

@@ -4,6 +4,7 @@ import { inspectCondition } from './condition';
 import { PROVIDER_NAMES } from './providers';
 import { templatePaths } from './template';
 import {
+  isApprovalStep,
   isMapStep,
   isParallelStep,
   STEP_TASKS,
@@ -61,12 +62,27 @@ const MapStepSchema = z
   })
   .strict();
 
+const ApprovalStepSchema = z
+  .object({
+    id: stepId,
+    when: condition.optional(),
+    approval: z
+      .object({
+        prompt: z.string().min(1).max(PIPELINE_LIMITS.promptChars).optional(),
+        timeout: duration.optional(),
+        onTimeout: z.enum(['approve', 'reject']).optional(),
+        onReject: z.enum(['fail', 'continue']).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
 /** The whole format, for the exported JSON Schema (editors) and for documentation. */
 export const PipelineSchema = z
   .object({
     name: z.string().regex(PIPELINE_NAME_PATTERN, 'expected 1-64 letters, digits, "_" or "-"'),
     description: z.string().max(2000).optional(),
-    steps: z.array(z.union([ParallelStepSchema, MapStepSchema, ProviderStepSchema])).min(1).max(PIPELINE_LIMITS.steps),
+    steps: z.array(z.union([ParallelStepSchema, MapStepSchema, ApprovalStepSchema, ProviderStepSchema])).min(1).max(PIPELINE_LIMITS.steps),
     output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
   })
   .strict();
@@ -82,6 +98,7 @@ function zodProblems(result: z.ZodSafeParseResult<unknown>, prefix: string): Fie
 function stepSchemaFor(step: unknown) {
   if (typeof step === 'object' && step !== null && 'parallel' in step) return ParallelStepSchema;
   if (typeof step === 'object' && step !== null && 'map' in step) return MapStepSchema;
+  if (typeof step === 'object' && step !== null && 'approval' in step) return ApprovalStepSchema;
   return ProviderStepSchema;
 }
 
@@ -177,6 +194,11 @@ function checkStep(step: PipelineStep, position: number, slots: Map<string, Step
       if (member.when !== undefined) problems.push({ field: `${memberAt}.when`, reason: 'put the condition on the parallel group' });
       problems.push(...checkCallSpec(member, memberAt, { position, group: step.id }, slots, false));
     });
+  } else if (isApprovalStep(step)) {
+    if (step.approval.prompt !== undefined) {
+      const { reads, problems: promptProblems } = templateReads(step.approval.prompt, `${at}.approval.prompt`);
+      problems.push(...promptProblems, ...checkReads(reads, `${at}.approval.prompt`, here, slots, false));
+    }
   } else if (isMapStep(step)) {
     const { over, step: call } = (step as MapStep).map;
     const { reads, problems: overProblems } = templateReads(`{{${over}}}`, `${at}.map.over`);
@@ -212,9 +234,12 @@ export function validatePipeline(candidate: unknown): { pipeline: PipelineDefini
 
 /** The `input.*` fields a pipeline needs: read by a prompt, an image template or a map's list. */
 export function requiredInputFields(pipeline: PipelineDefinition): string[] {
-  const calls = pipeline.steps.flatMap((step): ProviderCallSpec[] => (isParallelStep(step) ? step.parallel : isMapStep(step) ? [step.map.step] : [step]));
+  const calls = pipeline.steps.flatMap((step): ProviderCallSpec[] =>
+    isParallelStep(step) ? step.parallel : isMapStep(step) ? [step.map.step] : isApprovalStep(step) ? [] : [step],
+  );
   const paths = [
     ...calls.flatMap((call) => [call.prompt, call.image ?? ''].flatMap((template) => templatePaths(template))),
+    ...pipeline.steps.filter(isApprovalStep).flatMap((step) => templatePaths(step.approval.prompt ?? '')),
     ...pipeline.steps.filter(isMapStep).map((step) => step.map.over),
   ];
   return [...new Set(paths.filter((path) => path.startsWith('input.')).map((path) => path.split('.')[1]))];

@@ -77,3 +77,11 @@ export class BatchRunsDto {
   @IsIn(RESET_POINTS.filter((point) => point !== 'event'))
   to?: Exclude<ResetPoint, 'event'>;
 }
+
+export class ApprovalDecisionDto {
+  @ApiPropertyOptional({ description: 'Why; kept in the run (steps.<id>.comment) for later steps and auditors.', maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  comment?: string;
+}

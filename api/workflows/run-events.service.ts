@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Request, Response } from 'express';
+import type { TemporalSettings } from '../../src/config/temporal';
+import type { Principal } from '../auth/principal';
+import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
+import { WorkflowsService } from './workflows.service';
+
+const { EventType } = temporal.api.enums.v1;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** Longest a stream stays open; clients resume with Last-Event-ID. */
+const MAX_STREAM_MS = 60 * 60 * 1000;
+const KEEP_ALIVE_MS = 15_000;
+
+const CLOSE_EVENTS = new Set([
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+]);
+
+/** One step state change, as streamed. `call` is the provider call (`summaries[2]`, `draft~gemini`). */
+export interface StepEvent {
+  step: string;
+  call: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled' | 'decided';
+  attempt?: number;
+  errorType?: string;
+}
+
+/** The step an activity ID belongs to: map elements are `<step>[i]`, fallback calls `<step>~<provider>`. */
+export const stepOfActivity = (activityId: string) => activityId.replace(/(\[\d+\])?(~[a-z]+)?$/, '');
+
+/**
+ * Live progress as Server-Sent Events, read from the run's Temporal history: each event's ID is the
+ * history event ID, so a client that reconnects with Last-Event-ID resumes exactly where it left off
+ * (even on another API instance). Payloads are never read, so this works with encryption on.
+ */
+@Injectable()
+export class RunEventsService {
+  constructor(
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
+    private readonly workflows: WorkflowsService,
+  ) {}
+
+  async stream(workflowId: string, principal: Principal, lastEventId: string | undefined, request: Request, response: Response): Promise<void> {
+    // Ownership is checked before any byte is sent, so a foreign run is a plain 404.
+    const { runId } = await this.workflows.describeOwned(workflowId, principal);
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const send = (id: number, event: string, data: unknown) => response.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const resumeAfter = /^\d+$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
+    const abort = new AbortController();
+    request.on('close', () => abort.abort());
+    const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    const deadline = Date.now() + MAX_STREAM_MS;
+
+    const scheduled = new Map<number, string>();
+    const attempts = new Map<number, number>();
+    let nextPageToken: Uint8Array | undefined;
+    try {
+      while (!abort.signal.aborted && Date.now() < deadline) {
+        const page = await this.client.withAbortSignal(abort.signal, () =>
+          this.client.workflowService.getWorkflowExecutionHistory({
+            namespace: this.temporal.namespace,
+            execution: { workflowId, runId },
+            nextPageToken,
+            waitNewEvent: true,
+            maximumPageSize: 200,
+          }),
+        );
+        for (const event of page.history?.events ?? []) {
+          const id = Number(event.eventId);
+          const change = this.stepChange(event, scheduled, attempts);
+          if (id <= resumeAfter) continue;
+          if (change) send(id, 'step', change);
+          if (event.eventType !== null && event.eventType !== undefined && CLOSE_EVENTS.has(event.eventType)) {
+            send(id, 'run', await this.workflows.describeRun(workflowId, principal));
+            return;
+          }
+        }
+        nextPageToken = page.nextPageToken?.length ? page.nextPageToken : nextPageToken;
+      }
+    } catch (error) {
+      if (!abort.signal.aborted) response.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+    } finally {
+      clearInterval(keepAlive);
+      response.end();
+    }
+  }
+
+  /** The step change a history event means, if any; records what later events refer back to. */
+  private stepChange(event: HistoryEvent, scheduled: Map<number, string>, attempts: Map<number, number>): StepEvent | undefined {
+    const id = Number(event.eventId);
+    const callOf = (scheduledEventId: unknown) => scheduled.get(Number(scheduledEventId)) ?? '?';
+    const change = (call: string, status: StepEvent['status'], extra: Partial<StepEvent> = {}): StepEvent => ({ step: stepOfActivity(call), call, status, ...extra });
+    switch (event.eventType) {
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+        const call = event.activityTaskScheduledEventAttributes?.activityId ?? '?';
+        scheduled.set(id, call);
+        return change(call, 'running');
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+        attempts.set(Number(event.activityTaskStartedEventAttributes?.scheduledEventId), event.activityTaskStartedEventAttributes?.attempt ?? 1);
+        return undefined;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        const scheduledId = Number(event.activityTaskCompletedEventAttributes?.scheduledEventId);
+        return change(callOf(scheduledId), 'done', { attempt: attempts.get(scheduledId) });
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: {
+        const attributes = event.activityTaskFailedEventAttributes;
+        const scheduledId = Number(attributes?.scheduledEventId);
+        const errorType = attributes?.failure?.applicationFailureInfo?.type ?? 'Error';
+        return change(callOf(scheduledId), 'failed', { attempt: attempts.get(scheduledId), errorType });
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        return change(callOf(event.activityTaskTimedOutEventAttributes?.scheduledEventId), 'failed', { errorType: 'TimeoutFailure' });
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+        return change(callOf(event.activityTaskCanceledEventAttributes?.scheduledEventId), 'cancelled');
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        return { step: 'approval', call: 'approval', status: 'decided' };
+      default:
+        return undefined;
+    }
+  }
+}
