@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { parseEnv, url, type Env } from './env';
+
+export interface CliSettings {
+  /** Base URL of the Chorus REST API. @default http://127.0.0.1:3000 */
+  apiUrl: string;
+  /** API key (or JWT) sent as `Authorization: Bearer`; unset means the CLI refuses to call the API. */
+  apiKey?: string;
+}
+
+/** The `chorus` CLI's settings: CHORUS_API_URL and CHORUS_API_KEY. */
+export function loadCliSettings(env: Env): CliSettings {
+  const parsed = parseEnv({ CHORUS_API_URL: url().default('http://127.0.0.1:3000'), CHORUS_API_KEY: z.string().optional() }, env);
+  return { apiUrl: parsed.CHORUS_API_URL.replace(/\/+$/, ''), apiKey: parsed.CHORUS_API_KEY };
+}
