@@ -105,6 +105,16 @@ describe('schedules', () => {
     expect([1, 2, 3, 4, 5]).toContain(next.getUTCDay());
   });
 
+  // What our own checks accept, Temporal must accept too: otherwise a valid-looking spec would be a 400 from Temporal.
+  it.each([[{ cron: '@daily' }], [{ cron: '*/15 9-17 * JAN,jul 1-5' }], [{ cron: '0 0 1 * 7' }], [{ cron: '30 2 * * SUN', timezone: 'America/New_York' }], [{ every: '1d' }], [{ every: '90s' }]])(
+    'Temporal accepts %j',
+    async (spec) => {
+      const response = await create({ id: uniqueId('spec'), pipeline: 'classic', input: { prompt: 'x' }, paused: true, ...spec }, 201);
+      expect(response.body).toMatchObject(spec);
+      expect(response.body.nextRunTimes.length).toBeGreaterThan(0);
+    },
+  );
+
   it("lists only the caller tenant's schedules, and another tenant's schedule is a 404 exactly like an unknown one", async () => {
     const mine = classicEvery('1h', { paused: true });
     await create(mine, 201);
