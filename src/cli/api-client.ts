@@ -28,6 +28,8 @@ export interface StepView {
   status: string;
   attempts?: number;
   items?: { done: number; total: number };
+  /** Approval steps while waiting: what is asked, and when the timeout decides. */
+  approval?: { prompt: string | null; timeoutAt: string | null };
   error?: { type: string; message: string };
   lastError?: { type: string; message: string };
 }

@@ -8,6 +8,9 @@ export function stepState(step: StepView): string {
   const parts = [step.status];
   if (step.items) parts.push(`${step.items.done}/${step.items.total} items`);
   if (step.attempts !== undefined && (step.attempts > 1 || step.status === 'running')) parts.push(`attempt ${step.attempts}`);
+  if (step.status === 'waiting' && step.approval) {
+    parts.push(`approval asked${step.approval.prompt ? `: ${step.approval.prompt}` : ''}${step.approval.timeoutAt ? ` (decided by timeout at ${step.approval.timeoutAt})` : ''}`);
+  }
   const error = step.error ?? step.lastError;
   if (error) parts.push(`${step.error ? 'error' : 'last error'} ${error.type}: ${error.message}`);
   return parts.join(', ');

@@ -108,6 +108,34 @@ describe('chorus CLI', () => {
     expect(reset.stdout).toMatch(new RegExp(`^Reset ${workflowId} to failed-step \\(event \\d+\\): new run \\S+ \\(was \\S+\\)`));
   });
 
+  it('watch shows what an approval step asks while the run waits, and follows it after the decision', async () => {
+    const definition = {
+      name: 'reviewed',
+      steps: [
+        { id: 'draft', provider: 'openai', task: 'generate', prompt: '{{input.topic}}' },
+        { id: 'review', approval: { prompt: 'Publish this draft?', timeout: '1h' } },
+      ],
+      output: { review: 'steps.review' },
+    };
+    const auth = { 'x-api-key': TEST_API_KEY };
+    const workflowId = (await http.post('/v1/workflows').set(auth).send({ definition, input: { topic: 'A launch' } }).expect(202)).body.workflowId as string;
+    const watching = chorus(['watch', workflowId]);
+    let waiting = false;
+    for (let tries = 0; tries < 100 && !waiting; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const run = (await http.get(`/v1/workflows/${workflowId}`).set(auth).expect(200)).body;
+      waiting = run.steps?.some((step: { id: string; status: string }) => step.id === 'review' && step.status === 'waiting');
+    }
+    expect(waiting).toBe(true);
+    // Long enough for at least one of watch's polls (one a second) to see the waiting step.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await http.post(`/v1/workflows/${workflowId}/approve`).set(auth).send({}).expect(200);
+    const watched = await watching;
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toMatch(/review: (pending → )?waiting, approval asked: Publish this draft\? \(decided by timeout at \S+\)/);
+    expect(watched.stdout).toMatch(/review: waiting → done/);
+  });
+
   it('pipelines lists the named pipelines and the input each needs', async () => {
     const result = await chorus(['pipelines']);
     expect(result.code).toBe(0);
