@@ -1,28 +1,14 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
 import { isAxiosError, type AxiosInstance } from 'axios';
 import type { ImageFetchSettings } from '../src/config/providers';
 import { FailureType } from '../src/pipeline/failures';
+import { guardedRequest } from './outbound-url';
+
+export { isPublicAddress } from './outbound-url';
 
 export interface InlineImage {
   mimeType: string;
   base64: string;
-}
-
-// Addresses an image URL must not reach unless private hosts are allowed (SSRF guard).
-const NON_PUBLIC = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) NON_PUBLIC.addSubnet(network, prefix, 'ipv4');
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) NON_PUBLIC.addSubnet(network, prefix, 'ipv6');
-
-export function isPublicAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return isPublicAddress(mapped[1]);
-  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-  return !NON_PUBLIC.check(address, family);
 }
 
 const rejected = (message: string) => ApplicationFailure.create({ type: FailureType.ImageRejected, message, nonRetryable: true });
@@ -41,35 +27,15 @@ export async function resolveImage(reference: string, http: AxiosInstance, rules
     if ((base64.length * 3) / 4 > rules.maxBytes) throw rejected(`the image is larger than ${rules.maxBytes} bytes`);
     return { mimeType: data[1].toLowerCase(), base64 };
   }
-  let url: URL;
-  try {
-    url = new URL(reference.trim());
-  } catch {
-    throw rejected('image must be an http(s) URL or a data:image/...;base64 URL');
-  }
-  const checkUrl = (target: URL) => {
-    const allowed = rules.allowHttp ? ['https:', 'http:'] : ['https:'];
-    if (!allowed.includes(target.protocol)) throw rejected(`image URL scheme ${target.protocol} is not allowed (allowed: ${allowed.join(', ')})`);
-    const host = target.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !rules.allowPrivateHosts && !isPublicAddress(host)) throw rejected(`image host ${host} is not a public address`);
-  };
-  checkUrl(url);
+  const { url, config } = guardedRequest(reference, rules, (reason) => rejected(`image ${reason}`));
   try {
     const response = await http.get<ArrayBuffer>(url.toString(), {
+      ...config,
       responseType: 'arraybuffer',
       maxContentLength: rules.maxBytes,
       maxRedirects: 3,
       timeout: rules.timeoutMs,
       signal,
-      beforeRedirect: (options: { href?: string }) => {
-        if (options.href) checkUrl(new URL(options.href));
-      },
-      lookup: async (hostname: string) => {
-        const addresses = await dnsLookup(hostname, { all: true });
-        const blocked = addresses.find(({ address }) => !rules.allowPrivateHosts && !isPublicAddress(address));
-        if (blocked) throw rejected(`image host ${hostname} resolves to ${blocked.address}, not a public address`);
-        return [addresses[0].address, addresses[0].family] as [string, number];
-      },
     });
     const mimeType = String(response.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!mimeType.startsWith('image/')) throw rejected(`the URL answered ${mimeType || 'no content type'}, not an image`);

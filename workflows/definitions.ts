@@ -1,5 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalDecision, StepProgress } from '../src/pipeline/types';
+import type { ApprovalDecision, StepProgress, WebhookState } from '../src/pipeline/types';
 
 /** Workflow type name of every pipeline run; the API starts and lists runs by it. */
 export const PIPELINE_WORKFLOW_TYPE = 'pipelineWorkflow';
@@ -9,3 +9,6 @@ export const progressQuery = defineQuery<StepProgress[]>('progress');
 
 /** Decides the approval step the run is waiting at; rejected (and not recorded) when none is waiting. */
 export const approvalUpdate = defineUpdate<{ step: string }, [ApprovalDecision]>('approval');
+
+/** The run's webhook delivery, or null when it has no callbackUrl. */
+export const webhookQuery = defineQuery<WebhookState | null>('webhook');

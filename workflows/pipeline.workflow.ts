@@ -28,6 +28,7 @@ import {
   type ApprovalOutcome,
   type ApprovalStep,
   type StepOutput,
+  type WebhookState,
   type FallbackTarget,
   type MapResult,
   type MapStep,
@@ -46,13 +47,18 @@ import {
 import { MAP_ITEMS_LIMIT } from '../src/pipeline/limits';
 import type { ProviderName } from '../src/pipeline/providers';
 import { providerTaskQueue } from '../src/pipeline/task-queues';
-import { approvalUpdate, progressQuery } from './definitions';
+import { approvalUpdate, progressQuery, webhookQuery } from './definitions';
 
 /** Step defaults: a provider call gets 5 tries with backoff; a silent worker is noticed within 10 s. */
 const DEFAULT_RETRY = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const DEFAULT_START_TO_CLOSE = '60s';
 const DEFAULT_HEARTBEAT = '10s';
 const DEFAULT_MAP_CONCURRENCY = 4;
+/** A receiver that is down gets retries with backoff for about 10 minutes. */
+const WEBHOOK_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '2m' },
+};
 
 type StepOutputs = Record<string, StepOutput>;
 
@@ -156,11 +162,28 @@ function progressEntries(step: PipelineStep): StepProgress[] {
  * Runs a pipeline definition: steps in order, `parallel` groups at once, `map` steps over a list
  * with bounded concurrency, `when` conditions, and fallbacks once a provider's retries are exhausted.
  */
-export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): Promise<PipelineResult> {
+export async function pipelineWorkflow({ pipeline, input, tenant, callbackUrl }: PipelineRunInput): Promise<PipelineResult> {
   const progress = pipeline.steps.flatMap(progressEntries);
   setHandler(progressQuery, () => progress);
   const entry = (id: string) => progress.find((candidate) => candidate.id === id)!;
   const steps: StepOutputs = {};
+  const webhook: WebhookState | undefined = callbackUrl && tenant ? { url: callbackUrl, status: 'pending' } : undefined;
+  setHandler(webhookQuery, () => webhook ?? null);
+
+  /** Tells the run's callback URL how it ended. A webhook that cannot be delivered never changes the run's outcome. */
+  async function notify(event: 'run.completed' | 'run.failed', outcome: Record<string, unknown>): Promise<void> {
+    if (!webhook || !tenant) return;
+    const { workflowId, runId } = workflowInfo();
+    const { deliverWebhook } = proxyActivities<ChorusActivities>(WEBHOOK_ACTIVITY);
+    webhook.status = 'delivering';
+    try {
+      const delivered = await deliverWebhook({ url: webhook.url, tenant, event, deliveryId: `${workflowId}/${runId}`, body: { event, workflowId, runId, pipeline: pipeline.name, ...outcome } });
+      Object.assign(webhook, { status: 'delivered', attempts: delivered.attempt, deliveredAt: new Date().toISOString() });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      Object.assign(webhook, { status: 'failed', error: failureInfo(error) });
+    }
+  }
 
   /** The approval step waiting for a decision, and the decision once it arrives. */
   let awaiting: { step: string; decision?: ApprovalDecision } | undefined;
@@ -316,7 +339,8 @@ export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): P
       throw error;
     }
     const failed = error instanceof StepFailed ? error : new StepFailed('?', failureInfo(error), error);
-    const details: PipelineFailureDetails = { step: failed.step, error: failed.info, progress };
+    await notify('run.failed', { status: 'FAILED', error: { ...failed.info, step: failed.step } });
+    const details: PipelineFailureDetails = { step: failed.step, error: failed.info, progress, ...(webhook ? { webhook } : {}) };
     // Patched: runs recorded before this existed failed without the upsert.
     if (patched('chorus-error-type-attribute')) upsertSearchAttributes([{ key: ERROR_TYPE_ATTRIBUTE, value: failed.info.type }]);
     throw ApplicationFailure.create({
@@ -333,5 +357,7 @@ export async function pipelineWorkflow({ pipeline, input }: PipelineRunInput): P
     { key: COST_ATTRIBUTE, value: usage.total.costUsd },
     { key: TOKENS_ATTRIBUTE, value: usage.total.inputTokens + usage.total.outputTokens },
   ]);
-  return { pipeline: pipeline.name, output: outputOf(pipeline, { input, steps }), steps, progress, usage };
+  const result: PipelineResult = { pipeline: pipeline.name, output: outputOf(pipeline, { input, steps }), steps, progress, usage };
+  await notify('run.completed', { status: 'COMPLETED', result });
+  return webhook ? { ...result, webhook } : result;
 }

@@ -103,7 +103,12 @@ export class RunAdminService {
     const original = await this.originalInput(description);
     const rerunId = `${workflowId.replace(/-rerun-[0-9a-f]{8}$/, '')}-rerun-${description.runId.replace(/-/g, '').slice(-8)}`;
     try {
-      return await this.workflows.startRun(original.pipeline, original.input, { workflowId: rerunId, tenant: principal.tenant, rerunOf: { workflowId, runId: description.runId } });
+      return await this.workflows.startRun(original.pipeline, original.input, {
+        workflowId: rerunId,
+        tenant: principal.tenant,
+        callbackUrl: original.callbackUrl,
+        rerunOf: { workflowId, runId: description.runId },
+      });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictException(`This run was already rerun as ${rerunId}`);
       throw error;

@@ -1,4 +1,4 @@
-import type { PipelineResult, StepFailureInfo, StepProgress } from '../../src/pipeline/types';
+import type { PipelineResult, StepFailureInfo, StepProgress, WebhookState } from '../../src/pipeline/types';
 import type { RunStatus } from './dto/run-queries.dto';
 
 /** One step as the API shows it: the workflow's progress plus live attempt data for a running step. */
@@ -15,6 +15,8 @@ export interface RunView extends RunSummary {
   error?: StepFailureInfo & { step?: string };
   /** True when any step was answered by the provider simulator. */
   simulated?: boolean;
+  /** Delivery of the run's webhook, when it has a callbackUrl. */
+  webhook?: WebhookState;
   /** Set on a run started by POST /v1/workflows/:id/rerun. */
   rerunOf?: { workflowId: string; runId: string };
 }

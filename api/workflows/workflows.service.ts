@@ -16,11 +16,11 @@ import { FailureType } from '../../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { readPath } from '../../src/pipeline/template';
-import { isApprovalOutcome, isMapResult, isMapStep, type ApprovalDecision, type PipelineDefinition, type StepOutput, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
+import { isApprovalOutcome, isMapResult, isMapStep, type ApprovalDecision, type PipelineDefinition, type StepOutput, type WebhookState, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
 import { requiredInputFields, type FieldProblem } from '../../src/pipeline/validate';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import type { pipelineWorkflow } from '../../workflows';
-import { approvalUpdate, PIPELINE_WORKFLOW_TYPE, progressQuery } from '../../workflows/definitions';
+import { approvalUpdate, PIPELINE_WORKFLOW_TYPE, progressQuery, webhookQuery } from '../../workflows/definitions';
 import { badRequest } from '../errors/bad-request';
 import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import type { Principal } from '../auth/principal';
@@ -48,6 +48,7 @@ export interface StartedRun {
 export interface StartOptions {
   workflowId: string;
   tenant: string;
+  callbackUrl?: string;
   /** Stored in the run's memo; an idempotent retry must match it. */
   requestHash?: string;
   rerunOf?: { workflowId: string; runId: string };
@@ -156,12 +157,13 @@ export class WorkflowsService {
     }
     const problems = inputProblems(pipeline, input);
     if (problems.length) throw badRequest(problems);
-    const tenant = principal.tenant;
-    if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}`, tenant });
+    const { tenant } = principal;
+    const { callbackUrl } = request;
+    if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}`, tenant, callbackUrl });
 
     // Keys are scoped per tenant: the same Idempotency-Key from two tenants names two runs.
     const scopedKey = createHash('sha256').update(`${tenant}\n${idempotencyKey}`).digest('hex').slice(0, 32);
-    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, tenant, requestHash: createHash('sha256').update(canonicalJson({ pipeline, input })).digest('hex') };
+    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, tenant, callbackUrl, requestHash: createHash('sha256').update(canonicalJson({ pipeline, input, callbackUrl })).digest('hex') };
     try {
       return await this.startRun(pipeline, input, options);
     } catch (error) {
@@ -175,8 +177,8 @@ export class WorkflowsService {
   }
 
   /** Starts a run of a validated pipeline; the definition travels in the input. */
-  async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, { workflowId, tenant, requestHash, rerunOf }: StartOptions): Promise<StartedRun> {
-    const args: [PipelineRunInput] = [{ pipeline, input }];
+  async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, { workflowId, tenant, callbackUrl, requestHash, rerunOf }: StartOptions): Promise<StartedRun> {
+    const args: [PipelineRunInput] = [{ pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}) }];
     const handle = await this.client.workflow.start<typeof pipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: this.temporal.taskQueue,
@@ -201,12 +203,19 @@ export class WorkflowsService {
     const sameRun = settled?.runId === description.runId;
     if (view.status === 'COMPLETED') {
       const result = sameRun && settled?.result ? settled.result : await handle.result();
-      return { ...view, steps: result.progress, result, simulated: Object.values(result.steps).flatMap(calls).some((call) => call.simulated) };
+      return {
+        ...view,
+        steps: result.progress,
+        result,
+        simulated: Object.values(result.steps).flatMap(calls).some((call) => call.simulated),
+        ...(result.webhook ? { webhook: result.webhook } : {}),
+      };
     }
     if (view.status === 'FAILED') {
       return { ...view, ...this.failureView(sameRun && settled?.failure ? settled.failure : await this.failureOf(handle)) };
     }
-    return { ...view, steps: await this.liveProgress(handle, description) };
+    const [steps, webhook] = await Promise.all([this.liveProgress(handle, description), this.liveWebhook(handle)]);
+    return { ...view, steps, ...(webhook ? { webhook } : {}) };
   }
 
   /** Waits up to `waitSeconds` for the run to close, then describes it. */
@@ -259,6 +268,15 @@ export class WorkflowsService {
     return { workflows };
   }
 
+  /** Webhook delivery of a running run (null without callbackUrl, or when no worker answered in time). */
+  private async liveWebhook(handle: WorkflowHandle<typeof pipelineWorkflow>): Promise<WebhookState | null> {
+    try {
+      return await this.client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () => handle.query(webhookQuery));
+    } catch {
+      return null;
+    }
+  }
+
   /** The failure of a run that closed as FAILED. */
   private async failureOf(handle: WorkflowHandle<typeof pipelineWorkflow>): Promise<WorkflowFailedError> {
     const error = await handle.result().then(
@@ -269,11 +287,11 @@ export class WorkflowsService {
     return error;
   }
 
-  private failureView(error: WorkflowFailedError): Pick<RunView, 'steps' | 'error'> {
+  private failureView(error: WorkflowFailedError): Pick<RunView, 'steps' | 'error' | 'webhook'> {
     const cause = error.cause;
     if (cause instanceof ApplicationFailure && cause.type === FailureType.PipelineStepFailed) {
       const details = cause.details?.[0] as PipelineFailureDetails | undefined;
-      if (details) return { steps: details.progress, error: { ...details.error, step: details.step } };
+      if (details) return { steps: details.progress, error: { ...details.error, step: details.step }, ...(details.webhook ? { webhook: details.webhook } : {}) };
     }
     const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error');
     return { steps: null, error: { type, message: cause instanceof TemporalFailure ? cause.message : error.message } };

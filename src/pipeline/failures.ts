@@ -27,6 +27,10 @@ export const FailureType = {
   ImageUnavailable: 'ImageUnavailable',
   /** An approver rejected the run at an approval step (or its timeout did). */
   ApprovalRejected: 'ApprovalRejected',
+  /** The callback URL refused the webhook (4xx), is not allowed, or the tenant has no signing secret; not retried. */
+  WebhookRejected: 'WebhookRejected',
+  /** The callback URL could not take the webhook now (network error, 5xx, 429); retried with backoff. */
+  WebhookUnavailable: 'WebhookUnavailable',
   /** Wraps the failure of one pipeline step; the workflow fails with this type. */
   PipelineStepFailed: 'PipelineStepFailed',
   /** The pipeline definition or its input cannot be executed (e.g. a template reads a missing value). */

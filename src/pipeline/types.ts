@@ -131,6 +131,20 @@ export interface PipelineDefinition {
 export interface PipelineRunInput {
   pipeline: PipelineDefinition;
   input: Record<string, unknown>;
+  /** The tenant that started the run (signs its webhook). */
+  tenant?: string;
+  /** Where the run's outcome is POSTed when it closes (signed webhook). */
+  callbackUrl?: string;
+}
+
+/** Delivery of a run's webhook, as the status shows it. */
+export interface WebhookState {
+  url: string;
+  status: 'pending' | 'delivering' | 'delivered' | 'failed';
+  /** Attempt that delivered it. */
+  attempts?: number;
+  deliveredAt?: string;
+  error?: StepFailureInfo;
 }
 
 export interface TokenUsage {
@@ -215,6 +229,7 @@ export interface PipelineResult {
   /** Each step's final state, in definition order (skipped steps included). */
   progress: StepProgress[];
   usage: UsageReport;
+  webhook?: WebhookState;
 }
 
 /** Details carried by a PipelineStepFailed failure so the API can report which step failed and why. */
@@ -222,6 +237,7 @@ export interface PipelineFailureDetails {
   step: string;
   error: StepFailureInfo;
   progress: StepProgress[];
+  webhook?: WebhookState;
 }
 
 /** sentiment and classify answers. */

@@ -10,6 +10,7 @@ import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { chorusDataConverter } from '../codec/encryption-codec';
 import { loadEncryptionSettings } from '../config/encryption';
+import { loadWebhookSettings } from '../config/webhooks';
 import { loadProviderSettings } from '../config/providers';
 import { loadTemporalSettings } from '../config/temporal';
 import { loadWorkerSettings } from '../config/worker';
@@ -60,6 +61,7 @@ async function main() {
     metrics: createProviderCallMetrics(registry),
     tracing,
     dataConverter: chorusDataConverter(loadEncryptionSettings(process.env)),
+    webhooks: loadWebhookSettings(process.env),
   });
   const queues = [...worker.workers.keys()].map((role) => taskQueueOf(temporal.taskQueue, role));
   const simulated = PROVIDER_NAMES.filter((name) => providers.endpoints[name].simulated);

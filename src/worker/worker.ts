@@ -8,6 +8,7 @@ import { createActivities } from '../../activities';
 import type { ProviderCallMetrics } from '../../activities/metrics';
 import type { ProviderSettings } from '../config/providers';
 import { temporalConnectionOptions, type TemporalSettings } from '../config/temporal';
+import type { WebhookSettings } from '../config/webhooks';
 import type { WorkerSettings } from '../config/worker';
 import { QUEUE_ROLES, taskQueueOf, type QueueRole } from '../pipeline/task-queues';
 import type { Tracing } from '../observability/tracing';
@@ -23,6 +24,8 @@ export interface ChorusWorkerOptions {
   identity?: string;
   /** Payload codecs (encryption) and failure conversion; must match the API's client. */
   dataConverter?: DataConverter;
+  /** Webhook signing secrets and URL rules. @default none (no tenant can use callbackUrl) */
+  webhooks?: WebhookSettings;
   /** Provider-call metrics. @default none */
   metrics?: ProviderCallMetrics;
   /** Traces workflows and activities (a prebuilt bundle must include the tracing workflow interceptors). @default off */
@@ -103,7 +106,7 @@ export async function createChorusWorker(
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     shutdownGraceTime: settings.shutdownGraceMs,
   } satisfies Partial<WorkerOptions>;
-  const activities = createActivities({ http: createProviderHttpClient(), providers: options.providers, metrics: options.metrics });
+  const activities = createActivities({ http: createProviderHttpClient(), providers: options.providers, metrics: options.metrics, webhooks: options.webhooks });
   const tracing = options.tracing;
 
   const workers = new Map<QueueRole, Worker>();
@@ -117,6 +120,8 @@ export async function createChorusWorker(
             ...common,
             taskQueue,
             ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+            // Webhook deliveries run next to the workflows: they belong to no provider's queue or limit.
+            activities,
             maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
             ...(tracing
               ? {

@@ -8,7 +8,7 @@ import { loadPipelineDirectory } from '../../src/pipeline/registry';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { projectRoot } from '../../src/project-root';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server';
-import { createChorusWorker, WORKFLOWS_PATH, type ChorusWorker } from '../../src/worker/worker';
+import { createChorusWorker, WORKFLOWS_PATH, type ChorusWorker, type ChorusWorkerOptions } from '../../src/worker/worker';
 
 export function testTemporalAddress(): string {
   const address = process.env.CHORUS_TEST_TEMPORAL_ADDRESS;
@@ -46,7 +46,12 @@ export interface TestStack {
 }
 
 /** Real Temporal + real simulator + an in-process Chorus worker on a fresh task queue. */
-export async function startTestStack(name: string, simulatorOptions: SimulatorOptions = {}, providerOverrides: Partial<ProviderSettings> = {}): Promise<TestStack> {
+export async function startTestStack(
+  name: string,
+  simulatorOptions: SimulatorOptions = {},
+  providerOverrides: Partial<ProviderSettings> = {},
+  workerOptions: Pick<ChorusWorkerOptions, 'webhooks'> = {},
+): Promise<TestStack> {
   const temporal = testTemporalSettings(name);
   const simulator = await startSimulator(simulatorOptions);
   const providers = simulatedProviders(simulator.url, providerOverrides);
@@ -57,6 +62,7 @@ export async function startTestStack(name: string, simulatorOptions: SimulatorOp
     worker: { maxConcurrentActivities: 100, maxConcurrentWorkflowTasks: 20, shutdownGraceMs: 1000 },
     workflowBundle: await workflowBundle(),
     connection: nativeConnection,
+    ...workerOptions,
   });
   const workerStopped = worker.run();
   const connection = await Connection.connect({ address: temporal.address });

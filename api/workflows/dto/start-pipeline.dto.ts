@@ -1,5 +1,5 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, Matches } from 'class-validator';
+import { IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 
 export const PIPELINE_NAME_MESSAGE = 'pipeline must be 1-64 letters, digits, "_" or "-"';
@@ -28,4 +28,13 @@ export class StartPipelineDto {
   })
   @IsObject({ message: 'input must be a JSON object' })
   input!: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description: "Where the run's outcome is POSTed when it closes, signed with the tenant's webhook secret (Chorus-Signature header).",
+    example: 'https://example.com/hooks/chorus',
+  })
+  @IsOptional()
+  @MaxLength(2000)
+  @IsUrl({ protocols: ['https', 'http'], require_protocol: true, require_tld: false }, { message: 'callbackUrl must be an http(s) URL' })
+  callbackUrl?: string;
 }

@@ -1,0 +1,122 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import type request from 'supertest';
+import { signWebhook } from '../../activities/webhooks';
+import { FailureType } from '../../src/pipeline/failures';
+import { startApiApp, TEST_API_KEY } from '../helpers/api-app';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const SECRET = 'whsec_acme_0123456789abcdef';
+const auth = { 'x-api-key': TEST_API_KEY };
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+/** A webhook receiver on loopback that fails its first `failFirst` deliveries with 503. */
+async function startReceiver(failFirst = 0): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  let failures = failFirst;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body, at: Date.now() });
+      res.writeHead(failures-- > 0 ? 503 : 204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/chorus`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** Verifies a delivery the way a receiver should: recompute the HMAC over "<t>.<body>" and check the timestamp. */
+function verify({ headers, body }: Received, secret: string, now = Date.now()): boolean {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(headers['chorus-signature']));
+  if (!match) return false;
+  const timestamp = Number(match[1]);
+  return signWebhook(secret, timestamp, body) === headers['chorus-signature'] && Math.abs(now / 1000 - timestamp) < 300;
+}
+
+/** Signed, durable webhooks on the real stack. */
+describe('webhooks', () => {
+  let stack: TestStack;
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    stack = await startTestStack('webhooks', { latencyMs: 5 }, {}, { webhooks: { secrets: { acme: SECRET }, allowHttp: true, allowPrivateHosts: true, timeoutMs: 2000 } });
+    ({ app, http } = await startApiApp(stack.temporal));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await stack?.close();
+  });
+
+  const run = async (prompt: string, callbackUrl: string) => {
+    const started = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt }, callbackUrl }).expect(202);
+    return (await http.get(`/v1/workflows/${started.body.workflowId}/result?waitSeconds=25`).set(auth).expect(200)).body;
+  };
+
+  it('POSTs the result, signed with the tenant secret, and shows the delivery in the status', async () => {
+    const receiver = await startReceiver();
+    try {
+      const done = await run('Tell the receiver', receiver.url);
+      expect(done.status).toBe('COMPLETED');
+      expect(done.webhook).toMatchObject({ url: receiver.url, status: 'delivered', attempts: 1, deliveredAt: expect.any(String) });
+      expect(receiver.received).toHaveLength(1);
+      const [delivery] = receiver.received;
+      expect(verify(delivery, SECRET)).toBe(true);
+      expect(verify(delivery, 'another-secret-0123456789')).toBe(false);
+      expect(delivery.headers['chorus-event']).toBe('run.completed');
+      expect(delivery.headers['chorus-delivery']).toBe(`${done.workflowId}/${done.runId}`);
+      const body = JSON.parse(delivery.body);
+      expect(body).toMatchObject({ event: 'run.completed', workflowId: done.workflowId, pipeline: 'classic', status: 'COMPLETED', result: { output: { draft: expect.stringContaining('Tell the receiver') } } });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('retries with backoff under Temporal while the receiver is down', async () => {
+    const receiver = await startReceiver(2);
+    try {
+      const done = await run('Receiver hiccups', receiver.url);
+      expect(done.webhook).toMatchObject({ status: 'delivered', attempts: 3 });
+      expect(receiver.received).toHaveLength(3);
+      expect(receiver.received[2].at - receiver.received[1].at).toBeGreaterThanOrEqual(receiver.received[1].at - receiver.received[0].at);
+      // Each attempt is signed when it is sent.
+      expect(receiver.received.every((delivery) => verify(delivery, SECRET))).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('reports a failed run too, and the run stays failed for its own reason', async () => {
+    const receiver = await startReceiver();
+    try {
+      const done = await run('Will fail [[sim:gemini:401]]', receiver.url);
+      expect(done).toMatchObject({ status: 'FAILED', error: { type: FailureType.ProviderAuthFailed }, webhook: { status: 'delivered' } });
+      expect(JSON.parse(receiver.received[0].body)).toMatchObject({ event: 'run.failed', status: 'FAILED', error: { type: FailureType.ProviderAuthFailed, step: 'sentiment' } });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a callback that refuses (4xx) is recorded as failed, without changing the run’s outcome', async () => {
+    const server = createServer((_req, res) => res.writeHead(410).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const done = await run('Gone receiver', `http://127.0.0.1:${(server.address() as AddressInfo).port}/gone`);
+      expect(done).toMatchObject({ status: 'COMPLETED', webhook: { status: 'failed', error: { type: FailureType.WebhookRejected, message: expect.stringMatching(/HTTP 410/) } } });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('rejects a callbackUrl that is not an http(s) URL with 400', async () => {
+    const response = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt: 'x' }, callbackUrl: 'ftp://example.com/x' }).expect(400);
+    expect(response.body.errors[0].field).toBe('callbackUrl');
+  });
+});
