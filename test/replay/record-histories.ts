@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
+import { approvalUpdate, progressQuery } from '../../workflows/definitions';
 import { shippedPipeline, startTestStack, type TestStack } from '../helpers/stack';
 import { HISTORY_FIXTURES_DIR, RECORDED_SHAPES } from './fixtures';
 
@@ -19,12 +20,18 @@ describe('record history fixtures', () => {
   });
   afterAll(() => stack.close());
 
-  it.each(Object.entries(RECORDED_SHAPES))('%s', async (name, { pipeline, input }) => {
+  it.each(Object.entries(RECORDED_SHAPES))('%s', async (name, { pipeline, input, approve }) => {
     const handle = await stack.client.workflow.start(pipelineWorkflow, {
       workflowId: `${name}-${randomUUID()}`,
       taskQueue: stack.temporal.taskQueue,
       args: [{ pipeline: shippedPipeline(pipeline), input } satisfies PipelineRunInput],
     });
+    if (approve) {
+      for (let tries = 0; tries < 100 && !(await handle.query(progressQuery)).some((step) => step.status === 'waiting'); tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await handle.executeUpdate(approvalUpdate, { args: [{ decision: 'approved', comment: 'recorded', by: 'fixture' }] });
+    }
     if (name.endsWith('cancelled')) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       await handle.cancel();

@@ -15,7 +15,7 @@ const problemsOf = (definition: unknown) => validatePipeline(definition).problem
 describe('pipeline definition validation', () => {
   it('accepts every shipped pipeline', () => {
     const pipelines = loadPipelineDirectory(join(projectRoot(), 'pipelines'));
-    expect([...pipelines.keys()].sort()).toEqual(['classic', 'digest', 'escalate', 'parallel-judge']);
+    expect([...pipelines.keys()].sort()).toEqual(['classic', 'digest', 'escalate', 'parallel-judge', 'reviewed-post']);
   });
 
   it.each([
@@ -103,7 +103,7 @@ describe('pipeline files', () => {
   it('ships an up-to-date JSON Schema that accepts every shipped pipeline', () => {
     expect(readFileSync(PIPELINE_SCHEMA_PATH, 'utf8')).toBe(pipelineSchemaText());
     const validate = new Ajv2020({ strict: false }).compile(JSON.parse(pipelineSchemaText()));
-    for (const file of ['classic.yaml', 'parallel-judge.yaml', 'escalate.yaml', 'digest.yaml']) {
+    for (const file of ['classic.yaml', 'parallel-judge.yaml', 'escalate.yaml', 'digest.yaml', 'reviewed-post.yaml']) {
       expect(validate(parseYaml(readFileSync(join(projectRoot(), 'pipelines', file), 'utf8')))).toBe(true);
     }
   });
