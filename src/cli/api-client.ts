@@ -69,6 +69,10 @@ export interface ResetAnswer {
 }
 
 const REQUEST_TIMEOUT_MS = 60_000;
+const JWT = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
+/** A JWT goes as a bearer token; anything else is an API key (whatever its prefix, e.g. the dev key). */
+const credentials = (key: string): Record<string, string> => (JWT.test(key) ? { authorization: `Bearer ${key}` } : { 'x-api-key': key });
 
 /** The Chorus REST API as the CLI uses it. */
 export class ChorusApi {
@@ -103,7 +107,7 @@ export class ChorusApi {
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.apiKey}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...credentials(this.apiKey), accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });

@@ -4,7 +4,7 @@ import { parseEnv, url, type Env } from './env';
 export interface CliSettings {
   /** Base URL of the Chorus REST API. @default http://127.0.0.1:3000 */
   apiUrl: string;
-  /** API key (or JWT) sent as `Authorization: Bearer`; unset means the CLI refuses to call the API. */
+  /** API key (sent as x-api-key) or JWT (sent as a bearer token); unset means the CLI refuses to call the API. */
   apiKey?: string;
 }
 

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type request from 'supertest';
 import { projectRoot } from '../../src/project-root';
-import { startApiApp, TEST_API_KEY } from '../helpers/api-app';
+import { keyEntry, startApiApp, TEST_API_KEY, testApiSettings } from '../helpers/api-app';
 import { freePort } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const CLI = join(projectRoot(), 'dist/src/cli/main.js');
+const PLAIN_KEY = 'plain-dev-key-change-me';
 
 interface CliResult {
   code: number;
@@ -30,7 +31,8 @@ describe('chorus CLI', () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
     dir = mkdtempSync(join(tmpdir(), 'chorus-cli-'));
     stack = await startTestStack('cli', { latencyMs: 5 });
-    ({ app, http } = await startApiApp(stack.temporal));
+    // Plus a key without the chorus_ prefix, like the dev key of npm start.
+    ({ app, http } = await startApiApp(stack.temporal, { auth: { apiKeys: [...testApiSettings().auth.apiKeys, keyEntry('plain', PLAIN_KEY, 'acme')] } }));
     await app.listen(0, '127.0.0.1');
     apiUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   });
@@ -141,6 +143,12 @@ describe('chorus CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^classic\s+input: prompt$/m);
     expect(result.stdout).toMatch(/^digest\s+input: documents$/m);
+  });
+
+  it('sends a key without the chorus_ prefix (such as the dev key) as x-api-key', async () => {
+    const result = await chorus(['pipelines'], { CHORUS_API_KEY: PLAIN_KEY });
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^classic\s+input: prompt$/m);
   });
 
   it.each([
