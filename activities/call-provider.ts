@@ -4,26 +4,18 @@ import type { AxiosInstance } from 'axios';
 import { ZodError } from 'zod';
 import type { ProviderSettings } from '../src/config/providers';
 import { estimateCostUsd, priceOf } from '../src/config/prices';
-import type { ProviderName } from '../src/pipeline/providers';
-import type { StepResult, StepTask } from '../src/pipeline/types';
+import type { ProviderCallSpec, StepResult } from '../src/pipeline/types';
 import { malformedResponse, toProviderFailure } from './errors';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { PROVIDER_ADAPTERS } from './providers';
 import { resolveImage } from './images';
 import { planTask } from './tasks';
 
-export interface ProviderStepInput {
+/** A step's call as the activity gets it: the definition's call spec, with its templates rendered. */
+export interface ProviderStepInput extends Pick<ProviderCallSpec, 'provider' | 'model' | 'task' | 'labels' | 'schema'> {
   stepId: string;
-  provider: ProviderName;
-  /** The provider's configured default model when absent. */
-  model?: string;
-  task: StepTask;
   /** The rendered prompt. */
   prompt: string;
-  /** classify: allowed labels. */
-  labels?: string[];
-  /** extract: JSON Schema of the answer. */
-  schema?: Record<string, unknown>;
   /** analyze-image: the rendered image reference (http(s) URL or data URL). */
   image?: string;
 }

@@ -30,7 +30,6 @@ import {
   type StepOutput,
   type WebhookState,
   type FallbackTarget,
-  type MapResult,
   type MapStep,
   type PipelineDefinition,
   type PipelineFailureDetails,

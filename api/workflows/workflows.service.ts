@@ -6,7 +6,6 @@ import {
   WorkflowFailedError,
   WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
-  type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';

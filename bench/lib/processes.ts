@@ -108,14 +108,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+export { waitUntil } from '../../src/launcher/child-process';
 
 export interface MemoryReading {
   /** Current resident set, MB. */
