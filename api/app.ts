@@ -17,7 +17,7 @@ export function configureApp(app: INestApplication, settings: ApiSettings): INes
   const origins = new Set([...settings.corsOrigins, ...settings.codec.uiOrigins]);
   express.enableCors({
     origin: (origin, allow) => allow(null, origin !== undefined && origins.has(origin)),
-    methods: ['GET', 'POST'],
+    methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['content-type', 'x-api-key', 'authorization', 'idempotency-key', 'x-namespace'],
     credentials: true,
   });

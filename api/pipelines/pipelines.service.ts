@@ -29,6 +29,13 @@ export class PipelinesService {
     return this.pipelines.get(name);
   }
 
+  /** The named pipeline, or a 400 on `pipeline` listing the known names. */
+  require(name: string): PipelineDefinition {
+    const pipeline = this.pipelines.get(name);
+    if (!pipeline) throw badRequest([{ field: 'pipeline', reason: `unknown pipeline "${name}"; known: ${[...this.pipelines.keys()].join(', ')}` }]);
+    return pipeline;
+  }
+
   /** Validates an inline definition; problems are reported under `fieldPrefix` (e.g. `definition`). */
   validate(candidate: unknown, fieldPrefix: string): PipelineDefinition {
     const { pipeline, problems } = validatePipeline(candidate);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
   Client,
   isGrpcServiceError,
@@ -22,7 +22,7 @@ import type { Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
-import { inputProblems } from '../workflows/workflows.service';
+import { assertRunnableInput } from '../workflows/workflows.service';
 import type { CreateScheduleDto } from './dto/schedule.dto';
 
 /** How runs are timed, as the caller gave it (Temporal itself keeps cron only as calendars). */
@@ -115,22 +115,13 @@ export class SchedulesService {
   async create(request: CreateScheduleDto, principal: Principal): Promise<ScheduleDetails> {
     const { pipeline: name, input, cron, every, timezone, paused = false, note } = request;
     if (cron !== undefined && every !== undefined) throw badRequest([{ field: 'every', reason: 'give either cron or every, not both' }]);
-    const pipeline = this.pipelines.find(name);
-    if (!pipeline) {
-      const known = this.pipelines.list().map((summary) => summary.name);
-      throw badRequest([{ field: 'pipeline', reason: `unknown pipeline "${name}"; known: ${known.join(', ')}` }]);
+    const pipeline = this.pipelines.require(name);
+    assertRunnableInput(pipeline, input, this.api.maxInputBytes);
+    // A schedule starts paid runs forever: each tenant gets a bounded number (OWASP API4).
+    const existing = await this.list(principal, this.api.maxSchedulesPerTenant);
+    if (existing.schedules.length >= this.api.maxSchedulesPerTenant) {
+      throw new ConflictException(`Tenant "${principal.tenant}" already has ${this.api.maxSchedulesPerTenant} schedules, the limit (CHORUS_MAX_SCHEDULES_PER_TENANT)`);
     }
-    const inputBytes = Buffer.byteLength(JSON.stringify(input));
-    if (inputBytes > this.api.maxInputBytes) {
-      throw new PayloadTooLargeException({
-        statusCode: 413,
-        error: 'Payload Too Large',
-        message: `input is ${inputBytes} bytes as JSON; the limit is ${this.api.maxInputBytes}`,
-        errors: [{ field: 'input', reason: `at most ${this.api.maxInputBytes} bytes as JSON` }],
-      });
-    }
-    const problems = inputProblems(pipeline, input);
-    if (problems.length) throw badRequest(problems);
 
     const id = request.id ?? `${pipeline.name}-${randomUUID().slice(0, 8)}`;
     const tenantAttributes = [
@@ -138,7 +129,7 @@ export class SchedulesService {
       { key: TENANT_ATTRIBUTE, value: principal.tenant },
     ];
     const timing: Timing = cron !== undefined ? { cron, ...(timezone ? { timezone } : {}) } : { every };
-    const args: [PipelineRunInput] = [{ pipeline, input }];
+    const args: [PipelineRunInput] = [{ pipeline, input, tenant: principal.tenant }];
     try {
       await this.client.schedule.create<typeof pipelineWorkflow>({
         scheduleId: temporalId(principal.tenant, id),

@@ -83,7 +83,7 @@ export const runLinks = (workflowId: string) => ({
 const calls = (result: StepOutput): StepResult[] => (isMapResult(result) ? result.items : isApprovalOutcome(result) ? [] : [result]);
 
 /** What a pipeline needs from its input that a template cannot check: present fields, bounded lists. */
-export function inputProblems(pipeline: PipelineDefinition, input: Record<string, unknown>): FieldProblem[] {
+function inputProblems(pipeline: PipelineDefinition, input: Record<string, unknown>): FieldProblem[] {
   const missing = requiredInputFields(pipeline)
     .filter((field) => input[field] === undefined || input[field] === null || input[field] === '')
     .map((field) => ({ field: `input.${field}`, reason: `required by pipeline "${pipeline.name}"` }));
@@ -98,6 +98,24 @@ export function inputProblems(pipeline: PipelineDefinition, input: Record<string
       return [];
     });
   return [...missing, ...lists];
+}
+
+/**
+ * Refuses an input a run cannot take: over the size cap (413, it is stored in Temporal history),
+ * missing fields the templates read, or a map list that is not a list or too long (400).
+ */
+export function assertRunnableInput(pipeline: PipelineDefinition, input: Record<string, unknown>, maxInputBytes: number): void {
+  const inputBytes = Buffer.byteLength(JSON.stringify(input));
+  if (inputBytes > maxInputBytes) {
+    throw new PayloadTooLargeException({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      message: `input is ${inputBytes} bytes as JSON; the limit is ${maxInputBytes}`,
+      errors: [{ field: 'input', reason: `at most ${maxInputBytes} bytes as JSON` }],
+    });
+  }
+  const problems = inputProblems(pipeline, input);
+  if (problems.length) throw badRequest(problems);
 }
 
 /** Starts, reads, waits for, cancels and lists pipeline runs; the API's only use of the Temporal client. */
@@ -129,12 +147,7 @@ export class WorkflowsService {
       if (!principal.scopes.has('pipelines:adhoc')) throw new ForbiddenException('Missing scope: pipelines:adhoc');
       return this.pipelines.validate(definition, 'definition');
     }
-    const pipeline = this.pipelines.find(name!);
-    if (!pipeline) {
-      const known = this.pipelines.list().map((summary) => summary.name);
-      throw badRequest([{ field: 'pipeline', reason: `unknown pipeline "${name}"; known: ${known.join(', ')}` }]);
-    }
-    return pipeline;
+    return this.pipelines.require(name!);
   }
 
   /**
@@ -145,17 +158,7 @@ export class WorkflowsService {
   async startPipeline(request: StartPipelineDto, principal: Principal, idempotencyKey?: string): Promise<StartedRun> {
     const pipeline = this.resolvePipeline(request, principal);
     const { input } = request;
-    const inputBytes = Buffer.byteLength(JSON.stringify(input));
-    if (inputBytes > this.api.maxInputBytes) {
-      throw new PayloadTooLargeException({
-        statusCode: 413,
-        error: 'Payload Too Large',
-        message: `input is ${inputBytes} bytes as JSON; the limit is ${this.api.maxInputBytes}`,
-        errors: [{ field: 'input', reason: `at most ${this.api.maxInputBytes} bytes as JSON` }],
-      });
-    }
-    const problems = inputProblems(pipeline, input);
-    if (problems.length) throw badRequest(problems);
+    assertRunnableInput(pipeline, input, this.api.maxInputBytes);
     const { tenant } = principal;
     const { callbackUrl } = request;
     if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}`, tenant, callbackUrl });

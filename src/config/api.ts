@@ -37,6 +37,8 @@ export interface ApiSettings {
   pipelinesDir: string;
   /** Whether inline definitions are accepted at all (callers also need the pipelines:adhoc scope). */
   allowAdhocPipelines: boolean;
+  /** Most schedules one tenant may have. */
+  maxSchedulesPerTenant: number;
   /** Browser origins allowed by CORS; none by default. */
   corsOrigins: string[];
   codec: CodecEndpointSettings;
@@ -57,6 +59,7 @@ export function loadApiSettings(env: Env): ApiSettings {
       CHORUS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').optional(),
       CHORUS_MAX_BODY_BYTES: positiveInt(1_000_000),
       CHORUS_MAX_INPUT_BYTES: positiveInt(256_000),
+      CHORUS_MAX_SCHEDULES_PER_TENANT: positiveInt(100),
       CHORUS_CORS_ORIGINS: commaList().default([]),
       CHORUS_CODEC_UI_ORIGINS: commaList().default(['http://127.0.0.1:8233', 'http://localhost:8233']),
       CHORUS_CODEC_TRUST_LOOPBACK_UI: flag(false),
@@ -79,6 +82,7 @@ export function loadApiSettings(env: Env): ApiSettings {
     maxWaitSeconds: vars.CHORUS_MAX_WAIT_SECONDS,
     pipelinesDir: vars.CHORUS_PIPELINES_DIR,
     allowAdhocPipelines: vars.CHORUS_ADHOC_PIPELINES,
+    maxSchedulesPerTenant: vars.CHORUS_MAX_SCHEDULES_PER_TENANT,
     corsOrigins: vars.CHORUS_CORS_ORIGINS,
     codec: { uiOrigins: vars.CHORUS_CODEC_UI_ORIGINS, trustLoopbackUi: vars.CHORUS_CODEC_TRUST_LOOPBACK_UI },
   };

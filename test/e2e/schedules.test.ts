@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import type request from 'supertest';
-import { READ_ONLY_KEY, SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
+import { keyEntry, READ_ONLY_KEY, SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const acme = { 'x-api-key': TEST_API_KEY };
@@ -159,6 +159,28 @@ describe('schedules', () => {
     );
     await describeAs(body.id).expect(404);
     await http.delete(`/v1/schedules/${body.id}`).set(acme).expect(404);
+  });
+
+  it('caps the schedules a tenant may have (CHORUS_MAX_SCHEDULES_PER_TENANT)', async () => {
+    // A tenant of its own, so no other schedule counts.
+    const tenant = `capped-${randomUUID().slice(0, 8)}`;
+    const key = 'chorus_capped-tenant-key-0123456789';
+    const { app: cappedApp, http: capped } = await startApiApp(stack.temporal, { maxSchedulesPerTenant: 1, auth: { apiKeys: [keyEntry('capped', key, tenant)] } });
+    const mine: string[] = [];
+    const own = { 'x-api-key': key };
+    try {
+      const first = await capped.post('/v1/schedules').set(own).send(classicEvery('1h', { paused: true })).expect(201);
+      mine.push(first.body.id);
+      await eventually(
+        async () => (await capped.get('/v1/schedules').set(own).expect(200)).body.schedules.length,
+        (count) => count >= 1,
+      );
+      const refused = await capped.post('/v1/schedules').set(own).send(classicEvery('1h', { paused: true })).expect(409);
+      expect(refused.body.message).toMatch(/already has 1 schedules, the limit/);
+    } finally {
+      for (const id of mine) await capped.delete(`/v1/schedules/${id}`).set(own);
+      await cappedApp.close();
+    }
   });
 
   it('answers 409 for an ID in use', async () => {

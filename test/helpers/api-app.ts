@@ -32,6 +32,7 @@ export function testApiSettings(overrides: Partial<ApiSettings> = {}): ApiSettin
     maxWaitSeconds: 30,
     pipelinesDir: join(projectRoot(), 'pipelines'),
     allowAdhocPipelines: true,
+    maxSchedulesPerTenant: 100,
     corsOrigins: [],
     codec: { uiOrigins: ['http://127.0.0.1:8233'], trustLoopbackUi: false },
     ...overrides,
