@@ -12,7 +12,8 @@ const GRPC_TO_HTTP: Record<number, { status: number; error: string }> = {
   14: { status: HttpStatus.SERVICE_UNAVAILABLE, error: 'Temporal is unavailable' },
 };
 
-function grpcCode(error: unknown): number | undefined {
+/** The gRPC status code of a Temporal client error, however the SDK wrapped it. */
+export function grpcCode(error: unknown): number | undefined {
   if (isGrpcServiceError(error)) return error.code;
   if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
   return undefined;

@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import {
   Client,
-  isGrpcServiceError,
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
-  ServiceError,
   type ScheduleDescription,
   type ScheduleExecutionResult,
   type ScheduleHandle,
@@ -20,6 +18,7 @@ import type { pipelineWorkflow } from '../../workflows';
 import { PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
 import type { Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
+import { grpcCode } from '../errors/temporal-exception.filter';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import { assertRunnableInput } from '../workflows/workflows.service';
@@ -94,12 +93,6 @@ function viewOf(id: string, schedule: ScheduleSummary | ScheduleDescription): Sc
     nextRunTimes: schedule.info.nextActionTimes.map((time) => time.toISOString()),
     recentRuns: recentRuns(schedule.info.recentActions),
   };
-}
-
-function grpcCode(error: unknown): number | undefined {
-  if (isGrpcServiceError(error)) return error.code;
-  if (error instanceof ServiceError && isGrpcServiceError(error.cause)) return error.cause.code;
-  return undefined;
 }
 
 /** Runs named pipelines on a cron expression or an interval, with Temporal Schedules; each tenant sees only its own. */
