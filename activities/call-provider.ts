@@ -7,6 +7,7 @@ import { estimateCostUsd, priceOf } from '../src/config/prices';
 import type { ProviderCallSpec, StepResult } from '../src/pipeline/types';
 import { malformedResponse, toProviderFailure } from './errors';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
+import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
 import { PROVIDER_ADAPTERS } from './providers';
 import { resolveImage } from './images';
 import { planTask } from './tasks';
@@ -28,12 +29,14 @@ export interface ActivityDeps {
   clock?: () => number;
   /** Calls, latency, retries, tokens and cost per provider and model. @default no metrics */
   metrics?: ProviderCallMetrics;
+  /** Spaces each provider's requests to its per-second limit. @default no pacing */
+  pacer?: ProviderPacer;
 }
 
 const failureTypeOf = (error: unknown) => (error instanceof ApplicationFailure ? (error.type ?? 'Error') : ((error as Error | undefined)?.name ?? 'Error'));
 
 /** Calls one provider for one pipeline step, under Temporal's retry policy and timeouts. */
-export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS }: ActivityDeps) {
+export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS, pacer = NO_PACING }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
@@ -60,6 +63,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
       const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
       const call = { model, system: task.system, prompt: input.prompt, json: task.json, image };
       const request = adapter.toHttpRequest(call, endpoint);
+      const pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
       const startedAt = clock();
       const response = await http.post(request.url, request.body, {
         headers: request.headers,
@@ -99,7 +103,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         attempt: context.info.attempt,
       };
       report('success', result);
-      context.log.info('provider call succeeded', { provider: input.provider, model: result.model, latencyMs, tokens: result.usage.inputTokens + result.usage.outputTokens });
+      context.log.info('provider call succeeded', { provider: input.provider, model: result.model, latencyMs, pacedMs: Math.round(pacedMs), tokens: result.usage.inputTokens + result.usage.outputTokens });
       return result;
     } catch (error) {
       if (context.cancellationSignal.aborted) {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from '../project-root';
 import { loadAuthSettings, type AuthSettings } from './auth';
-import { commaList, ConfigError, flag, parseEnv, port, positiveInt, type Env } from './env';
+import { commaList, ConfigError, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
 
 export interface RateLimitSettings {
   /** Requests per minute per API key (or JWT subject), unless its tenant has its own. */
@@ -56,7 +56,7 @@ export function loadApiSettings(env: Env): ApiSettings {
       CHORUS_ADHOC_PIPELINES: flag(true),
       CHORUS_RATE_LIMIT_PER_MINUTE: positiveInt(600),
       CHORUS_RATE_LIMITS_BY_TENANT: z.string().default('{}'),
-      CHORUS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').optional(),
+      CHORUS_REDIS_URL: redisUrl(),
       CHORUS_MAX_BODY_BYTES: positiveInt(1_000_000),
       CHORUS_MAX_INPUT_BYTES: positiveInt(256_000),
       CHORUS_MAX_SCHEDULES_PER_TENANT: positiveInt(100),

@@ -25,6 +25,8 @@ export const flag = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((value) => value === 'true' || value === '1');
 export const url = () => z.url({ protocol: /^https?$/ });
+/** CHORUS_REDIS_URL: the store API instances share rate limits in, and workers share provider pacing in. */
+export const redisUrl = () => z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').optional();
 export const commaList = () =>
   z.string().transform((value) =>
     value

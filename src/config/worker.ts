@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
 import { QUEUE_ROLES, type QueueRole } from '../pipeline/task-queues';
-import { commaList, parseEnv, port, positiveInt, type Env } from './env';
+import { commaList, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
 
 /** Limits of one provider's activity queue. */
 export interface ProviderQueueLimits {
   /** Provider calls one worker process runs at once. @default maxConcurrentActivities */
   maxConcurrency?: number;
   /**
-   * The provider's request limit per second, never exceeded in any 1 s window across every worker:
-   * the Temporal server enforces it on the task queue (each worker must send the same value; see
-   * queueDispatchRate for why the queue runs at half of it). @default unlimited
+   * The provider's request limit per second. The Temporal server holds the queue's sustained rate to
+   * it across every worker (each worker must send the same value), and the provider pacer spaces the
+   * requests so no 1 s window exceeds it: across all workers when they share Redis, per process
+   * otherwise. @default unlimited
    */
   maxRps?: number;
 }
@@ -28,6 +29,8 @@ export interface WorkerSettings {
   metricsPort?: number;
   /** Interface the metrics endpoint binds to. @default 127.0.0.1 */
   metricsHost?: string;
+  /** Redis the workers share provider pacing in (CHORUS_REDIS_URL). @default none: each process paces its own calls */
+  redisUrl?: string;
 }
 
 const envPrefix = (provider: ProviderName) => provider.toUpperCase();
@@ -50,6 +53,7 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
         .optional(),
       CHORUS_WORKER_METRICS_PORT: port(0),
       CHORUS_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+      CHORUS_REDIS_URL: redisUrl(),
     },
     env,
   ) as Record<string, number | undefined> & {
@@ -59,6 +63,7 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
     CHORUS_WORKER_QUEUES?: QueueRole[];
     CHORUS_WORKER_METRICS_PORT: number;
     CHORUS_WORKER_METRICS_HOST: string;
+    CHORUS_REDIS_URL?: string;
   };
   return {
     maxConcurrentActivities: vars.CHORUS_WORKER_MAX_ACTIVITIES,
@@ -73,6 +78,7 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
     ),
     metricsPort: vars.CHORUS_WORKER_METRICS_PORT,
     metricsHost: vars.CHORUS_WORKER_METRICS_HOST,
+    ...(vars.CHORUS_REDIS_URL ? { redisUrl: vars.CHORUS_REDIS_URL } : {}),
   };
 }
 

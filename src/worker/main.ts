@@ -19,7 +19,7 @@ import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../obs
 import { createProviderCallMetrics } from '../observability/provider-metrics';
 import { PROVIDER_NAMES } from '../pipeline/providers';
 import { taskQueueOf } from '../pipeline/task-queues';
-import { createChorusWorker } from './worker';
+import { createChorusWorker, createProviderPacer, providerRates } from './worker';
 
 const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WARN', debug: 'INFO', trace: 'DEBUG', silent: 'ERROR' } as const;
 
@@ -53,7 +53,16 @@ async function main() {
     });
   }
 
+  const pacer = await createProviderPacer(settings, temporal, (shared, error) =>
+    shared
+      ? logger.info('provider pacing shared through Redis')
+      : logger.warn({ err: error?.message }, 'Redis unreachable: this worker paces provider calls on its own until it is back'),
+  );
+  if (Object.keys(providerRates(settings)).length && !settings.redisUrl) {
+    logger.info('provider rate limits are paced per worker process; with several worker processes set CHORUS_REDIS_URL to hold them in every 1 s window');
+  }
   const { worker, connection } = await createChorusWorker({
+    pacer,
     temporal,
     providers,
     worker: settings,

@@ -6,10 +6,12 @@ import { NativeConnection, Worker, type State, type WorkerOptions } from '@tempo
 import axios from 'axios';
 import { createActivities } from '../../activities';
 import type { ProviderCallMetrics } from '../../activities/metrics';
+import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../../activities/provider-pacer';
 import type { ProviderSettings } from '../config/providers';
 import { temporalConnectionOptions, type TemporalSettings } from '../config/temporal';
 import type { WebhookSettings } from '../config/webhooks';
 import type { WorkerSettings } from '../config/worker';
+import type { ProviderName } from '../pipeline/providers';
 import { QUEUE_ROLES, taskQueueOf, type QueueRole } from '../pipeline/task-queues';
 import type { Tracing } from '../observability/tracing';
 
@@ -30,6 +32,8 @@ export interface ChorusWorkerOptions {
   metrics?: ProviderCallMetrics;
   /** Traces workflows and activities (a prebuilt bundle must include the tracing workflow interceptors). @default off */
   tracing?: Pick<Tracing, 'spanProcessor' | 'resource'>;
+  /** Spaces provider requests to their limits; the worker closes it when it stops. @default createProviderPacer without logging */
+  pacer?: ProviderPacer;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -47,14 +51,27 @@ export function createProviderHttpClient() {
   });
 }
 
+/** Rates of the providers that have a per-second limit. */
+export function providerRates(settings: WorkerSettings): Partial<Record<ProviderName, number>> {
+  return Object.fromEntries(
+    Object.entries(settings.providerLimits ?? {}).flatMap(([provider, limits]) => (limits?.maxRps ? [[provider, limits.maxRps]] : [])),
+  );
+}
+
 /**
- * Temporal's task-queue rate limit is a token bucket whose burst equals its rate: after a quiet
- * spell it hands out a full bucket and then refills, so one second can see twice the rate (measured:
- * 41 requests in 1 s at a limit of 25). Half the provider's per-second limit keeps every 1 s window
- * within it; sustained throughput is then half the limit.
+ * The pacer of this process: shared through Redis when the workers have it, else per process
+ * (exact for one worker process; several then hold the limit on average, through Temporal).
  */
-export function queueDispatchRate(maxRps: number): number {
-  return maxRps / 2;
+export async function createProviderPacer(
+  settings: WorkerSettings,
+  temporal: Pick<TemporalSettings, 'taskQueue'>,
+  onSharedChange?: SharedPacerOptions['onSharedChange'],
+): Promise<ProviderPacer> {
+  const rates = providerRates(settings);
+  if (Object.keys(rates).length === 0) return NO_PACING;
+  return settings.redisUrl
+    ? createSharedPacer(rates, { redisUrl: settings.redisUrl, scope: temporal.taskQueue, onSharedChange })
+    : createLocalPacer(rates);
 }
 
 /**
@@ -62,7 +79,10 @@ export function queueDispatchRate(maxRps: number): number {
  * run and stopped together.
  */
 export class ChorusWorker {
-  constructor(readonly workers: ReadonlyMap<QueueRole, Worker>) {}
+  constructor(
+    readonly workers: ReadonlyMap<QueueRole, Worker>,
+    private readonly pacer: ProviderPacer = NO_PACING,
+  ) {}
 
   /** Runs every Worker until shutdown (or SIGINT/SIGTERM, which drain in-flight tasks); one failing stops the rest. */
   async run(): Promise<void> {
@@ -73,6 +93,7 @@ export class ChorusWorker {
       }),
     );
     const outcomes = await Promise.allSettled(runs);
+    await this.pacer.close();
     const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -106,7 +127,8 @@ export async function createChorusWorker(
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     shutdownGraceTime: settings.shutdownGraceMs,
   } satisfies Partial<WorkerOptions>;
-  const activities = createActivities({ http: createProviderHttpClient(), providers: options.providers, metrics: options.metrics, webhooks: options.webhooks });
+  const pacer = options.pacer ?? (await createProviderPacer(settings, options.temporal));
+  const activities = createActivities({ http: createProviderHttpClient(), providers: options.providers, metrics: options.metrics, webhooks: options.webhooks, pacer });
   const tracing = options.tracing;
 
   const workers = new Map<QueueRole, Worker>();
@@ -141,15 +163,16 @@ export async function createChorusWorker(
             activities,
             maxConcurrentActivityTaskExecutions: limits.maxConcurrency ?? settings.maxConcurrentActivities,
             // Enforced by the server for the whole queue, so every worker sends the same value.
-            ...(limits.maxRps ? { maxTaskQueueActivitiesPerSecond: queueDispatchRate(limits.maxRps) } : {}),
+            ...(limits.maxRps ? { maxTaskQueueActivitiesPerSecond: limits.maxRps } : {}),
             ...(tracing ? { interceptors: { activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] } } : {}),
           }),
         );
       }
     }
   } catch (error) {
+    await pacer.close();
     if (ownsConnection) await connection.close();
     throw error;
   }
-  return { worker: new ChorusWorker(workers), connection, ownsConnection };
+  return { worker: new ChorusWorker(workers, pacer), connection, ownsConnection };
 }

@@ -3,15 +3,18 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { startProcess, type ManagedProcess } from '../../src/launcher/child-process';
+import { httpOk, startProcess, type ManagedProcess } from '../../src/launcher/child-process';
 import type { Env } from '../../src/config/env';
 import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, ProviderStep, StepRetryPolicy, StepTimeouts } from '../../src/pipeline/types';
+import { freeLoopbackPort } from '../../src/observability/metrics-server';
 import { projectRoot } from '../../src/project-root';
+import type { SimulatorRequestRecord } from '../../src/simulator/server';
 import { shippedPipeline } from './stack';
 
 export const WORKER_ENTRY = join(projectRoot(), 'dist', 'src', 'worker', 'main.js');
 export const API_ENTRY = join(projectRoot(), 'dist', 'api', 'main.js');
+export const SIMULATOR_ENTRY = join(projectRoot(), 'dist', 'src', 'simulator', 'main.js');
 
 export function requireBuilt(...entries: string[]): void {
   for (const entry of entries) if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
@@ -96,6 +99,17 @@ export async function startWorkerProcess(pool: ProcessPool, name: string, env: E
     throw new Error(`${error.message}\n${pool.tail(name)}`);
   });
   return { process: managed, identity: `chorus-worker-${managed.child.pid}@${hostname()}`, readyMs: Date.now() - spawnedAt };
+}
+
+/**
+ * The provider simulator in its own process: what it records as a request's arrival then does not
+ * wait for this test process's event loop, which is busy starting and auditing runs.
+ */
+export async function startSimulatorProcess(pool: ProcessPool, env: Env): Promise<{ url: string; requests(): Promise<SimulatorRequestRecord[]> }> {
+  const url = `http://127.0.0.1:${await freeLoopbackPort()}`;
+  pool.start('simulator', process.execPath, [SIMULATOR_ENTRY], { PATH: process.env.PATH, CHORUS_SIMULATOR_URL: url, ...env });
+  await waitFor('the simulator process', () => httpOk(`${url}/healthz`), 15_000);
+  return { url, requests: async () => (await fetch(`${url}/_sim/requests`)).json() as Promise<SimulatorRequestRecord[]> };
 }
 
 export interface WorkerEvent {

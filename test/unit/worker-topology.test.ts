@@ -1,4 +1,5 @@
 import { loadWorkerCount, loadWorkerSettings } from '../../src/config/worker';
+import { providerRates } from '../../src/worker/worker';
 import { providerTaskQueue, QUEUE_ROLES, taskQueueOf } from '../../src/pipeline/task-queues';
 
 describe('worker topology', () => {
@@ -20,6 +21,14 @@ describe('worker topology', () => {
     expect(settings.maxConcurrentActivities).toBe(50);
     expect(() => loadWorkerSettings({ CHORUS_COHERE_MAX_RPS: '-1' })).toThrow(/CHORUS_COHERE_MAX_RPS/);
     expect(loadWorkerSettings({}).metricsPort).toBe(0);
+  });
+
+  it('paces only the providers that have a rate limit, sharing the schedule in the Redis CHORUS_REDIS_URL names', () => {
+    expect(providerRates(loadWorkerSettings({ CHORUS_GEMINI_MAX_RPS: '12' }))).toEqual({ gemini: 12 });
+    expect(providerRates(loadWorkerSettings({}))).toEqual({});
+    expect(loadWorkerSettings({ CHORUS_REDIS_URL: 'redis://10.0.0.5:6379' }).redisUrl).toBe('redis://10.0.0.5:6379');
+    expect(loadWorkerSettings({}).redisUrl).toBeUndefined();
+    expect(() => loadWorkerSettings({ CHORUS_REDIS_URL: 'http://redis:6379' })).toThrow(/CHORUS_REDIS_URL: expected redis:\/\/host:port/);
   });
 
   it('takes the worker count from --workers or CHORUS_WORKERS', () => {
