@@ -12,7 +12,9 @@ import { projectRoot } from '../project-root';
 import { ensureTemporalCli } from '../temporal/cli';
 import { devServerArgs } from '../temporal/dev-server';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { httpOk, startProcess, waitUntil, type ManagedProcess } from './child-process';
+import { freeLoopbackPort } from '../observability/metrics-server';
+import { httpOk, onPath, startProcess, waitUntil, type ManagedProcess } from './child-process';
+import { redisAnswers, redisServerArgs } from './redis';
 
 /** Only for local runs: printed loudly, and replaced by setting CHORUS_API_KEYS or CHORUS_API_KEYS_FILE. */
 const DEV_API_KEY = 'chorus-dev-key-change-me';
@@ -99,6 +101,21 @@ async function main() {
     await waitUntil(`the provider simulator at ${simulatorUrl}`, () => httpOk(`${simulatorUrl}/healthz`), STARTUP_TIMEOUT_MS);
   }
 
+  // Several workers hold provider rate limits in every 1 s window only when they pace through one Redis.
+  let redisNote = '';
+  if (workerCount > 1 && !env.CHORUS_REDIS_URL) {
+    const redisServer = onPath('redis-server', env);
+    if (redisServer) {
+      const port = await freeLoopbackPort();
+      launch('redis', redisServer, redisServerArgs(port));
+      env.CHORUS_REDIS_URL = `redis://127.0.0.1:${port}`;
+      await waitUntil(`redis-server on ${port}`, () => redisAnswers(port), STARTUP_TIMEOUT_MS, 200);
+      redisNote = `  Redis        ${env.CHORUS_REDIS_URL} (the workers share provider pacing, the API its rate limits)`;
+    } else {
+      redisNote = '  Redis        none: each worker paces provider calls on its own (install redis-server or set CHORUS_REDIS_URL to share limits)';
+    }
+  }
+
   const exampleKey = env.CHORUS_API_KEYS || env.CHORUS_API_KEYS_FILE ? '<your API key>' : DEV_API_KEY;
   if (!env.CHORUS_API_KEYS && !env.CHORUS_API_KEYS_FILE && !env.CHORUS_JWT_JWKS_URL) {
     env.CHORUS_API_KEYS = JSON.stringify([DEV_KEY_ENTRY]);
@@ -122,6 +139,7 @@ async function main() {
       `  Temporal     ${env.TEMPORAL_ADDRESS}${uiUrl ? `   (Web UI: ${uiUrl})` : ''}`,
       `  Workers      ${workerCount} process${workerCount === 1 ? '' : 'es'}${metricsPort ? ` (metrics on ports ${metricsPort}–${metricsPort + workerCount - 1})` : ''}`,
       simulated.length ? `  Simulated    ${simulated.join(', ')} (no API key set; answers come from the Chorus provider simulator)` : '',
+      redisNote,
       '',
       'Try it:',
       `  curl -s -X POST ${apiUrl}/v1/workflows -H 'x-api-key: ${exampleKey}' -H 'content-type: application/json' \\`,

@@ -2,7 +2,7 @@ import { createConnection } from 'node:net';
 
 /** A redis-server on the loopback port that keeps nothing on disk: it only holds shared counters (rate limits, provider pacing). */
 export function redisServerArgs(port: number): string[] {
-  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
 }
 
 /** True once a Redis on the loopback port answers PING. */

@@ -1,30 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Env } from '../config/env';
+import { isExecutable, onPath } from '../launcher/child-process';
 import { projectRoot } from '../project-root';
 
 /** The CLI release Chorus installs; newer tags carry a `replace` directive that `go install` refuses. */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 export const CLI_CACHE_DIR = join(projectRoot(), '.cache', 'bin');
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string, env: Env): string | undefined {
-  return (env.PATH ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .map((dir) => join(dir, name))
-    .find(isExecutable);
-}
 
 /** Finds the `temporal` CLI without installing anything: TEMPORAL_CLI, then PATH, then the project cache. */
 export function findTemporalCli(env: Env = process.env): string | undefined {

@@ -85,16 +85,22 @@ describe('Grafana dashboard', () => {
 });
 
 describe('docker-compose.yml', () => {
-  const compose = parse(read('docker-compose.yml')) as { services: Record<string, { image?: string; command?: string[] | string; environment?: Record<string, unknown>; deploy?: { replicas?: unknown } }> };
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, { image?: string; command?: string[] | string; environment?: Record<string, unknown>; deploy?: { replicas?: unknown } }>;
+  };
 
   it('runs PostgreSQL, Temporal with its UI, replicated API and workers, Prometheus and Grafana', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'api', 'worker', 'prometheus', 'grafana']),
+      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'api', 'worker', 'prometheus', 'grafana', 'redis']),
     );
     expect(compose.services.temporal.image).toMatch(/^temporalio\/(auto-setup|server):/);
     expect(compose.services['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
     expect(String(compose.services.api.deploy?.replicas)).not.toBe('1');
     expect(compose.services.worker.deploy?.replicas).toBeDefined();
+  });
+
+  it('points the API replicas and the workers at the one Redis, where they share rate limits and provider pacing', () => {
+    for (const service of ['api', 'worker']) expect(compose.services[service].environment?.CHORUS_REDIS_URL).toBe('${CHORUS_REDIS_URL:-redis://redis:6379}');
   });
 
   it("creates every one of Chorus's search attributes", () => {
