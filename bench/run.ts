@@ -17,9 +17,10 @@ import { runLoad, summarize, type LoadResult } from './lib/load';
 import { cpuMeter, round, sampleMemory, stopAll } from './lib/processes';
 import { writeReports } from './lib/report';
 import { API_KEY, BenchStack } from './lib/stack';
+import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import type { SimulatorStats } from './sim-process';
 
-const SCENARIOS = ['overhead', 'start', 'throughput', 'memory', 'scaling'] as const;
+const SCENARIOS = ['overhead', 'start', 'throughput', 'memory', 'scaling', 'rate-limit'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Plan {
@@ -29,6 +30,8 @@ interface Plan {
   throughput: { latencyMs: number; runs: Array<{ concurrency: number; count: number; maxMs: number; abortAfterMs?: number }> };
   memory: { latencyMs: number; inFlight: number; holdMs: number; startConcurrency: number };
   scaling: { latencyMs: number; maxActivities: number; concurrency: number; count: number; maxMs: number };
+  /** Three workers sharing pacing through Redis, each provider limited to `limitPerSec`. */
+  rateLimit: { latencyMs: number; limitPerSec: number; concurrency: number; count: number; maxMs: number };
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
@@ -40,6 +43,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     // Quick mode holds 500 open runs, not 1,000: terminating a thousand leftovers alone takes ~30 s on 2 busy cores.
     memory: { latencyMs: 1000, inFlight: 500, holdMs: 12_000, startConcurrency: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 24, maxMs: 20_000 },
+    rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 200, maxMs: 40_000 },
   },
   full: {
     warmup: 30,
@@ -48,6 +52,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 3000, maxMs: 30_000, abortAfterMs: 60_000 }, { concurrency: 200, count: 6000, maxMs: 30_000, abortAfterMs: 60_000 }] },
     memory: { latencyMs: 1000, inFlight: 1000, holdMs: 45_000, startConcurrency: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 60, maxMs: 45_000 },
+    rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 600, maxMs: 90_000 },
   },
 };
 
@@ -146,8 +151,19 @@ async function baselinePipeline(http: AxiosInstance, gatewayUrl: string, index: 
 
 const headers = { 'x-api-key': API_KEY };
 
-async function startViaApi(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal): Promise<string> {
-  const response = await http.post(`${apiUrl}/v1/workflows`, { pipeline: 'classic', input: { prompt: prompt(index) } }, { headers, signal });
+/**
+ * One step per provider, all at once: every provider's queue then has work of its own, so each
+ * provider's rate shows its own limit rather than the pace of the step before it.
+ */
+const FAN_OUT_PIPELINE = {
+  name: 'bench-fan-out',
+  steps: [{ id: 'all', parallel: PROVIDER_NAMES.map((provider) => ({ id: provider, provider, task: 'generate', prompt: '{{input.prompt}}' })) }],
+};
+
+/** Starts the named pipeline, or an inline definition. */
+async function startViaApi(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal, pipeline: string | object = 'classic'): Promise<string> {
+  const which = typeof pipeline === 'string' ? { pipeline } : { definition: pipeline };
+  const response = await http.post(`${apiUrl}/v1/workflows`, { ...which, input: { prompt: prompt(index) } }, { headers, signal });
   if (response.status !== 202) throw new Error(`POST /v1/workflows answered ${response.status}: ${JSON.stringify(response.data).slice(0, 160)}`);
   return response.data.workflowId as string;
 }
@@ -165,8 +181,8 @@ async function longPoll(http: AxiosInstance, url: string, signal?: AbortSignal) 
   }
 }
 
-async function chorusPipeline(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal, onStarted?: () => void): Promise<void> {
-  const workflowId = await startViaApi(http, apiUrl, index, signal);
+async function chorusPipeline(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal, onStarted?: () => void, pipeline?: string | object): Promise<void> {
+  const workflowId = await startViaApi(http, apiUrl, index, signal, pipeline);
   onStarted?.();
   for (let poll = 0; poll < 4; poll++) {
     const response = await longPoll(http, `${apiUrl}/v1/workflows/${encodeURIComponent(workflowId)}/result?waitSeconds=30`, signal);
@@ -448,25 +464,38 @@ async function main() {
         idealPipelinesPerSecPerWorker: round(maxActivities / (latencyMs / 1000), 2),
         runs: runs.map((run) => ({ ...run, speedup: round(run.load.throughputPerSec / runs[0].load.throughputPerSec, 3) })),
       };
-      const three = runs[2];
-      const limits = Object.entries(options.workerEnv).filter(([key]) => /^CHORUS_[A-Z]+_MAX_RPS$/.test(key));
-      results.rateLimit = {
-        enforced: limits.length > 0,
-        configuredLimits: Object.fromEntries(limits),
-        note: limits.length
-          ? `Provider rate limits configured on the workers: ${limits.map(([key, value]) => `${key}=${value}`).join(', ')}; compare the achieved per-provider rates below.`
-          : 'No provider rate limit was configured for this run, so these are achieved provider request rates, not utilization of a limit. ' +
-            '(Chorus gained per-provider limits, CHORUS_<PROVIDER>_MAX_RPS, while this harness was written; pass them with --worker-env to measure utilization.)',
+    }
+
+    if (options.only.has('rate-limit')) {
+      http = httpClient();
+      const { latencyMs, limitPerSec, ...load } = plan.rateLimit;
+      await stack.stopWorkers();
+      await stack.setLatency(latencyMs);
+      const redisUrl = await stack.startRedis();
+      const limits = Object.fromEntries(PROVIDER_NAMES.map((provider) => [`CHORUS_${provider.toUpperCase()}_MAX_RPS`, String(limitPerSec)]));
+      for (let workers = 1; workers <= 3; workers++) await stack.startWorker({ ...limits, CHORUS_REDIS_URL: redisUrl });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const run = await measured(stack, `rate limit ${limitPerSec}/s per provider, 3 workers`, () =>
+        runLoad(load, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal, undefined, FAN_OUT_PIPELINE)),
+      );
+      const byProvider = run.simulator.steadyRatePerSecByProvider;
+      const rateLimit = {
+        limitPerSecPerProvider: limitPerSec,
         workers: 3,
-        maxActivitiesPerWorker: maxActivities,
         simulatorLatencyMs: latencyMs,
-        slotBoundRequestsPerSec: round((3 * 3 * maxActivities) / (latencyMs / 1000), 1),
-        achievedMeanRequestsPerSec: three.simulator.meanRatePerSec,
-        achievedPeakRequestsPerSecIn1s: three.simulator.peakRatePerSec,
-        responses429: three.simulator.rateLimited429,
-        byProvider: three.simulator.byProvider,
-        meanRatePerSecByProvider: three.simulator.meanRatePerSecByProvider,
+        pipelines: run.load.completed,
+        // Each provider's sustained rate against the limit: what the pacing leaves unused.
+        utilizationByProvider: Object.fromEntries(Object.entries(byProvider).map(([provider, rate]) => [provider, round(rate / limitPerSec, 3)])),
+        steadyRatePerSecByProvider: byProvider,
+        meanRatePerSecByProvider: run.simulator.meanRatePerSecByProvider,
+        requestsPerSecondByProvider: run.simulator.perSecondByProvider,
+        peakRequestsIn1sByProvider: run.simulator.peakRatePerSecByProvider,
+        responses429: run.simulator.rateLimited429,
+        errors: run.load.errors,
       };
+      results.rateLimit = rateLimit;
+      log(`rate limit: requests per second ${JSON.stringify(run.simulator.perSecondByProvider)}`);
+      log(`rate limit: utilization ${JSON.stringify(rateLimit.utilizationByProvider)}, peak per 1 s ${JSON.stringify(run.simulator.peakRatePerSecByProvider)}, 429s ${run.simulator.rateLimited429}`);
     }
   } catch (error) {
     console.error(`[bench] failed: ${(error as Error).stack ?? (error as Error).message}`);

@@ -2,6 +2,7 @@
  * The provider simulator in its own process, so its event loop does not compete with the load
  * generator's. The parent changes its latency between scenarios over IPC and reads its request log.
  */
+import { peakRequestsInWindow } from '../src/simulator/request-rate';
 import { startSimulator, type SimulatorOptions } from '../src/simulator/server';
 
 export type SimulatorCommand = { id: number; type: 'latency'; latencyMs: number } | { id: number; type: 'clear' } | { id: number; type: 'stats' };
@@ -12,11 +13,20 @@ export interface SimulatorStats {
   byProvider: Record<string, number>;
   /** Requests per second between the first and the last request. */
   meanRatePerSec: number;
-  /** Most requests that arrived within one wall-clock second. */
+  /** Most requests that arrived within any 1 s window. */
   peakRatePerSec: number;
   rateLimited429: number;
   /** Each provider's requests over the span between its own first and last request. */
   meanRatePerSecByProvider: Record<string, number>;
+  /** Most requests of each provider within any 1 s window. */
+  peakRatePerSecByProvider: Record<string, number>;
+  /**
+   * Each provider's rate between its 10th and 90th percentile request: the sustained rate, without
+   * the ramp while runs start and the tail while the last ones finish.
+   */
+  steadyRatePerSecByProvider: Record<string, number>;
+  /** Each provider's requests in each second since its first one: the shape behind the mean. */
+  perSecondByProvider: Record<string, number[]>;
 }
 
 async function main() {
@@ -37,18 +47,29 @@ async function main() {
 function statsOf(log: ReturnType<Awaited<ReturnType<typeof startSimulator>>['requests']>): SimulatorStats {
   const byStatus: Record<string, number> = {};
   const byProvider: Record<string, number> = {};
-  const perSecond = new Map<number, number>();
   for (const record of log) {
     byStatus[String(record.status)] = (byStatus[String(record.status)] ?? 0) + 1;
     byProvider[record.provider] = (byProvider[record.provider] ?? 0) + 1;
-    const second = Math.floor(record.receivedAt / 1000);
-    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   }
   const meanRatePerSecByProvider: Record<string, number> = {};
+  const peakRatePerSecByProvider: Record<string, number> = {};
+  const perSecondByProvider: Record<string, number[]> = {};
+  const steadyRatePerSecByProvider: Record<string, number> = {};
   for (const provider of Object.keys(byProvider)) {
     const times = log.filter((record) => record.provider === provider).map((record) => record.receivedAt);
     const providerSpan = (Math.max(...times) - Math.min(...times)) / 1000;
     meanRatePerSecByProvider[provider] = providerSpan > 0 ? Math.round((times.length / providerSpan) * 10) / 10 : 0;
+    peakRatePerSecByProvider[provider] = peakRequestsInWindow(times);
+    const sorted = [...times].sort((a, b) => a - b);
+    const [from, to] = [Math.floor(sorted.length * 0.1), Math.floor(sorted.length * 0.9)];
+    const steadySpan = (sorted[to] - sorted[from]) / 1000;
+    steadyRatePerSecByProvider[provider] = steadySpan > 0 ? Math.round(((to - from) / steadySpan) * 10) / 10 : 0;
+    const seconds: number[] = [];
+    for (const time of times) {
+      const second = Math.floor((time - Math.min(...times)) / 1000);
+      seconds[second] = (seconds[second] ?? 0) + 1;
+    }
+    perSecondByProvider[provider] = Array.from(seconds, (count) => count ?? 0);
   }
   const span = log.length > 1 ? (log[log.length - 1].receivedAt - log[0].receivedAt) / 1000 : 0;
   return {
@@ -56,9 +77,12 @@ function statsOf(log: ReturnType<Awaited<ReturnType<typeof startSimulator>>['req
     byStatus,
     byProvider,
     meanRatePerSec: span > 0 ? Math.round((log.length / span) * 10) / 10 : 0,
-    peakRatePerSec: Math.max(0, ...perSecond.values()),
+    peakRatePerSec: peakRequestsInWindow(log.map((record) => record.receivedAt)),
     rateLimited429: byStatus['429'] ?? 0,
     meanRatePerSecByProvider,
+    peakRatePerSecByProvider,
+    steadyRatePerSecByProvider,
+    perSecondByProvider,
   };
 }
 

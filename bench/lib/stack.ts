@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { devServerArgs } from '../../src/temporal/dev-server';
+import { redisAnswers, redisServerArgs } from '../../src/launcher/redis';
 import type { SimulatorCommand, SimulatorStats } from '../sim-process';
 import { forkChild, freePort, isolatedEnv, spawnChild, waitForLine, waitUntil, type BenchChild } from './processes';
 
@@ -112,7 +113,7 @@ export class BenchStack {
       isolatedEnv({
         // Keys are configured by digest, with a tenant and scopes.
         CHORUS_API_KEYS: JSON.stringify([
-          { id: 'bench', tenant: 'bench', scopes: ['workflows:start', 'workflows:read', 'workflows:admin'], sha256: createHash('sha256').update(API_KEY).digest('hex') },
+          { id: 'bench', tenant: 'bench', scopes: ['workflows:start', 'workflows:read', 'workflows:admin', 'pipelines:adhoc'], sha256: createHash('sha256').update(API_KEY).digest('hex') },
         ]),
         // The per-key limit (600/min by default) would turn the load into 429s; the bench measures the pipeline path.
         CHORUS_RATE_LIMIT_PER_MINUTE: '100000000',
@@ -145,6 +146,14 @@ export class BenchStack {
     await waitForLine(worker, /polling task queue/, 120_000);
     this.workers.push(worker);
     return worker;
+  }
+
+  /** A throwaway redis-server (Debian's) the workers share provider pacing in; stopped with every other child. */
+  async startRedis(): Promise<string> {
+    const port = await freePort();
+    spawnChild('redis', 'redis-server', redisServerArgs(port), isolatedEnv({}));
+    await waitUntil(`redis-server on ${port}`, () => redisAnswers(port), 15_000, 100);
+    return `redis://127.0.0.1:${port}`;
   }
 
   async stopWorkers(): Promise<void> {
