@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type request from 'supertest';
 import { FailureType } from '../../src/pipeline/failures';
 import { SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
+import { waitFor } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const auth = { 'x-api-key': TEST_API_KEY };
@@ -64,10 +65,16 @@ describe('REST API end to end', () => {
   });
 
   it('shows per-step progress of a running pipeline, and the long-poll answers 202 until it closes', async () => {
-    const started = await startClassic('Slow draft [[sim:openai,latency=3000]]');
-    const pending = await http.get(`${started.resultUrl}?waitSeconds=1`).set(auth).expect(202);
-    expect(pending.body.status).toBe('RUNNING');
-    expect(pending.body.steps).toEqual([
+    const started = await startClassic('Slow draft [[sim:openai,latency=6000]]');
+    // On a busy machine the first workflow task can take a moment; the draft call itself takes 6 s.
+    let pending: Awaited<ReturnType<typeof waitForResult>> | undefined;
+    await waitFor('the draft step to be running', async () => {
+      pending = await http.get(`${started.resultUrl}?waitSeconds=1`).set(auth);
+      return pending.status === 202 && pending.body.steps?.[0]?.status === 'running';
+    }, 5000, 200);
+    expect(pending?.status).toBe(202);
+    expect(pending?.body.status).toBe('RUNNING');
+    expect(pending?.body.steps).toEqual([
       { id: 'draft', provider: 'openai', status: 'running', attempts: 1 },
       { id: 'summary', provider: 'cohere', status: 'pending' },
       { id: 'sentiment', provider: 'gemini', status: 'pending' },
