@@ -42,6 +42,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
     const endpoint = providers.endpoints[input.provider];
     const model = input.model ?? endpoint.defaultModel;
     const attemptStartedAt = clock();
+    let pacedMs: number | undefined;
     const report = (outcome: string, result?: StepResult) =>
       metrics.record({
         provider: input.provider,
@@ -52,6 +53,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         inputTokens: result?.usage.inputTokens,
         outputTokens: result?.usage.outputTokens,
         costUsd: result?.costUsd,
+        pacedSeconds: pacedMs === undefined ? undefined : pacedMs / 1000,
       });
     const adapter = PROVIDER_ADAPTERS[input.provider];
     const task = planTask(input.task, input);
@@ -63,7 +65,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
       const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
       const call = { model, system: task.system, prompt: input.prompt, json: task.json, image };
       const request = adapter.toHttpRequest(call, endpoint);
-      const pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
+      pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
       const startedAt = clock();
       const response = await http.post(request.url, request.body, {
         headers: request.headers,

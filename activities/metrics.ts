@@ -12,6 +12,8 @@ export interface ProviderCallRecord {
   inputTokens?: number;
   outputTokens?: number;
   costUsd?: number | null;
+  /** How long the attempt waited for its rate-limit slot; absent when it failed before getting that far. */
+  pacedSeconds?: number;
 }
 
 /** Where the provider activity reports each attempt; injected so tests need no module mocks. */

@@ -11,7 +11,11 @@ export const PROVIDER_METRIC_NAMES = [
   'chorus_provider_retries_total',
   'chorus_provider_tokens_total',
   'chorus_provider_cost_usd_total',
+  'chorus_provider_pacing_wait_seconds',
 ] as const;
+
+/** Pacing waits: none, a slot or two, or a queue of calls behind a rate limit. */
+const PACING_SECONDS_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 
 /**
  * Temporal SDK metrics a worker exports (prefix `temporal_`, counters with `_total`, durations in
@@ -52,6 +56,13 @@ export function createProviderCallMetrics(registry: Registry): ProviderCallMetri
     labelNames: ['provider', 'model'],
     registers,
   });
+  const pacing = new Histogram({
+    name: 'chorus_provider_pacing_wait_seconds',
+    help: "Time provider calls waited for their slot under the provider's rate limit (0 without one)",
+    labelNames: ['provider'],
+    buckets: PACING_SECONDS_BUCKETS,
+    registers,
+  });
   return {
     record(call) {
       const labels = { provider: call.provider, model: call.model };
@@ -61,6 +72,7 @@ export function createProviderCallMetrics(registry: Registry): ProviderCallMetri
       if (call.inputTokens) tokens.inc({ ...labels, direction: 'input' }, call.inputTokens);
       if (call.outputTokens) tokens.inc({ ...labels, direction: 'output' }, call.outputTokens);
       if (call.outcome === 'success') cost.inc(labels, call.costUsd ?? 0);
+      if (call.pacedSeconds !== undefined) pacing.observe({ provider: call.provider }, call.pacedSeconds);
     },
   };
 }

@@ -86,6 +86,9 @@ describe('metrics', () => {
     expect(seriesValue(worker, 'chorus_provider_calls_total', { provider: 'cohere', outcome: 'ProviderUnavailable' })).toBe(1);
     expect(seriesValue(worker, 'chorus_provider_retries_total', { provider: 'cohere' })).toBe(1);
     expect(seriesValue(worker, 'chorus_provider_retries_total', { provider: 'openai' })).toBeUndefined();
+    // Every attempt that got as far as sending reports its rate-limit wait (none configured here: 0 s).
+    expect(['openai', 'cohere', 'gemini'].map((provider) => seriesValue(worker, 'chorus_provider_pacing_wait_seconds_count', { provider }))).toEqual([1, 2, 1]);
+    expect(seriesValue(worker, 'chorus_provider_pacing_wait_seconds_bucket', { provider: 'cohere', le: '0.001' })).toBe(2);
     expect(seriesValue(worker, 'temporal_activity_execution_latency_count', { task_queue: `${temporal.taskQueue}-gemini` })).toBeGreaterThanOrEqual(1);
     expect(seriesValue(worker, 'temporal_workflow_completed_total', { task_queue: temporal.taskQueue })).toBe(1);
 
