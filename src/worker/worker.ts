@@ -1,8 +1,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
-import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
 import { createActivities } from '../../activities';
 import type { ProviderCallMetrics } from '../../activities/metrics';
@@ -14,6 +15,8 @@ import type { WorkerSettings } from '../config/worker';
 import type { ProviderName } from '../pipeline/providers';
 import { QUEUE_ROLES, taskQueueOf, type QueueRole } from '../pipeline/task-queues';
 import type { Tracing } from '../observability/tracing';
+import { projectRoot } from '../project-root';
+import { cachedWorkflowBundle, compiledRootOf } from './workflow-bundle-cache';
 
 export interface ChorusWorkerOptions {
   temporal: TemporalSettings;
@@ -39,6 +42,25 @@ export interface ChorusWorkerOptions {
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 /** Workflow interceptors that trace workflow runs and propagate the trace to activities. */
 export const TRACING_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+export const WORKFLOW_BUNDLE_CACHE_DIR = join(projectRoot(), '.cache', 'workflow-bundles');
+
+/**
+ * Where the workflows Worker gets its code: the given bundle; compiled code (dist/), bundled once
+ * per build and options and then read from the cache; or, from sources (tests), bundled now.
+ */
+async function workflowCode(options: ChorusWorkerOptions): Promise<Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'>> {
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  const workflowInterceptorModules = options.tracing ? [TRACING_WORKFLOW_INTERCEPTORS] : [];
+  const compiledRoot = compiledRootOf(WORKFLOWS_PATH);
+  if (!compiledRoot) return { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: workflowInterceptorModules } };
+  const inputs = {
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules,
+    failureConverterPath: options.dataConverter?.failureConverterPath,
+    payloadConverterPath: options.dataConverter?.payloadConverterPath,
+  };
+  return { workflowBundle: await cachedWorkflowBundle(inputs, { cacheDir: WORKFLOW_BUNDLE_CACHE_DIR, compiledRoot, logger: Runtime.instance().logger }) };
+}
 
 /** Provider calls reuse connections: a fresh TLS handshake per call would dominate short answers. */
 export function createProviderHttpClient() {
@@ -141,16 +163,11 @@ export async function createChorusWorker(
           await Worker.create({
             ...common,
             taskQueue,
-            ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+            ...(await workflowCode(options)),
             // Webhook deliveries run next to the workflows: they belong to no provider's queue or limit.
             activities,
             maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
-            ...(tracing
-              ? {
-                  interceptors: { workflowModules: [TRACING_WORKFLOW_INTERCEPTORS] },
-                  sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
-                }
-              : {}),
+            ...(tracing ? { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
           }),
         );
       } else {
