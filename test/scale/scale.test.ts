@@ -73,10 +73,21 @@ describe('scale: worker processes and per-provider rate limits', () => {
       if (event.kind === 'activity') activitiesBy.set(event.identity, (activitiesBy.get(event.identity) ?? 0) + 1);
     }
     const requests = await simulator.requests();
+    const first = Math.min(...requests.map((record) => record.receivedAt));
     const arrivalsOf = (provider: ProviderName) => requests.filter((record) => record.provider === provider).map((record) => record.receivedAt);
     const rates = Object.fromEntries(
       PROVIDER_NAMES.map((provider) => [provider, peakRequestsInWindow(arrivalsOf(provider))]),
     ) as Record<ProviderName, number>;
+    // Where each provider's busiest window began (ms after the first request) and the gaps inside it:
+    // a crowded start points at worker start-up, crowded gaps mid-run at a starved machine.
+    const busiest = Object.fromEntries(
+      PROVIDER_NAMES.map((provider) => {
+        const times = arrivalsOf(provider).sort((a, b) => a - b);
+        const start = times.findIndex((time, index) => times.filter((other, j) => j >= index && other < time + 1000).length === rates[provider]);
+        const inside = times.slice(start, start + rates[provider]);
+        return [provider, { atMs: inside[0] - first, gapsMs: inside.slice(1).map((time, index) => time - inside[index]).join(' ') }];
+      }),
+    );
     // Each provider's requests over its own busy span: how much of the limit the pipelines got.
     const meanRates = Object.fromEntries(
       PROVIDER_NAMES.map((provider) => {
@@ -85,7 +96,6 @@ describe('scale: worker processes and per-provider rate limits', () => {
       }),
     ) as Record<ProviderName, number>;
     // Requests per whole second since the first one, per provider: shows a burst or a sustained excess.
-    const first = Math.min(...requests.map((record) => record.receivedAt));
     const profile = Object.fromEntries(
       PROVIDER_NAMES.map((provider) => {
         const counts: number[] = [];
@@ -104,6 +114,7 @@ describe('scale: worker processes and per-provider rate limits', () => {
         'activities per worker': perWorker,
         'max requests/s per provider (1 s sliding window)': rates,
         'mean requests/s per provider (over its busy span)': meanRates,
+        'busiest 1 s window': busiest,
         limit: MAX_RPS,
         '429s': throttled,
         'requests per second': profile,
