@@ -37,7 +37,8 @@ export interface ChorusApiSettings {
 @Module({})
 export class AppModule {
   static forRoot({ api, temporal, encryption, logger }: ChorusApiSettings): DynamicModule {
-    const metrics = new ApiMetrics();
+    const pipelines = new PipelinesService(api);
+    const metrics = new ApiMetrics((name) => pipelines.find(name) !== undefined);
     const codec: Provider[] = encryption ? [{ provide: CODEC, useValue: new EncryptionCodec(encryption) }, CodecAccessGuard] : [];
     return {
       module: AppModule,
@@ -51,7 +52,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: TemporalExceptionFilter },
         ...codec,
-        PipelinesService,
+        { provide: PipelinesService, useValue: pipelines },
         WorkflowsService,
         RunAdminService,
         RunEventsService,

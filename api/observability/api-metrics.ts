@@ -5,6 +5,13 @@ import type { PipelineRunInput } from '../../src/pipeline/types';
 /** Every metric name the API exports itself (prom-client's process/nodejs defaults aside). */
 export const API_METRIC_NAMES = ['chorus_api_requests_total', 'chorus_api_request_duration_seconds', 'chorus_runs_started_total'] as const;
 
+/**
+ * The `pipeline` label of runs started from an inline definition: its name is the client's choice,
+ * and one label value per name would let clients grow the series without bound. Parentheses cannot
+ * occur in a pipeline name, so no named pipeline shares it.
+ */
+export const ADHOC_PIPELINE_LABEL = '(adhoc)';
+
 /** The API's Prometheus metrics, on a registry of its own (several apps can live in one test process). */
 export class ApiMetrics {
   readonly registry = new Registry();
@@ -23,12 +30,13 @@ export class ApiMetrics {
   });
   readonly runsStarted = new Counter({
     name: 'chorus_runs_started_total',
-    help: 'Pipeline runs started, by pipeline name',
+    help: 'Pipeline runs started, by named pipeline ("(adhoc)" for inline definitions)',
     labelNames: ['pipeline'],
     registers: [this.registry],
   });
 
-  constructor() {
+  /** @param isNamedPipeline whether a pipeline name is one of the named pipelines (the rest count as ad hoc) */
+  constructor(private readonly isNamedPipeline: (name: string) => boolean = () => true) {
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -37,8 +45,8 @@ export class ApiMetrics {
     return {
       startWithDetails: async (input, next) => {
         const output = await next(input);
-        const runInput = input.options.args?.[0] as Partial<PipelineRunInput> | undefined;
-        this.runsStarted.inc({ pipeline: runInput?.pipeline?.name ?? input.workflowType });
+        const name = (input.options.args?.[0] as Partial<PipelineRunInput> | undefined)?.pipeline?.name;
+        this.runsStarted.inc({ pipeline: name === undefined ? input.workflowType : this.isNamedPipeline(name) ? name : ADHOC_PIPELINE_LABEL });
         return output;
       },
     };

@@ -39,7 +39,7 @@ export function testApiSettings(overrides: Partial<ApiSettings> = {}): ApiSettin
   };
 }
 
-export function compileApi(temporal: TemporalSettings, overrides: Partial<ApiSettings> = {}, encryption?: EncryptionSettings) {
+export async function compileApi(temporal: TemporalSettings, overrides: Partial<ApiSettings> = {}, encryption?: EncryptionSettings) {
   return Test.createTestingModule({ imports: [AppModule.forRoot({ api: testApiSettings(overrides), temporal, encryption })] }).compile();
 }
 

@@ -108,4 +108,13 @@ describe('metrics', () => {
     expect([...API_METRIC_NAMES].filter((name) => !exported(api).has(name))).toEqual([]);
     expect([...PROVIDER_METRIC_NAMES, ...TEMPORAL_SDK_METRIC_NAMES].filter((name) => !exported(worker).has(name))).toEqual([]);
   });
+
+  it('counts runs of inline definitions under one "(adhoc)" label, whatever name the client gave them', async () => {
+    const definition = { name: 'my-experiment-42', steps: [{ id: 'only', provider: 'gemini', task: 'generate', prompt: '{{input.prompt}}' }] };
+    const started = await http.post('/v1/workflows').set('x-api-key', TEST_API_KEY).send({ definition, input: { prompt: 'Ad hoc' } }).expect(202);
+    await new Client({ connection }).workflow.getHandle(started.body.workflowId).result();
+    const api = (await http.get('/metrics').expect(200)).text;
+    expect(seriesValue(api, 'chorus_runs_started_total', { pipeline: '(adhoc)' })).toBe(1);
+    expect(seriesValue(api, 'chorus_runs_started_total', { pipeline: 'my-experiment-42' })).toBeUndefined();
+  });
 });
