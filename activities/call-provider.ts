@@ -1,10 +1,11 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, type Info } from '@temporalio/activity';
 import { FailureType } from '../src/pipeline/failures';
 import type { AxiosInstance } from 'axios';
 import { ZodError } from 'zod';
 import type { ProviderSettings } from '../src/config/providers';
 import { estimateCostUsd, priceOf } from '../src/config/prices';
 import type { ProviderCallSpec, StepResult } from '../src/pipeline/types';
+import type { AnsweredCalls } from './answered-calls';
 import { malformedResponse, toProviderFailure } from './errors';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
@@ -31,12 +32,44 @@ export interface ActivityDeps {
   metrics?: ProviderCallMetrics;
   /** Spaces each provider's requests to its per-second limit. @default no pacing */
   pacer?: ProviderPacer;
+  /** Answers of this process, so a retry Temporal schedules after losing an attempt's completion does not pay twice. @default none */
+  answered?: AnsweredCalls;
+}
+
+/**
+ * Aborts the HTTP call when the attempt is cancelled, unless a retry is coming for reasons that
+ * are not the provider's: the server lost track of the attempt (NOT_FOUND) or stopped hearing its
+ * heartbeats (TIMED_OUT before the step's own startToClose), as when it was down. The provider is
+ * then already answering (and charging for) this request, so the call goes on for the retry to
+ * pick its answer up (AnsweredCalls). A step's startToClose means "too slow, call again", and a
+ * workflow cancel or a worker shutdown means stop: those abort.
+ */
+function answerableSignal(cancellation: AbortSignal, attemptElapsedMs: () => number, startToCloseMs: number | undefined): AbortSignal {
+  const http = new AbortController();
+  const onCancel = () => {
+    const reason = (cancellation.reason as Error | undefined)?.message;
+    const stepTimedOut = startToCloseMs !== undefined && attemptElapsedMs() >= startToCloseMs - STEP_TIMEOUT_SLACK_MS;
+    const retryComing = reason === 'NOT_FOUND' || (reason === 'TIMED_OUT' && !stepTimedOut);
+    if (!retryComing) http.abort(cancellation.reason);
+  };
+  if (cancellation.aborted) onCancel();
+  else cancellation.addEventListener('abort', onCancel, { once: true });
+  return http.signal;
+}
+
+/** Clocks of worker and server differ a little: a TIMED_OUT this close to startToClose is that timeout. */
+const STEP_TIMEOUT_SLACK_MS = 250;
+
+/** One activity of one run: Temporal retries keep it, a reset run gets a new one. */
+function answeredCallKey(info: Info): string | undefined {
+  const run = info.workflowExecution;
+  return run ? `${run.workflowId}/${run.runId}/${info.activityId}` : undefined;
 }
 
 const failureTypeOf = (error: unknown) => (error instanceof ApplicationFailure ? (error.type ?? 'Error') : ((error as Error | undefined)?.name ?? 'Error'));
 
 /** Calls one provider for one pipeline step, under Temporal's retry policy and timeouts. */
-export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS, pacer = NO_PACING }: ActivityDeps) {
+export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS, pacer = NO_PACING, answered }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
@@ -62,50 +95,63 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
     const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.max(context.info.heartbeatTimeoutMs / 3, 100) : undefined;
     const heartbeat = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
     try {
-      const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
-      const call = { model, system: task.system, prompt: input.prompt, json: task.json, image };
-      const request = adapter.toHttpRequest(call, endpoint);
-      pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
-      const startedAt = clock();
-      const response = await http.post(request.url, request.body, {
-        headers: request.headers,
-        timeout: providers.requestTimeoutMs,
-        signal: context.cancellationSignal,
-        responseType: 'json',
-      });
-      const latencyMs = clock() - startedAt;
-      let answer;
-      try {
-        answer = adapter.parseAnswer(response.data, call);
-      } catch (error) {
-        if (error instanceof ZodError) {
-          const typeOfBody = typeof response.data === 'string' ? 'not JSON' : error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-          throw malformedResponse(input.provider, typeOfBody);
+      const key = answered && answeredCallKey(context.info);
+      if (key && context.info.attempt > 1) {
+        const earlier = await answered!.earlier(key);
+        if (earlier) {
+          context.log.info('provider answer reused: Temporal had not recorded the attempt that got it', { provider: input.provider, answeredInAttempt: earlier.attempt });
+          return { ...earlier, attempt: context.info.attempt };
         }
-        throw error;
       }
-      if (answer.blockedBy) {
-        // The same input would be blocked again: retrying only costs money.
-        throw ApplicationFailure.create({
-          type: FailureType.ProviderContentFiltered,
-          message: `${input.provider} content filter blocked the answer (${answer.blockedBy})`,
-          nonRetryable: true,
-          details: [{ provider: input.provider }],
+      const produce = async (): Promise<StepResult> => {
+        const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
+        const call = { model, system: task.system, prompt: input.prompt, json: task.json, image };
+        const request = adapter.toHttpRequest(call, endpoint);
+        pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
+        const startedAt = clock();
+        const response = await http.post(request.url, request.body, {
+          headers: request.headers,
+          timeout: providers.requestTimeoutMs,
+          signal: key ? answerableSignal(context.cancellationSignal, () => clock() - attemptStartedAt, context.info.startToCloseTimeoutMs) : context.cancellationSignal,
+          responseType: 'json',
         });
-      }
-      const result: StepResult = {
-        provider: input.provider,
-        model: answer.model,
-        text: answer.text,
-        data: task.parse?.(answer.text),
-        usage: answer.usage,
-        costUsd: estimateCostUsd(priceOf(providers.prices, input.provider, answer.model), answer.usage.inputTokens, answer.usage.outputTokens),
-        latencyMs,
-        simulated: endpoint.simulated,
-        attempt: context.info.attempt,
+        const latencyMs = clock() - startedAt;
+        let answer;
+        try {
+          answer = adapter.parseAnswer(response.data, call);
+        } catch (error) {
+          if (error instanceof ZodError) {
+            const typeOfBody = typeof response.data === 'string' ? 'not JSON' : error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+            throw malformedResponse(input.provider, typeOfBody);
+          }
+          throw error;
+        }
+        if (answer.blockedBy) {
+          // The same input would be blocked again: retrying only costs money.
+          throw ApplicationFailure.create({
+            type: FailureType.ProviderContentFiltered,
+            message: `${input.provider} content filter blocked the answer (${answer.blockedBy})`,
+            nonRetryable: true,
+            details: [{ provider: input.provider }],
+          });
+        }
+        return {
+          provider: input.provider,
+          model: answer.model,
+          text: answer.text,
+          data: task.parse?.(answer.text),
+          usage: answer.usage,
+          costUsd: estimateCostUsd(priceOf(providers.prices, input.provider, answer.model), answer.usage.inputTokens, answer.usage.outputTokens),
+          latencyMs,
+          simulated: endpoint.simulated,
+          attempt: context.info.attempt,
+        };
       };
+      // The attempt ends when it is cancelled; a call still answering for a retry goes on without it.
+      const deadline = attemptStartedAt + context.info.startToCloseTimeoutMs - STEP_TIMEOUT_SLACK_MS;
+      const result = key ? await Promise.race([answered!.track(key, deadline, produce), context.cancelled]) : await produce();
       report('success', result);
-      context.log.info('provider call succeeded', { provider: input.provider, model: result.model, latencyMs, pacedMs: Math.round(pacedMs), tokens: result.usage.inputTokens + result.usage.outputTokens });
+      context.log.info('provider call succeeded', { provider: input.provider, model: result.model, latencyMs: result.latencyMs, pacedMs: Math.round(pacedMs ?? 0), tokens: result.usage.inputTokens + result.usage.outputTokens });
       return result;
     } catch (error) {
       if (context.cancellationSignal.aborted) {

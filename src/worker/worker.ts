@@ -6,6 +6,7 @@ import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@
 import { NativeConnection, Runtime, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
 import { createActivities } from '../../activities';
+import { AnsweredCalls } from '../../activities/answered-calls';
 import type { ProviderCallMetrics } from '../../activities/metrics';
 import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../../activities/provider-pacer';
 import type { ProviderSettings } from '../config/providers';
@@ -150,7 +151,14 @@ export async function createChorusWorker(
     shutdownGraceTime: settings.shutdownGraceMs,
   } satisfies Partial<WorkerOptions>;
   const pacer = options.pacer ?? (await createProviderPacer(settings, options.temporal));
-  const activities = createActivities({ http: createProviderHttpClient(), providers: options.providers, metrics: options.metrics, webhooks: options.webhooks, pacer });
+  const activities = createActivities({
+    http: createProviderHttpClient(),
+    providers: options.providers,
+    metrics: options.metrics,
+    webhooks: options.webhooks,
+    pacer,
+    answered: new AnsweredCalls(),
+  });
   const tracing = options.tracing;
 
   const workers = new Map<QueueRole, Worker>();

@@ -2,6 +2,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ProviderStepInput } from '../../activities';
+import { AnsweredCalls } from '../../activities/answered-calls';
 import { FailureType } from '../../src/pipeline/failures';
 import type { StepResult } from '../../src/pipeline/types';
 import { PROVIDER_NAMES } from '../../src/pipeline/providers';
@@ -173,5 +174,91 @@ describe('callProvider activity', () => {
     const startedWaiting = Date.now();
     await expect(call).rejects.toBeInstanceOf(CancelledFailure);
     expect(Date.now() - startedWaiting).toBeLessThan(1000);
+  });
+
+  describe('answers Temporal did not record', () => {
+    const answeredActivities = () =>
+      createActivities({
+        http: createProviderHttpClient(),
+        providers: { ...simulatedProviders(simulator.url), requestTimeoutMs: 5000, maxRetryAfterMs: 60_000 },
+        answered: new AnsweredCalls(),
+      });
+    const attempt = (attemptNumber: number, activityId = 'draft-1', startToCloseTimeoutMs = 5000) =>
+      new MockActivityEnvironment({ attempt: attemptNumber, activityId, startToCloseTimeoutMs, workflowExecution: { workflowId: 'wf-answered', runId: 'run-1' } }, quiet);
+    const providerRequests = () => simulator.requests().filter((record) => record.provider === 'cohere').length;
+    const callAs = (activities: ReturnType<typeof answeredActivities>, env: MockActivityEnvironment, input: ProviderStepInput) =>
+      env.run(activities.callProvider, input) as Promise<StepResult>;
+
+    it('a retry of an activity this process already got an answer for returns it without calling the provider again', async () => {
+      const activities = answeredActivities();
+      const before = providerRequests();
+      const first = await callAs(activities, attempt(1), step({ provider: 'cohere' }));
+      const retried = await callAs(activities, attempt(2), step({ provider: 'cohere' }));
+      expect(providerRequests() - before).toBe(1);
+      expect(retried).toEqual({ ...first, attempt: 2 });
+      // Another activity (another step, or a reset run) is a new call.
+      await callAs(activities, attempt(2, 'summary-2'), step({ provider: 'cohere' }));
+      expect(providerRequests() - before).toBe(2);
+    });
+
+    it('a retry that comes while the first call still runs waits for it instead of calling again', async () => {
+      const activities = answeredActivities();
+      const before = providerRequests();
+      const slow = step({ provider: 'cohere', prompt: 'Slow [[sim:latency=800]]' });
+      const first = callAs(activities, attempt(1), slow);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const retried = await callAs(activities, attempt(2), slow);
+      expect(providerRequests() - before).toBe(1);
+      expect(retried.text).toBe((await first).text);
+    });
+
+    it('an attempt Temporal timed out ends at once, its call goes on, and the retry takes its answer', async () => {
+      const activities = answeredActivities();
+      const before = providerRequests();
+      const slow = step({ provider: 'cohere', prompt: 'Outage [[sim:latency=800]]' });
+      const timedOutEnv = attempt(1);
+      const timedOut = callAs(activities, timedOutEnv, slow);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      timedOutEnv.cancel('TIMED_OUT');
+      await expect(timedOut).rejects.toBeInstanceOf(CancelledFailure);
+      const retried = await callAs(activities, attempt(2), slow);
+      expect(retried).toMatchObject({ attempt: 2, provider: 'cohere' });
+      expect(providerRequests() - before).toBe(1);
+      expect(simulator.requests().at(-1)?.status).toBe(200);
+    });
+
+    it('a workflow cancel still aborts the call: nothing is left to reuse', async () => {
+      const activities = answeredActivities();
+      const cancelledEnv = attempt(1);
+      const cancelled = callAs(activities, cancelledEnv, step({ provider: 'cohere', prompt: 'Stop [[sim:latency=5000]]' }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const cancelledAt = Date.now();
+      cancelledEnv.cancel('CANCELLED');
+      await expect(cancelled).rejects.toBeInstanceOf(CancelledFailure);
+      expect(Date.now() - cancelledAt).toBeLessThan(1000);
+      const before = providerRequests();
+      await callAs(activities, attempt(2), step({ provider: 'cohere', prompt: 'Stop [[sim:latency=10]]' }));
+      expect(providerRequests() - before).toBe(1);
+    });
+
+    it("a retry after the step's own startToClose calls again: that timeout means too slow, not lost", async () => {
+      const activities = answeredActivities();
+      const before = providerRequests();
+      const slow = step({ provider: 'cohere', prompt: 'Too slow [[sim:latency=1500]]' });
+      const first = callAs(activities, attempt(1, 'slow-1', 400), slow);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await callAs(activities, attempt(2, 'slow-1', 400), step({ provider: 'cohere', prompt: 'Too slow, again [[sim:latency=10]]' }));
+      expect(providerRequests() - before).toBe(2);
+      await first;
+    });
+
+    it('a failed attempt leaves nothing to reuse: the retry calls the provider', async () => {
+      const activities = answeredActivities();
+      const before = providerRequests();
+      const flaky = step({ provider: 'cohere', prompt: 'Flaky [[sim:cohere:503x1]]' });
+      await expect(callAs(activities, attempt(1), flaky)).rejects.toMatchObject({ type: FailureType.ProviderUnavailable });
+      await callAs(activities, attempt(2), flaky);
+      expect(providerRequests() - before).toBe(2);
+    });
   });
 });

@@ -30,7 +30,7 @@ async function serving(address: string): Promise<boolean> {
 /**
  * Chorus's own Temporal dev server (same CLI and arguments as `npm start`) is killed mid-run and
  * started again on the same port and SQLite file: the in-process worker and the client reconnect
- * by themselves, and every run completes exactly once.
+ * by themselves, every run completes exactly once, and no provider is called twice for one step.
  */
 describe('Temporal server restart', () => {
   const pool = new ProcessPool();
@@ -164,11 +164,13 @@ describe('Temporal server restart', () => {
       expect(outcome.result.output.draft).toContain(`Outage-proof job ${index}`);
       expect(outcome.result.output.sentiment).toBeDefined();
     }
-    // Each provider request was a Temporal attempt; an answer that reached a dead server was retried, never lost.
+    // Temporal gave up attempts whose answers came while it was down and scheduled them again, but
+    // each provider was called once per run: the retries took the answers the worker already had.
     const completed = [...audit.outcomes.values()].flatMap((outcome) => (outcome.status === 'completed' ? [outcome.result] : []));
     const attemptsOf = (step: string) => completed.reduce((sum, result) => sum + (result.steps[step] as StepResult).attempt, 0);
-    expect(byProvider('openai')).toBe(attemptsOf('draft'));
-    expect(byProvider('cohere')).toBe(attemptsOf('summary'));
-    expect(byProvider('gemini')).toBe(attemptsOf('sentiment'));
+    expect(attemptsOf('draft') + attemptsOf('summary')).toBeGreaterThan(2 * (PIPELINES + 1));
+    expect(byProvider('openai')).toBe(PIPELINES + 1);
+    expect(byProvider('cohere')).toBe(PIPELINES + 1);
+    expect(byProvider('gemini')).toBe(PIPELINES + 1);
   }, 150_000);
 });
