@@ -2,7 +2,7 @@
  * The provider simulator in its own process, so its event loop does not compete with the load
  * generator's. The parent changes its latency between scenarios over IPC and reads its request log.
  */
-import { peakRequestsInWindow } from '../src/simulator/request-rate';
+import { peakRequestsInWindow, requestsPerSecond } from '../src/simulator/request-rate';
 import { startSimulator, type SimulatorOptions } from '../src/simulator/server';
 
 export type SimulatorCommand = { id: number; type: 'latency'; latencyMs: number } | { id: number; type: 'clear' } | { id: number; type: 'stats' };
@@ -56,20 +56,17 @@ function statsOf(log: ReturnType<Awaited<ReturnType<typeof startSimulator>>['req
   const perSecondByProvider: Record<string, number[]> = {};
   const steadyRatePerSecByProvider: Record<string, number> = {};
   for (const provider of Object.keys(byProvider)) {
-    const times = log.filter((record) => record.provider === provider).map((record) => record.receivedAt);
-    const providerSpan = (Math.max(...times) - Math.min(...times)) / 1000;
+    const times = log
+      .filter((record) => record.provider === provider)
+      .map((record) => record.receivedAt)
+      .sort((a, b) => a - b);
+    const providerSpan = (times[times.length - 1] - times[0]) / 1000;
     meanRatePerSecByProvider[provider] = providerSpan > 0 ? Math.round((times.length / providerSpan) * 10) / 10 : 0;
     peakRatePerSecByProvider[provider] = peakRequestsInWindow(times);
-    const sorted = [...times].sort((a, b) => a - b);
-    const [from, to] = [Math.floor(sorted.length * 0.1), Math.floor(sorted.length * 0.9)];
-    const steadySpan = (sorted[to] - sorted[from]) / 1000;
+    const [from, to] = [Math.floor(times.length * 0.1), Math.floor(times.length * 0.9)];
+    const steadySpan = (times[to] - times[from]) / 1000;
     steadyRatePerSecByProvider[provider] = steadySpan > 0 ? Math.round(((to - from) / steadySpan) * 10) / 10 : 0;
-    const seconds: number[] = [];
-    for (const time of times) {
-      const second = Math.floor((time - Math.min(...times)) / 1000);
-      seconds[second] = (seconds[second] ?? 0) + 1;
-    }
-    perSecondByProvider[provider] = Array.from(seconds, (count) => count ?? 0);
+    perSecondByProvider[provider] = requestsPerSecond(times);
   }
   const span = log.length > 1 ? (log[log.length - 1].receivedAt - log[0].receivedAt) / 1000 : 0;
   return {

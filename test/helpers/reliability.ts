@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +7,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { httpOk, startProcess, type ManagedProcess } from '../../src/launcher/child-process';
 import type { Env } from '../../src/config/env';
 import { FailureType } from '../../src/pipeline/failures';
-import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, ProviderStep, StepRetryPolicy, StepTimeouts } from '../../src/pipeline/types';
+import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, PipelineRunInput, ProviderStep, StepRetryPolicy, StepTimeouts } from '../../src/pipeline/types';
 import { freeLoopbackPort } from '../../src/observability/metrics-server';
 import { projectRoot } from '../../src/project-root';
 import type { SimulatorRequestRecord } from '../../src/simulator/server';
+import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline } from './stack';
 
 export const WORKER_ENTRY = join(projectRoot(), 'dist', 'src', 'worker', 'main.js');
@@ -110,6 +112,25 @@ export async function startSimulatorProcess(pool: ProcessPool, env: Env): Promis
   pool.start('simulator', process.execPath, [SIMULATOR_ENTRY], { PATH: process.env.PATH, CHORUS_SIMULATOR_URL: url, ...env });
   await waitFor('the simulator process', () => httpOk(`${url}/healthz`), 15_000);
   return { url, requests: async () => (await fetch(`${url}/_sim/requests`)).json() as Promise<SimulatorRequestRecord[]> };
+}
+
+/** Starts `count` runs of `pipeline` at once, IDs `<prefix>-<index>-<uuid>`; resolves to the IDs in index order. */
+export async function startPipelineRuns(
+  client: Client,
+  taskQueue: string,
+  runs: { prefix: string; count: number; pipeline: PipelineDefinition; prompt: (index: number) => string },
+): Promise<string[]> {
+  const ids = Array.from({ length: runs.count }, (_, index) => `${runs.prefix}-${index}-${randomUUID()}`);
+  await Promise.all(
+    ids.map((workflowId, index) =>
+      client.workflow.start(pipelineWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ pipeline: runs.pipeline, input: { prompt: runs.prompt(index) } } satisfies PipelineRunInput],
+      }),
+    ),
+  );
+  return ids;
 }
 
 export interface WorkerEvent {

@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { PipelineRunInput } from '../../src/pipeline/types';
 import { parseFaultRates } from '../../src/simulator/faults';
 import type { SimulatorRequestRecord } from '../../src/simulator/server';
-import { pipelineWorkflow } from '../../workflows';
-import { auditRuns, describeAudit, tunedPipeline } from '../helpers/reliability';
+import { auditRuns, describeAudit, startPipelineRuns, tunedPipeline } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const PIPELINES = 60;
@@ -38,16 +35,7 @@ describe('provider chaos', () => {
   it(`runs ${PIPELINES} pipelines through ${FAULTS}: each completes or fails typed, and 429s are retried no sooner than Retry-After`, async () => {
     const pipeline = tunedPipeline('classic', { retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1s' } });
     // A unique topic per run keeps every request's fingerprint (and so its attempt count) to one run's step.
-    const ids = Array.from({ length: PIPELINES }, (_, index) => `provider-chaos-${index}-${randomUUID()}`);
-    await Promise.all(
-      ids.map((workflowId, index) =>
-        stack.client.workflow.start(pipelineWorkflow, {
-          workflowId,
-          taskQueue: stack.temporal.taskQueue,
-          args: [{ pipeline, input: { prompt: `Chaos job ${index} on resilient pipelines` } } satisfies PipelineRunInput],
-        }),
-      ),
-    );
+    const ids = await startPipelineRuns(stack.client, stack.temporal.taskQueue, { prefix: 'provider-chaos', count: PIPELINES, pipeline, prompt: (index) => `Chaos job ${index} on resilient pipelines` });
     const audit = await auditRuns(stack.client, ids, Date.now() + 90_000);
     const requests = stack.simulator.requests();
 

@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import type { PipelineRunInput, StepResult } from '../../src/pipeline/types';
+import type { StepResult } from '../../src/pipeline/types';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
-import { pipelineWorkflow } from '../../workflows';
-import { auditRuns, describeAudit, ProcessPool, requireBuilt, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import { auditRuns, describeAudit, ProcessPool, requireBuilt, startPipelineRuns, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
 import { testTemporalSettings } from '../helpers/stack';
 
 const PIPELINES = 40;
@@ -36,16 +34,7 @@ describe('two workers, one killed', () => {
 
     const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '500ms' } });
     const client = new Client({ connection });
-    const ids = Array.from({ length: PIPELINES }, (_, index) => `two-workers-${index}-${randomUUID()}`);
-    await Promise.all(
-      ids.map((workflowId, index) =>
-        client.workflow.start(pipelineWorkflow, {
-          workflowId,
-          taskQueue: temporal.taskQueue,
-          args: [{ pipeline, input: { prompt: `Shared job ${index} [[sim:openai,latency=3000]]` } } satisfies PipelineRunInput],
-        }),
-      ),
-    );
+    const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix: 'two-workers', count: PIPELINES, pipeline, prompt: (index) => `Shared job ${index} [[sim:openai,latency=3000]]` });
 
     // Proof both were working: the provider calls in flight just before the kill, by the worker running them.
     const inFlightByWorker = async () => {

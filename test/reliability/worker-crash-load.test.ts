@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import type { PipelineRunInput, StepResult } from '../../src/pipeline/types';
+import type { StepResult } from '../../src/pipeline/types';
 import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
-import { pipelineWorkflow } from '../../workflows';
-import { auditRuns, describeAudit, ProcessPool, requireBuilt, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import { auditRuns, describeAudit, ProcessPool, requireBuilt, startPipelineRuns, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
 import { testTemporalSettings } from '../helpers/stack';
 
 const PIPELINES = 100;
@@ -34,16 +32,7 @@ describe('worker crash under load', () => {
     const client = new Client({ connection });
     const first = await startWorkerProcess(pool, 'worker-1', workerEnv());
 
-    const ids = Array.from({ length: PIPELINES }, (_, index) => `crash-load-${index}-${randomUUID()}`);
-    await Promise.all(
-      ids.map((workflowId, index) =>
-        client.workflow.start(pipelineWorkflow, {
-          workflowId,
-          taskQueue: temporal.taskQueue,
-          args: [{ pipeline, input: { prompt: `Crash-proof job ${index} [[sim:openai:hangx1]]` } } satisfies PipelineRunInput],
-        }),
-      ),
-    );
+    const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix: 'crash-load', count: PIPELINES, pipeline, prompt: (index) => `Crash-proof job ${index} [[sim:openai:hangx1]]` });
 
     // Each draft's first attempt gets no answer, so every one is in flight when the worker dies, however
     // slowly a loaded machine starts them (a fixed latency let most answer first); retries answer at once.

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
-import type { PipelineRunInput } from '../../src/pipeline/types';
-import { peakRequestsInWindow } from '../../src/simulator/request-rate';
-import { pipelineWorkflow } from '../../workflows';
-import { auditRuns, describeAudit, ProcessPool, requireBuilt, SIMULATOR_ENTRY, startSimulatorProcess, startWorkerProcess, tunedPipeline, WORKER_ENTRY, type WorkerProcess } from '../helpers/reliability';
+import { busiestWindow, peakRequestsInWindow, requestsPerSecond } from '../../src/simulator/request-rate';
+import { auditRuns, describeAudit, ProcessPool, requireBuilt, SIMULATOR_ENTRY, startPipelineRuns, startSimulatorProcess, startWorkerProcess, tunedPipeline, WORKER_ENTRY, type WorkerProcess } from '../helpers/reliability';
 import { startRedis } from '../helpers/redis';
 import { testTemporalSettings } from '../helpers/stack';
 
@@ -55,16 +52,7 @@ describe('scale: worker processes and per-provider rate limits', () => {
     const client = new Client({ connection });
     const pipeline = tunedPipeline('classic', { retry: { initialInterval: '500ms' } });
     const startedAt = Date.now();
-    const ids = Array.from({ length: PIPELINES }, (_, index) => `scale-${index}-${randomUUID()}`);
-    await Promise.all(
-      ids.map((workflowId, index) =>
-        client.workflow.start(pipelineWorkflow, {
-          workflowId,
-          taskQueue: temporal.taskQueue,
-          args: [{ pipeline, input: { prompt: `Scaled job ${index}` } } satisfies PipelineRunInput],
-        }),
-      ),
-    );
+    const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix: 'scale', count: PIPELINES, pipeline, prompt: (index) => `Scaled job ${index}` });
     const audit = await auditRuns(client, ids, Date.now() + 90_000);
     const elapsedMs = Date.now() - startedAt;
 
@@ -82,9 +70,7 @@ describe('scale: worker processes and per-provider rate limits', () => {
     // a crowded start points at worker start-up, crowded gaps mid-run at a starved machine.
     const busiest = Object.fromEntries(
       PROVIDER_NAMES.map((provider) => {
-        const times = arrivalsOf(provider).sort((a, b) => a - b);
-        const start = times.findIndex((time, index) => times.filter((other, j) => j >= index && other < time + 1000).length === rates[provider]);
-        const inside = times.slice(start, start + rates[provider]);
+        const inside = busiestWindow(arrivalsOf(provider));
         return [provider, { atMs: inside[0] - first, gapsMs: inside.slice(1).map((time, index) => time - inside[index]).join(' ') }];
       }),
     );
@@ -96,16 +82,7 @@ describe('scale: worker processes and per-provider rate limits', () => {
       }),
     ) as Record<ProviderName, number>;
     // Requests per whole second since the first one, per provider: shows a burst or a sustained excess.
-    const profile = Object.fromEntries(
-      PROVIDER_NAMES.map((provider) => {
-        const counts: number[] = [];
-        for (const record of requests.filter((candidate) => candidate.provider === provider)) {
-          const second = Math.floor((record.receivedAt - first) / 1000);
-          counts[second] = (counts[second] ?? 0) + 1;
-        }
-        return [provider, Array.from(counts, (count) => count ?? 0).join(' ')];
-      }),
-    );
+    const profile = Object.fromEntries(PROVIDER_NAMES.map((provider) => [provider, requestsPerSecond(arrivalsOf(provider), first).join(' ')]));
     const throttled = requests.filter((record) => record.status === 429).length;
     const perWorker = Object.fromEntries(workers.map((worker, index) => [`worker-${index + 1}`, activitiesBy.get(worker.identity) ?? 0]));
     console.log(
