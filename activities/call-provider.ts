@@ -44,12 +44,11 @@ export interface ActivityDeps {
  * pick its answer up (AnsweredCalls). A step's startToClose means "too slow, call again", and a
  * workflow cancel or a worker shutdown means stop: those abort.
  */
-function answerableSignal(cancellation: AbortSignal, attemptElapsedMs: () => number, startToCloseMs: number | undefined): AbortSignal {
+function answerableSignal(cancellation: AbortSignal, stepTimedOut: () => boolean): AbortSignal {
   const http = new AbortController();
   const onCancel = () => {
     const reason = (cancellation.reason as Error | undefined)?.message;
-    const stepTimedOut = startToCloseMs !== undefined && attemptElapsedMs() >= startToCloseMs - STEP_TIMEOUT_SLACK_MS;
-    const retryComing = reason === 'NOT_FOUND' || (reason === 'TIMED_OUT' && !stepTimedOut);
+    const retryComing = reason === 'NOT_FOUND' || (reason === 'TIMED_OUT' && !stepTimedOut());
     if (!retryComing) http.abort(cancellation.reason);
   };
   if (cancellation.aborted) onCancel();
@@ -96,6 +95,8 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
     const heartbeat = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
     try {
       const key = answered && answeredCallKey(context.info);
+      // When this attempt's own startToClose runs out: a call still going then is one the step gave up on as too slow.
+      const stepDeadline = attemptStartedAt + context.info.startToCloseTimeoutMs - STEP_TIMEOUT_SLACK_MS;
       if (key && context.info.attempt > 1) {
         const earlier = await answered!.earlier(key);
         if (earlier) {
@@ -112,7 +113,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         const response = await http.post(request.url, request.body, {
           headers: request.headers,
           timeout: providers.requestTimeoutMs,
-          signal: key ? answerableSignal(context.cancellationSignal, () => clock() - attemptStartedAt, context.info.startToCloseTimeoutMs) : context.cancellationSignal,
+          signal: key ? answerableSignal(context.cancellationSignal, () => clock() >= stepDeadline) : context.cancellationSignal,
           responseType: 'json',
         });
         const latencyMs = clock() - startedAt;
@@ -148,8 +149,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         };
       };
       // The attempt ends when it is cancelled; a call still answering for a retry goes on without it.
-      const deadline = attemptStartedAt + context.info.startToCloseTimeoutMs - STEP_TIMEOUT_SLACK_MS;
-      const result = key ? await Promise.race([answered!.track(key, deadline, produce), context.cancelled]) : await produce();
+      const result = key ? await Promise.race([answered!.track(key, stepDeadline, produce), context.cancelled]) : await produce();
       report('success', result);
       context.log.info('provider call succeeded', { provider: input.provider, model: result.model, latencyMs: result.latencyMs, pacedMs: Math.round(pacedMs ?? 0), tokens: result.usage.inputTokens + result.usage.outputTokens });
       return result;
