@@ -4,10 +4,16 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# The layers, bottom up: shared base, workflows and activities, then the processes.
 COPY src ./src
-COPY api ./api
 COPY workflows ./workflows
 COPY activities ./activities
+COPY api ./api
+COPY worker ./worker
+COPY simulator ./simulator
+COPY launcher ./launcher
+COPY cli ./cli
+COPY tools ./tools
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

@@ -2,8 +2,8 @@
  * The provider simulator in its own process, so its event loop does not compete with the load
  * generator's. The parent changes its latency between scenarios over IPC and reads its request log.
  */
-import { peakRequestsInWindow, requestsPerSecond } from '../src/simulator/request-rate';
-import { startSimulator, type SimulatorOptions } from '../src/simulator/server';
+import { peakRequestsInWindow, requestsPerSecond } from '../simulator/request-rate';
+import { startSimulator, type SimulatorOptions } from '../simulator/server';
 
 export type SimulatorCommand = { id: number; type: 'latency'; latencyMs: number } | { id: number; type: 'clear' } | { id: number; type: 'stats' };
 

@@ -108,7 +108,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export { waitUntil } from '../../src/launcher/child-process';
+export { waitUntil } from '../../src/process/child-process';
 
 export interface MemoryReading {
   /** Current resident set, MB. */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { devServerArgs } from '../../src/temporal/dev-server';
-import { redisAnswers, redisServerArgs } from '../../src/launcher/redis';
+import { redisAnswers, redisServerArgs } from '../../src/process/redis';
 import type { SimulatorCommand, SimulatorStats } from '../sim-process';
 import { forkChild, freePort, isolatedEnv, spawnChild, waitForLine, waitUntil, type BenchChild } from './processes';
 

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../config/env';
-import { isExecutable, onPath } from '../launcher/child-process';
+import { isExecutable, onPath } from '../process/child-process';
 import { projectRoot } from '../project-root';
 
 /** The CLI release Chorus installs; newer tags carry a `replace` directive that `go install` refuses. */

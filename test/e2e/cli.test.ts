@@ -10,7 +10,7 @@ import { keyEntry, startApiApp, TEST_API_KEY, testApiSettings } from '../helpers
 import { freePort } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
-const CLI = join(projectRoot(), 'dist/src/cli/main.js');
+const CLI = join(projectRoot(), 'dist/cli/main.js');
 const PLAIN_KEY = 'plain-dev-key-change-me';
 
 interface CliResult {

@@ -185,7 +185,7 @@ describe('bringing runs back', () => {
     const started = (await start('Replay me').expect(202)).body;
     await waitFor(started.workflowId);
     const replay = (args: string[]) =>
-      promisify(execFile)(process.execPath, [join(projectRoot(), 'dist', 'src', 'tools', 'replay.js'), ...args], {
+      promisify(execFile)(process.execPath, [join(projectRoot(), 'dist', 'tools', 'replay.js'), ...args], {
         env: { ...process.env, TEMPORAL_ADDRESS: stack.temporal.address },
       });
     const ok = await replay(['--workflow-id', started.workflowId]);

@@ -1,5 +1,5 @@
-import { startProcess, waitUntil } from '../../src/launcher/child-process';
-import { redisAnswers, redisServerArgs } from '../../src/launcher/redis';
+import { startProcess, waitUntil } from '../../src/process/child-process';
+import { redisAnswers, redisServerArgs } from '../../src/process/redis';
 import { freePort } from './reliability';
 
 /** A throwaway redis-server (Debian's) on a free loopback port, without persistence. */

@@ -4,19 +4,19 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { httpOk, startProcess, type ManagedProcess } from '../../src/launcher/child-process';
+import { httpOk, startProcess, type ManagedProcess } from '../../src/process/child-process';
 import type { Env } from '../../src/config/env';
 import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, PipelineRunInput, ProviderStep, StepRetryPolicy, StepTimeouts } from '../../src/pipeline/types';
 import { freeLoopbackPort } from '../../src/observability/metrics-server';
 import { projectRoot } from '../../src/project-root';
-import type { SimulatorRequestRecord } from '../../src/simulator/server';
+import type { SimulatorRequestRecord } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline } from './stack';
 
-export const WORKER_ENTRY = join(projectRoot(), 'dist', 'src', 'worker', 'main.js');
+export const WORKER_ENTRY = join(projectRoot(), 'dist', 'worker', 'main.js');
 export const API_ENTRY = join(projectRoot(), 'dist', 'api', 'main.js');
-export const SIMULATOR_ENTRY = join(projectRoot(), 'dist', 'src', 'simulator', 'main.js');
+export const SIMULATOR_ENTRY = join(projectRoot(), 'dist', 'simulator', 'main.js');
 
 export function requireBuilt(...entries: string[]): void {
   for (const entry of entries) if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
@@ -74,13 +74,13 @@ export class ProcessPool {
 
 export interface WorkerProcess {
   process: ManagedProcess;
-  /** The identity the worker reports to Temporal (see src/worker/main.ts). */
+  /** The identity the worker reports to Temporal (see worker/main.ts). */
   identity: string;
   /** From spawn to polling: the worker bundles workflows/ as it starts. */
   readyMs: number;
 }
 
-/** Starts dist/src/worker/main.js and waits until it has bundled its workflows and begun polling. */
+/** Starts dist/worker/main.js and waits until it has bundled its workflows and begun polling. */
 export async function startWorkerProcess(pool: ProcessPool, name: string, env: Env, readyTimeoutMs = 45_000): Promise<WorkerProcess> {
   const spawnedAt = Date.now();
   const managed = pool.start(name, process.execPath, [WORKER_ENTRY], {

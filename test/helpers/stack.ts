@@ -7,8 +7,8 @@ import type { TemporalSettings } from '../../src/config/temporal';
 import { loadPipelineDirectory } from '../../src/pipeline/registry';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { projectRoot } from '../../src/project-root';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/server';
-import { createChorusWorker, WORKFLOWS_PATH, type ChorusWorker, type ChorusWorkerOptions } from '../../src/worker/worker';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/server';
+import { createChorusWorker, WORKFLOWS_PATH, type ChorusWorker, type ChorusWorkerOptions } from '../../worker/worker';
 
 export function testTemporalAddress(): string {
   const address = process.env.CHORUS_TEST_TEMPORAL_ADDRESS;

@@ -6,8 +6,8 @@ import { AnsweredCalls } from '../../activities/answered-calls';
 import { FailureType } from '../../src/pipeline/failures';
 import type { StepResult } from '../../src/pipeline/types';
 import { PROVIDER_NAMES } from '../../src/pipeline/providers';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
-import { createProviderHttpClient } from '../../src/worker/worker';
+import { startSimulator, type RunningSimulator } from '../../simulator/server';
+import { createProviderHttpClient } from '../../worker/worker';
 import { startImageServer, TINY_PNG_DATA_URL } from '../helpers/images';
 import { simulatedProviders } from '../helpers/stack';
 

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../src/pipeline/failures';
 import type { MapResult, PipelineDefinition, PipelineFailureDetails, PipelineResult, PipelineRunInput, StepResult } from '../../src/pipeline/types';
 import { validatePipeline } from '../../src/pipeline/validate';
-import type { SimulatorRequestRecord } from '../../src/simulator/server';
+import type { SimulatorRequestRecord } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { progressQuery } from '../../workflows/definitions';
 import { startImageServer, TINY_PNG_DATA_URL } from '../helpers/images';

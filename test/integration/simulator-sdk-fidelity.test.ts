@@ -2,7 +2,7 @@ import { GoogleGenAI } from '@google/genai';
 import { CohereClientV2 } from 'cohere-ai';
 import OpenAI from 'openai';
 import { simulatedProviders } from '../helpers/stack';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
+import { startSimulator, type RunningSimulator } from '../../simulator/server';
 
 /**
  * The simulator is only worth testing against if real clients accept it: each provider's official

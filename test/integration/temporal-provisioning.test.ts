@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { startProcess, waitUntil, type ManagedProcess } from '../../src/launcher/child-process';
+import { startProcess, waitUntil, type ManagedProcess } from '../../src/process/child-process';
 import { CHORUS_SEARCH_ATTRIBUTES } from '../../src/pipeline/search-attributes';
 import { devServerArgs } from '../../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';

@@ -1,5 +1,5 @@
 import { keyDigest, SCOPES } from '../../src/config/auth';
-import { httpOk, type ManagedProcess } from '../../src/launcher/child-process';
+import { httpOk, type ManagedProcess } from '../../src/process/child-process';
 import { API_ENTRY, auditRuns, describeAudit, freePort, ProcessPool, requireBuilt, sleep, waitFor } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
 

@@ -1,5 +1,5 @@
-import { parseFaultRates } from '../../src/simulator/faults';
-import type { SimulatorRequestRecord } from '../../src/simulator/server';
+import { parseFaultRates } from '../../simulator/faults';
+import type { SimulatorRequestRecord } from '../../simulator/server';
 import { auditRuns, describeAudit, startPipelineRuns, tunedPipeline } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
 

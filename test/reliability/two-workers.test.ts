@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { StepResult } from '../../src/pipeline/types';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
+import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { auditRuns, describeAudit, ProcessPool, requireBuilt, startPipelineRuns, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
 import { testTemporalSettings } from '../helpers/stack';
 

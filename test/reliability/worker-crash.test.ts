@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { PipelineDefinition, PipelineRunInput, ProviderStep, StepResult } from '../../src/pipeline/types';
-import { startProcess, type ManagedProcess } from '../../src/launcher/child-process';
+import { startProcess, type ManagedProcess } from '../../src/process/child-process';
 import { projectRoot } from '../../src/project-root';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
+import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline, testTemporalSettings } from '../helpers/stack';
 
-const WORKER_ENTRY = join(projectRoot(), 'dist', 'src', 'worker', 'main.js');
+const WORKER_ENTRY = join(projectRoot(), 'dist', 'worker', 'main.js');
 const PIPELINES = 5;
 
 /** A worker process is killed with SIGKILL while provider calls are in flight; a new one finishes every run. */

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
-import { busiestWindow, peakRequestsInWindow, requestsPerSecond } from '../../src/simulator/request-rate';
+import { busiestWindow, peakRequestsInWindow, requestsPerSecond } from '../../simulator/request-rate';
 import { auditRuns, describeAudit, ProcessPool, requireBuilt, SIMULATOR_ENTRY, startPipelineRuns, startSimulatorProcess, startWorkerProcess, tunedPipeline, WORKER_ENTRY, type WorkerProcess } from '../helpers/reliability';
 import { startRedis } from '../helpers/redis';
 import { testTemporalSettings } from '../helpers/stack';

@@ -7,8 +7,8 @@ import type request from 'supertest';
 import { chorusDataConverter, ENCRYPTED_ENCODING, EncryptionCodec } from '../../src/codec/encryption-codec';
 import type { EncryptionSettings } from '../../src/config/encryption';
 import { loadWorkerSettings } from '../../src/config/worker';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
-import { createChorusWorker } from '../../src/worker/worker';
+import { startSimulator, type RunningSimulator } from '../../simulator/server';
+import { createChorusWorker } from '../../worker/worker';
 import { READ_ONLY_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { simulatedProviders, testTemporalSettings } from '../helpers/stack';
 

@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { startProcess, type ManagedProcess } from '../../src/launcher/child-process';
+import { startProcess, type ManagedProcess } from '../../src/process/child-process';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import { projectRoot } from '../../src/project-root';
-import { startSimulator, type RunningSimulator } from '../../src/simulator/server';
+import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline, testTemporalSettings } from '../helpers/stack';
 
@@ -25,7 +25,7 @@ describe('provider keys stay secret', () => {
     worker = startProcess(
       'worker',
       process.execPath,
-      [join(projectRoot(), 'dist', 'src', 'worker', 'main.js')],
+      [join(projectRoot(), 'dist', 'worker', 'main.js')],
       {
         PATH: process.env.PATH,
         TEMPORAL_ADDRESS: temporal.address,

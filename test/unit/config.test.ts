@@ -4,7 +4,7 @@ import { loadEncryptionSettings } from '../../src/config/encryption';
 import { ConfigError } from '../../src/config/env';
 import { loadProviderSettings } from '../../src/config/providers';
 import { loadTemporalSettings } from '../../src/config/temporal';
-import { loadSimulatorOptions } from '../../src/simulator/main';
+import { loadSimulatorOptions } from '../../simulator/main';
 
 describe('configuration', () => {
   const keys = JSON.stringify([createApiKey('ci', 'acme', ['workflows:read']).entry]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { parse as parseYaml } from 'yaml';
 import { evaluateCondition, inspectCondition } from '../../src/pipeline/condition';
-import { PIPELINE_SCHEMA_PATH, pipelineSchemaText } from '../../src/pipeline/export-schema';
+import { PIPELINE_SCHEMA_PATH, pipelineSchemaText } from '../../tools/export-schema';
 import { loadPipelineDirectory, PipelineFileError } from '../../src/pipeline/registry';
 import { requiredInputFields, validatePipeline } from '../../src/pipeline/validate';
 import { projectRoot } from '../../src/project-root';

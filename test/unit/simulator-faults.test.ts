@@ -1,5 +1,5 @@
-import { parseDirectives, parseFaultRates, pickFault, seededRandom } from '../../src/simulator/faults';
-import { judgeSentiment, simulateCompletion } from '../../src/simulator/model';
+import { parseDirectives, parseFaultRates, pickFault, seededRandom } from '../../simulator/faults';
+import { judgeSentiment, simulateCompletion } from '../../simulator/model';
 
 describe('simulator fault injection', () => {
   it('parses fault rates', () => {

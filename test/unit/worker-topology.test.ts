@@ -1,5 +1,5 @@
 import { loadWorkerCount, loadWorkerSettings } from '../../src/config/worker';
-import { providerRates } from '../../src/worker/worker';
+import { providerRates } from '../../worker/worker';
 import { providerTaskQueue, QUEUE_ROLES, taskQueueOf } from '../../src/pipeline/task-queues';
 
 describe('worker topology', () => {

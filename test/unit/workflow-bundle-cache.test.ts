@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BundleOptions } from '@temporalio/worker';
-import { cachedWorkflowBundle, compiledRootOf } from '../../src/worker/workflow-bundle-cache';
+import { cachedWorkflowBundle, compiledRootOf } from '../../worker/workflow-bundle-cache';
 
 describe('workflow bundle cache', () => {
   let dir: string;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError } from '../config/env';
-import { loadCliSettings } from '../config/cli';
+import { ConfigError } from '../src/config/env';
+import { loadCliSettings } from '../src/config/cli';
 import { ApiError, ChorusApi, UnreachableError, type RunView } from './api-client';
 import { formatPipelines, formatRun, isClosed, runError, runTotals, stepChanges } from './format';
 

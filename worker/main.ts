@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { loadObservabilitySettings } from '../config/observability';
-import { startTracing } from '../observability/tracing';
+import { loadObservabilitySettings } from '../src/config/observability';
+import { startTracing } from '../src/observability/tracing';
 
 // Tracing first: the HTTP instrumentation has to be in place before provider calls are made.
 const observability = loadObservabilitySettings(process.env);
@@ -8,17 +8,17 @@ const tracing = startTracing('chorus-worker', observability);
 
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { chorusDataConverter } from '../codec/encryption-codec';
-import { loadEncryptionSettings } from '../config/encryption';
-import { loadWebhookSettings } from '../config/webhooks';
-import { loadProviderSettings } from '../config/providers';
-import { loadTemporalSettings } from '../config/temporal';
-import { loadWorkerSettings } from '../config/worker';
-import { createLogger, PinoTemporalLogger } from '../observability/logger';
-import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../observability/metrics-server';
-import { createProviderCallMetrics } from '../observability/provider-metrics';
-import { PROVIDER_NAMES } from '../pipeline/providers';
-import { taskQueueOf } from '../pipeline/task-queues';
+import { chorusDataConverter } from '../src/codec/encryption-codec';
+import { loadEncryptionSettings } from '../src/config/encryption';
+import { loadWebhookSettings } from '../src/config/webhooks';
+import { loadProviderSettings } from '../src/config/providers';
+import { loadTemporalSettings } from '../src/config/temporal';
+import { loadWorkerSettings } from '../src/config/worker';
+import { createLogger, PinoTemporalLogger } from '../src/observability/logger';
+import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../src/observability/metrics-server';
+import { createProviderCallMetrics } from './provider-metrics';
+import { PROVIDER_NAMES } from '../src/pipeline/providers';
+import { taskQueueOf } from '../src/pipeline/task-queues';
 import { createChorusWorker, createProviderPacer, providerRates } from './worker';
 
 const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WARN', debug: 'INFO', trace: 'DEBUG', silent: 'ERROR' } as const;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseEnv, url, type Env } from '../config/env';
-import { DEFAULT_SIMULATOR_URL } from '../config/providers';
+import { parseEnv, url, type Env } from '../src/config/env';
+import { DEFAULT_SIMULATOR_URL } from '../src/config/providers';
 import { parseFaultRates } from './faults';
 import { startSimulator, type SimulatorOptions } from './server';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderName } from '../pipeline/providers';
+import type { ProviderName } from '../src/pipeline/providers';
 import type { SimulatedImage, SimulatedPrompt } from './model';
 
 /** A request the simulator understood, whatever wire format it came in. */

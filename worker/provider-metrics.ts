@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { ProviderCallMetrics } from '../../activities/metrics';
+import type { ProviderCallMetrics } from '../activities/metrics';
 
 /** Latency buckets for LLM calls: from a cached short answer to a long generation. */
 const CALL_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];

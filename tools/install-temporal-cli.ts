@@ -1,4 +1,4 @@
-import { ensureTemporalCli } from './cli';
+import { ensureTemporalCli } from '../src/temporal/cli';
 
 /** `npm run temporal:install`: prints the path of a usable Temporal CLI, building it if needed. */
 try {

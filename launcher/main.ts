@@ -2,19 +2,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { keyDigest, SCOPES, type ApiKeyEntry } from '../config/auth';
-import type { Env } from '../config/env';
-import { loadProviderSettings } from '../config/providers';
-import { loadDevServerSettings, temporalConnectionOptions, loadTemporalSettings } from '../config/temporal';
-import { loadWorkerCount } from '../config/worker';
-import { PROVIDER_NAMES } from '../pipeline/providers';
-import { projectRoot } from '../project-root';
-import { ensureTemporalCli } from '../temporal/cli';
-import { devServerArgs } from '../temporal/dev-server';
-import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { freeLoopbackPort } from '../observability/metrics-server';
-import { httpOk, onPath, startProcess, waitUntil, type ManagedProcess } from './child-process';
-import { redisAnswers, redisServerArgs } from './redis';
+import { keyDigest, SCOPES, type ApiKeyEntry } from '../src/config/auth';
+import type { Env } from '../src/config/env';
+import { loadProviderSettings } from '../src/config/providers';
+import { loadDevServerSettings, temporalConnectionOptions, loadTemporalSettings } from '../src/config/temporal';
+import { loadWorkerCount } from '../src/config/worker';
+import { PROVIDER_NAMES } from '../src/pipeline/providers';
+import { projectRoot } from '../src/project-root';
+import { ensureTemporalCli } from '../src/temporal/cli';
+import { devServerArgs } from '../src/temporal/dev-server';
+import { ensureSearchAttributes } from '../src/temporal/search-attributes';
+import { freeLoopbackPort } from '../src/observability/metrics-server';
+import { httpOk, onPath, startProcess, waitUntil, type ManagedProcess } from '../src/process/child-process';
+import { redisAnswers, redisServerArgs } from '../src/process/redis';
 
 /** Only for local runs: printed loudly, and replaced by setting CHORUS_API_KEYS or CHORUS_API_KEYS_FILE. */
 const DEV_API_KEY = 'chorus-dev-key-change-me';
@@ -97,7 +97,7 @@ async function main() {
   const simulated = PROVIDER_NAMES.filter((name) => providers.endpoints[name].simulated);
   if (simulated.length) {
     const simulatorUrl = new URL(providers.endpoints[simulated[0]].baseUrl).origin;
-    launch('simulator', process.execPath, [dist('src', 'simulator', 'main.js')]);
+    launch('simulator', process.execPath, [dist('simulator', 'main.js')]);
     await waitUntil(`the provider simulator at ${simulatorUrl}`, () => httpOk(`${simulatorUrl}/healthz`), STARTUP_TIMEOUT_MS);
   }
 
@@ -125,7 +125,7 @@ async function main() {
   for (let index = 1; index <= workerCount; index += 1) {
     // Each worker's metrics endpoint gets its own port: the configured one, then the next ones.
     const workerEnv = metricsPort ? { ...env, CHORUS_WORKER_METRICS_PORT: String(metricsPort + index - 1) } : env;
-    launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [dist('src', 'worker', 'main.js')], workerEnv);
+    launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [dist('worker', 'main.js')], workerEnv);
   }
   launch('api', process.execPath, [dist('api', 'main.js')]);
   const apiUrl = `http://${env.CHORUS_BIND_HOST ?? '127.0.0.1'}:${env.CHORUS_API_PORT ?? 3000}`;

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { loadTemporalSettings, temporalConnectionOptions } from '../config/temporal';
+import { loadTemporalSettings, temporalConnectionOptions } from '../src/config/temporal';
 import { WORKFLOWS_PATH } from '../worker/worker';
 
 const USAGE = `Replays a run's history against the current workflow code and reports non-determinism.

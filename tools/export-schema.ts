@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../project-root';
-import { PIPELINE_SCHEMA_FILE } from './registry';
-import { pipelineJsonSchema } from './validate';
+import { projectRoot } from '../src/project-root';
+import { PIPELINE_SCHEMA_FILE } from '../src/pipeline/registry';
+import { pipelineJsonSchema } from '../src/pipeline/validate';
 
 /** `npm run schema:export`: writes the definition format's JSON Schema beside the pipelines for editors. */
 export const PIPELINE_SCHEMA_PATH = join(projectRoot(), 'pipelines', PIPELINE_SCHEMA_FILE);

@@ -5,18 +5,18 @@ import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, Runtime, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
-import { createActivities } from '../../activities';
-import { AnsweredCalls } from '../../activities/answered-calls';
-import type { ProviderCallMetrics } from '../../activities/metrics';
-import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../../activities/provider-pacer';
-import type { ProviderSettings } from '../config/providers';
-import { temporalConnectionOptions, type TemporalSettings } from '../config/temporal';
-import type { WebhookSettings } from '../config/webhooks';
-import type { WorkerSettings } from '../config/worker';
-import type { ProviderName } from '../pipeline/providers';
-import { QUEUE_ROLES, taskQueueOf, type QueueRole } from '../pipeline/task-queues';
-import type { Tracing } from '../observability/tracing';
-import { projectRoot } from '../project-root';
+import { createActivities } from '../activities';
+import { AnsweredCalls } from '../activities/answered-calls';
+import type { ProviderCallMetrics } from '../activities/metrics';
+import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../activities/provider-pacer';
+import type { ProviderSettings } from '../src/config/providers';
+import { temporalConnectionOptions, type TemporalSettings } from '../src/config/temporal';
+import type { WebhookSettings } from '../src/config/webhooks';
+import type { WorkerSettings } from '../src/config/worker';
+import type { ProviderName } from '../src/pipeline/providers';
+import { QUEUE_ROLES, taskQueueOf, type QueueRole } from '../src/pipeline/task-queues';
+import type { Tracing } from '../src/observability/tracing';
+import { projectRoot } from '../src/project-root';
 import { cachedWorkflowBundle, compiledRootOf } from './workflow-bundle-cache';
 
 export interface ChorusWorkerOptions {
@@ -40,7 +40,7 @@ export interface ChorusWorkerOptions {
   pacer?: ProviderPacer;
 }
 
-export const WORKFLOWS_PATH = require.resolve('../../workflows');
+export const WORKFLOWS_PATH = require.resolve('../workflows');
 /** Workflow interceptors that trace workflow runs and propagate the trace to activities. */
 export const TRACING_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 export const WORKFLOW_BUNDLE_CACHE_DIR = join(projectRoot(), '.cache', 'workflow-bundles');

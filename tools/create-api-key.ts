@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createApiKey, SCOPES, type Scope } from '../config/auth';
+import { createApiKey, SCOPES, type Scope } from '../src/config/auth';
 
 /** `npm run keys:create -- --id ci --tenant acme [--scopes workflows:start,workflows:read]` */
 const { values } = parseArgs({ options: { id: { type: 'string' }, tenant: { type: 'string' }, scopes: { type: 'string' } } });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SIMULATOR_PATHS } from '../config/providers';
-import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
+import { SIMULATOR_PATHS } from '../src/config/providers';
+import { PROVIDER_NAMES, type ProviderName } from '../src/pipeline/providers';
 import { parseDirectives, pickFault, seededRandom, type Directive, type FaultKind, type FaultRate } from './faults';
 import { estimateTokens, simulateCompletion } from './model';
 import { PROVIDER_WIRES, WireFormatError, type ProviderWire } from './wire';
