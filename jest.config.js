@@ -1,7 +1,7 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/** What every test file shares: the environment, the TypeScript transform and quiet Temporal workers. */
+const shared = {
+  rootDir: __dirname,
   testEnvironment: '<rootDir>/test/helpers/jest-environment.js',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': [
@@ -17,7 +17,25 @@ module.exports = {
     ],
   },
   setupFiles: ['<rootDir>/test/helpers/quiet-temporal.ts'],
-  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
-  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+};
+
+/**
+ * Two projects: `unit` needs no Temporal server; every other folder runs against one real dev server
+ * that the `integration` project's global setup starts. Jest runs a project's global setup only when
+ * at least one of its test files is selected, so `jest --selectProjects unit` starts no server.
+ * @type {import('jest').Config}
+ */
+module.exports = {
   testTimeout: 60_000,
+  projects: [
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/test'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/'],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+      globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+    },
+  ],
 };
