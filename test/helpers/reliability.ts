@@ -13,6 +13,7 @@ import { projectRoot } from '../../src/project-root';
 import type { SimulatorRequestRecord } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline } from './stack';
+import { waitFor } from './wait';
 
 export const WORKER_ENTRY = join(projectRoot(), 'dist', 'worker', 'main.js');
 export const API_ENTRY = join(projectRoot(), 'dist', 'api', 'main.js');
@@ -22,20 +23,9 @@ export function requireBuilt(...entries: string[]): void {
   for (const entry of entries) if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A free TCP port on 127.0.0.1 (released before it is returned; good enough for tests). */
 export { freeLoopbackPort as freePort } from '../../src/observability/metrics-server';
-
-/** Polls `check` every `intervalMs` until it is truthy; fails after `timeoutMs` naming `what`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await Promise.resolve(check()).catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+export { sleep, waitFor } from './wait';
 
 /** A shipped pipeline with every step's timeouts and retry policy overridden (e.g. short heartbeats so a dead worker is noticed fast). */
 export function tunedPipeline(name: string, overrides: { timeout?: StepTimeouts; retry?: StepRetryPolicy }): PipelineDefinition {
@@ -90,16 +80,12 @@ export async function startWorkerProcess(pool: ProcessPool, name: string, env: E
   });
   let exited: number | string | undefined;
   void managed.exited.then((code) => (exited = code));
-  await waitFor(
-    `${name} to poll`,
-    () => {
-      if (exited !== undefined) throw new Error(`${name} exited (${exited}) before polling:\n${pool.tail(name)}`);
-      return (pool.logs.get(name) ?? []).some((line) => line.includes('Chorus worker polling'));
-    },
-    readyTimeoutMs,
-  ).catch((error: Error) => {
+  const polling = () => (pool.logs.get(name) ?? []).some((line) => line.includes('Chorus worker polling'));
+  // An exit ends the wait too: a worker that died will never poll.
+  await waitFor(`${name} to poll`, () => exited !== undefined || polling(), readyTimeoutMs).catch((error: Error) => {
     throw new Error(`${error.message}\n${pool.tail(name)}`);
   });
+  if (exited !== undefined) throw new Error(`${name} exited (${exited}) before polling:\n${pool.tail(name)}`);
   return { process: managed, identity: `chorus-worker-${managed.child.pid}@${hostname()}`, readyMs: Date.now() - spawnedAt };
 }
 
