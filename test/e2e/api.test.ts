@@ -116,11 +116,11 @@ describe('REST API end to end', () => {
 
   it('lists runs by pipeline through Temporal visibility', async () => {
     const started = await startClassic('Listed');
-    let listed: { workflowId: string; pipeline: string }[] = [];
-    for (let tries = 0; tries < 40 && !listed.some((run) => run.workflowId === started.workflowId); tries++) {
-      listed = (await http.get('/v1/workflows?pipeline=classic&limit=100').set(auth).expect(200)).body.workflows;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const listed = await waitFor(
+      'the run to be listed',
+      async () => (await http.get('/v1/workflows?pipeline=classic&limit=100').set(auth).expect(200)).body.workflows as { workflowId: string; pipeline: string }[],
+      { timeoutMs: 15_000, intervalMs: 250, until: (workflows) => workflows.some((run) => run.workflowId === started.workflowId) },
+    );
     expect(listed).toContainEqual(expect.objectContaining({ workflowId: started.workflowId, pipeline: 'classic' }));
     await waitForResult(started.resultUrl).expect(200);
   });

@@ -9,6 +9,7 @@ import { projectRoot } from '../../src/project-root';
 import { keyEntry, startApiApp, TEST_API_KEY, testApiSettings } from '../helpers/api-app';
 import { freePort } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 
 const CLI = join(projectRoot(), 'dist/cli/main.js');
 const PLAIN_KEY = 'plain-dev-key-change-me';
@@ -42,15 +43,16 @@ describe('chorus CLI', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Runs the CLI asynchronously (the API answers from this very process) and never for more than 40 s. */
-  const chorus = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
+  /** Runs the CLI asynchronously (the API answers from this very process) and never for more than 40 s; `onStdout` sees its output as it comes. */
+  const chorus = (args: string[], env: Record<string, string> = {}, onStdout?: (chunk: string) => void): Promise<CliResult> =>
     new Promise((resolve) => {
-      execFile(
+      const child = execFile(
         process.execPath,
         [CLI, ...args],
         { env: { PATH: process.env.PATH ?? '', CHORUS_API_URL: apiUrl, CHORUS_API_KEY: TEST_API_KEY, ...env }, timeout: 40_000, killSignal: 'SIGKILL' },
         (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
       );
+      if (onStdout) child.stdout?.on('data', onStdout);
     });
   const inputFile = (name: string, input: unknown) => {
     const path = join(dir, `${name}.json`);
@@ -121,16 +123,19 @@ describe('chorus CLI', () => {
     };
     const auth = { 'x-api-key': TEST_API_KEY };
     const workflowId = (await http.post('/v1/workflows').set(auth).send({ definition, input: { topic: 'A launch' } }).expect(202)).body.workflowId as string;
-    const watching = chorus(['watch', workflowId]);
-    let waiting = false;
-    for (let tries = 0; tries < 100 && !waiting; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const run = (await http.get(`/v1/workflows/${workflowId}`).set(auth).expect(200)).body;
-      waiting = run.steps?.some((step: { id: string; status: string }) => step.id === 'review' && step.status === 'waiting');
-    }
+    let printed = '';
+    const watching = chorus(['watch', workflowId], {}, (chunk) => (printed += chunk));
+    const waiting = await waitFor(
+      'the review step to wait',
+      async () => {
+        const run = (await http.get(`/v1/workflows/${workflowId}`).set(auth).expect(200)).body;
+        return run.steps?.some((step: { id: string; status: string }) => step.id === 'review' && step.status === 'waiting') as boolean;
+      },
+      15_000,
+    );
     expect(waiting).toBe(true);
-    // Long enough for at least one of watch's polls (one a second) to see the waiting step.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Decide only once one of watch's polls (one a second) has printed the waiting step.
+    await waitFor('watch to print the waiting review step', () => printed, { timeoutMs: 15_000, until: (output) => /review: (pending → )?waiting/.test(output) });
     await http.post(`/v1/workflows/${workflowId}/approve`).set(auth).send({}).expect(200);
     const watched = await watching;
     expect(watched.code).toBe(0);

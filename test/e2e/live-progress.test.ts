@@ -4,6 +4,7 @@ import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 
 const auth = { 'x-api-key': TEST_API_KEY };
 
@@ -88,15 +89,12 @@ describe('live progress and approvals', () => {
         output: { summary: 'steps.publish.text', review: 'steps.review' },
       }) as PipelineDefinition;
 
-    const waitForApproval = async (workflowId: string) => {
-      for (let tries = 0; tries < 80; tries++) {
-        const status = (await http.get(`/v1/workflows/${workflowId}`).set(auth).expect(200)).body;
-        const review = status.steps?.find((step: { id: string }) => step.id === 'review');
-        if (review?.status === 'waiting') return review;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error('the run never waited for approval');
-    };
+    const waitForApproval = (workflowId: string) =>
+      waitFor(
+        'the run to wait for approval',
+        async () => (await http.get(`/v1/workflows/${workflowId}`).set(auth).expect(200)).body.steps?.find((step: { id: string }) => step.id === 'review'),
+        { timeoutMs: 15_000, until: (review) => review?.status === 'waiting' },
+      );
 
     it('pauses until approved, shows what is asked, and carries the decision and comment into the result', async () => {
       const workflowId = await start({ definition: reviewed({ timeout: '1h' }), input: { topic: 'A launch announcement' } });

@@ -9,6 +9,8 @@ import { FailureType } from '../../src/pipeline/failures';
 import { projectRoot } from '../../src/project-root';
 import { SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { startTestStack, type TestStack } from '../helpers/stack';
+// Named apart from this file's own waitFor, which long-polls one run's result.
+import { waitFor as poll } from '../helpers/wait';
 
 const auth = { 'x-api-key': TEST_API_KEY };
 
@@ -31,14 +33,7 @@ describe('bringing runs back', () => {
     http.post('/v1/workflows').set({ ...auth, ...headers }).send({ pipeline: 'classic', input: { prompt } });
   const waitFor = async (workflowId: string) => (await http.get(`/v1/workflows/${workflowId}/result?waitSeconds=25`).set(auth).expect(200)).body;
   /** Visibility is eventually consistent: poll a listing until it holds what the test needs. */
-  const eventually = async <T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => {
-    let value = await read();
-    for (let tries = 0; tries < 40 && !done(value); tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      value = await read();
-    }
-    return value;
-  };
+  const listingPoll = { timeoutMs: 15_000, intervalMs: 250 };
 
   describe('Idempotency-Key', () => {
     it('returns the same run for a repeated request instead of starting another', async () => {
@@ -134,9 +129,10 @@ describe('bringing runs back', () => {
       failedIds.push(started.workflowId);
     }
     const filter = { pipeline: 'classic', errorType: FailureType.ProviderAuthFailed, startedAfter: since };
-    const dryRun = await eventually(
+    const dryRun = await poll(
+      'the dry run to match both failed runs',
       async () => (await http.post('/v1/batch/reset').set(auth).send({ ...filter, dryRun: true }).expect(200)).body,
-      (body) => failedIds.every((id) => body.matched.some((run: { workflowId: string }) => run.workflowId === id)),
+      { ...listingPoll, until: (body) => failedIds.every((id) => body.matched.some((run: { workflowId: string }) => run.workflowId === id)) },
     );
     expect(dryRun.dryRun).toBe(true);
     expect(dryRun.results).toBeUndefined();
@@ -157,9 +153,10 @@ describe('bringing runs back', () => {
     const started = (await start(`Rerun batch ${Date.now()} [[sim:cohere:400]]`).expect(202)).body;
     expect((await waitFor(started.workflowId)).error.type).toBe(FailureType.ProviderRejectedRequest);
     const filter = { errorType: FailureType.ProviderRejectedRequest, startedAfter: since };
-    await eventually(
+    await poll(
+      'the dry run to match the failed run',
       async () => (await http.post('/v1/batch/rerun').set(auth).send({ ...filter, dryRun: true }).expect(200)).body,
-      (body) => body.matched.length === 1,
+      { ...listingPoll, until: (body) => body.matched.length === 1 },
     );
     const batch = await http.post('/v1/batch/rerun').set(auth).send(filter).expect(200);
     expect(batch.body.results).toEqual([expect.objectContaining({ workflowId: started.workflowId, outcome: 'rerun', newWorkflowId: expect.stringContaining('-rerun-') })]);

@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type request from 'supertest';
 import { keyEntry, READ_ONLY_KEY, SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { sleep, waitFor } from '../helpers/wait';
 
 const acme = { 'x-api-key': TEST_API_KEY };
 const globex = { 'x-api-key': SECOND_API_KEY };
@@ -35,15 +36,7 @@ describe('schedules', () => {
   const classicEvery = (every: string, extra: Record<string, unknown> = {}) => ({ id: uniqueId('sched'), pipeline: 'classic', input: { prompt: 'Scheduled job' }, every, ...extra });
   const describeAs = (id: string, headers = acme) => http.get(`/v1/schedules/${id}`).set(headers);
   /** Schedules act and list asynchronously: poll until the read holds what the test needs. */
-  const eventually = async <T>(read: () => Promise<T>, done: (value: T) => boolean, tries = 60): Promise<T> => {
-    let value = await read();
-    for (let attempt = 0; attempt < tries && !done(value); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      value = await read();
-    }
-    return value;
-  };
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const schedulePoll = { timeoutMs: 20_000, intervalMs: 250 };
 
   it('creates a schedule that starts runs of the pipeline on its interval, visible to the tenant', async () => {
     const body = classicEvery('2s');
@@ -51,10 +44,10 @@ describe('schedules', () => {
     expect(response.body).toMatchObject({ id: body.id, pipeline: 'classic', every: '2s', paused: false, input: { prompt: 'Scheduled job' }, recentRuns: [] });
     expect(response.body.nextRunTimes.length).toBeGreaterThan(0);
 
-    const withRun = await eventually(
-      async () => (await describeAs(body.id).expect(200)).body,
-      (schedule) => schedule.recentRuns.length > 0,
-    );
+    const withRun = await waitFor('the schedule to start a run', async () => (await describeAs(body.id).expect(200)).body, {
+      ...schedulePoll,
+      until: (schedule) => schedule.recentRuns.length > 0,
+    });
     const [run] = withRun.recentRuns;
     expect(run.workflowId).toMatch(new RegExp(`^${body.id}-`));
     const result = (await http.get(`/v1/workflows/${run.workflowId}/result?waitSeconds=25`).set(acme).expect(200)).body;
@@ -69,28 +62,30 @@ describe('schedules', () => {
     const response = await create(body, 201);
     expect(response.body).toMatchObject({ paused: true, note: 'created paused' });
 
+    // Time passing is the point: a paused 2 s schedule starts nothing in 2.5 s.
     await sleep(2500);
     expect((await describeAs(body.id).expect(200)).body.runsStarted).toBe(0);
 
     await http.post(`/v1/schedules/${body.id}/trigger`).set(acme).expect(202, { id: body.id, triggered: true });
-    const triggered = await eventually(
-      async () => (await describeAs(body.id).expect(200)).body,
-      (schedule) => schedule.recentRuns.length === 1,
-    );
+    const triggered = await waitFor('the trigger to start one run', async () => (await describeAs(body.id).expect(200)).body, {
+      ...schedulePoll,
+      until: (schedule) => schedule.recentRuns.length === 1,
+    });
     expect(triggered.paused).toBe(true);
     await http.get(`/v1/workflows/${triggered.recentRuns[0].workflowId}/result?waitSeconds=25`).set(acme).expect(200);
 
     const resumed = await http.post(`/v1/schedules/${body.id}/resume`).set(acme).send({ note: 'back on' }).expect(200);
     expect(resumed.body).toMatchObject({ paused: false, note: 'back on' });
-    const running = await eventually(
-      async () => (await describeAs(body.id).expect(200)).body,
-      (schedule) => schedule.runsStarted >= 2,
-    );
+    const running = await waitFor('the resumed schedule to start a second run', async () => (await describeAs(body.id).expect(200)).body, {
+      ...schedulePoll,
+      until: (schedule) => schedule.runsStarted >= 2,
+    });
     expect(running.runsStarted).toBeGreaterThanOrEqual(2);
 
     const paused = await http.post(`/v1/schedules/${body.id}/pause`).set(acme).send({}).expect(200);
     expect(paused.body.paused).toBe(true);
     const countWhenPaused = (await describeAs(body.id).expect(200)).body.runsStarted;
+    // Time passing is the point: a paused 2 s schedule starts nothing in 4.5 s (two intervals and more).
     await sleep(4500);
     expect((await describeAs(body.id).expect(200)).body.runsStarted).toBe(countWhenPaused);
   });
@@ -121,16 +116,16 @@ describe('schedules', () => {
     const theirs = classicEvery('1h', { paused: true });
     await create(theirs, 201, globex);
 
-    const listed = await eventually(
-      async () => (await http.get('/v1/schedules').set(acme).expect(200)).body.schedules as Array<{ id: string }>,
-      (schedules) => schedules.some((schedule) => schedule.id === mine.id),
-    );
+    const listed = await waitFor('the schedule to be listed', async () => (await http.get('/v1/schedules').set(acme).expect(200)).body.schedules as Array<{ id: string }>, {
+      ...schedulePoll,
+      until: (schedules) => schedules.some((schedule) => schedule.id === mine.id),
+    });
     expect(listed.map((schedule) => schedule.id)).toContain(mine.id);
     expect(listed.map((schedule) => schedule.id)).not.toContain(theirs.id);
-    const theirList = await eventually(
-      async () => (await http.get('/v1/schedules').set(globex).expect(200)).body.schedules as Array<{ id: string }>,
-      (schedules) => schedules.some((schedule) => schedule.id === theirs.id),
-    );
+    const theirList = await waitFor("the other tenant's schedule to be listed", async () => (await http.get('/v1/schedules').set(globex).expect(200)).body.schedules as Array<{ id: string }>, {
+      ...schedulePoll,
+      until: (schedules) => schedules.some((schedule) => schedule.id === theirs.id),
+    });
     expect(theirList.map((schedule) => schedule.id)).not.toContain(mine.id);
 
     const unknown = await describeAs('no-such-schedule', globex).expect(404);
@@ -153,10 +148,7 @@ describe('schedules', () => {
     const body = classicEvery('1h');
     await create(body, 201);
     await http.delete(`/v1/schedules/${body.id}`).set(acme).expect(204);
-    await eventually(
-      async () => (await describeAs(body.id)).status,
-      (status) => status === 404,
-    );
+    await waitFor('the deleted schedule to answer 404', async () => (await describeAs(body.id)).status, { ...schedulePoll, until: (status) => status === 404 });
     await describeAs(body.id).expect(404);
     await http.delete(`/v1/schedules/${body.id}`).set(acme).expect(404);
   });
@@ -171,10 +163,10 @@ describe('schedules', () => {
     try {
       const first = await capped.post('/v1/schedules').set(own).send(classicEvery('1h', { paused: true })).expect(201);
       mine.push(first.body.id);
-      await eventually(
-        async () => (await capped.get('/v1/schedules').set(own).expect(200)).body.schedules.length,
-        (count) => count >= 1,
-      );
+      await waitFor('the first schedule to be listed', async () => (await capped.get('/v1/schedules').set(own).expect(200)).body.schedules.length as number, {
+        ...schedulePoll,
+        until: (count) => count >= 1,
+      });
       const refused = await capped.post('/v1/schedules').set(own).send(classicEvery('1h', { paused: true })).expect(409);
       expect(refused.body.message).toMatch(/already has 1 schedules, the limit/);
     } finally {

@@ -10,6 +10,7 @@ import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { createProviderHttpClient } from '../../worker/worker';
 import { startImageServer, TINY_PNG_DATA_URL } from '../helpers/images';
 import { simulatedProviders } from '../helpers/stack';
+import { sleep, waitFor } from '../helpers/wait';
 
 /** The provider activity against the real simulator over real HTTP, in a mocked activity context. */
 describe('callProvider activity', () => {
@@ -168,8 +169,9 @@ describe('callProvider activity', () => {
 
   it('cancellation aborts the in-flight HTTP call', async () => {
     const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 300 }, quiet);
+    const sent = simulator.requests().length;
     const call = run(step({ prompt: 'x [[sim:latency=5000]]' }), env);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor('the call to reach the simulator', () => simulator.requests().length > sent, 5000, 20);
     env.cancel();
     const startedWaiting = Date.now();
     await expect(call).rejects.toBeInstanceOf(CancelledFailure);
@@ -206,7 +208,7 @@ describe('callProvider activity', () => {
       const before = providerRequests();
       const slow = step({ provider: 'cohere', prompt: 'Slow [[sim:latency=800]]' });
       const first = callAs(activities, attempt(1), slow);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await waitFor('the first call to reach the simulator', () => providerRequests() > before, 5000, 20);
       const retried = await callAs(activities, attempt(2), slow);
       expect(providerRequests() - before).toBe(1);
       expect(retried.text).toBe((await first).text);
@@ -218,7 +220,7 @@ describe('callProvider activity', () => {
       const slow = step({ provider: 'cohere', prompt: 'Outage [[sim:latency=800]]' });
       const timedOutEnv = attempt(1);
       const timedOut = callAs(activities, timedOutEnv, slow);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await waitFor('the call to reach the simulator', () => providerRequests() > before, 5000, 20);
       timedOutEnv.cancel('TIMED_OUT');
       await expect(timedOut).rejects.toBeInstanceOf(CancelledFailure);
       const retried = await callAs(activities, attempt(2), slow);
@@ -230,8 +232,9 @@ describe('callProvider activity', () => {
     it('a workflow cancel still aborts the call: nothing is left to reuse', async () => {
       const activities = answeredActivities();
       const cancelledEnv = attempt(1);
+      const sent = providerRequests();
       const cancelled = callAs(activities, cancelledEnv, step({ provider: 'cohere', prompt: 'Stop [[sim:latency=5000]]' }));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await waitFor('the call to reach the simulator', () => providerRequests() > sent, 5000, 20);
       const cancelledAt = Date.now();
       cancelledEnv.cancel('CANCELLED');
       await expect(cancelled).rejects.toBeInstanceOf(CancelledFailure);
@@ -246,7 +249,8 @@ describe('callProvider activity', () => {
       const before = providerRequests();
       const slow = step({ provider: 'cohere', prompt: 'Too slow [[sim:latency=1500]]' });
       const first = callAs(activities, attempt(1, 'slow-1', 400), slow);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Time passing is the point: the retry comes after the first attempt's 400 ms startToClose ran out.
+      await sleep(500);
       await callAs(activities, attempt(2, 'slow-1', 400), step({ provider: 'cohere', prompt: 'Too slow, again [[sim:latency=10]]' }));
       expect(providerRequests() - before).toBe(2);
       await first;

@@ -7,6 +7,7 @@ import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, Pipeli
 import { pipelineWorkflow } from '../../workflows';
 import { progressQuery } from '../../workflows/definitions';
 import { shippedPipeline, startTestStack, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 
 const classicPipeline = shippedPipeline('classic');
 /** A provider step's result (not a map's). */
@@ -112,7 +113,7 @@ describe('pipeline workflow', () => {
 
   it('cancellation stops the running step and ends the run as cancelled', async () => {
     const handle = await start({ prompt: 'Slow [[sim:openai,latency=20000]]' });
-    for (let tries = 0; requestsTo('openai').length === 0 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor('the draft call to reach the simulator', () => requestsTo('openai').length > 0, 15_000, 50);
     await handle.cancel();
     const cause = await failureOf(handle.result());
     expect(cause).toBeInstanceOf(CancelledFailure);

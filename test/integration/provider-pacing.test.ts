@@ -8,10 +8,9 @@ import { createProviderHttpClient } from '../../worker/worker';
 import { startRedis } from '../helpers/redis';
 import { freePort } from '../helpers/reliability';
 import { simulatedProviders } from '../helpers/stack';
+import { sleep } from '../helpers/wait';
 
 const RATE = 40;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** `count` requests at once, round-robin over the pacers; resolves to when each was sent. */
 async function sendPaced(pacers: ProviderPacer[], count: number): Promise<number[]> {

@@ -75,6 +75,7 @@ describe('API restart', () => {
         return { ...report, status: response.status, body: (await response.json()) as PollReport['body'] };
       } catch {
         report.networkErrors += 1;
+        // A client's pause before it retries: these retries are what the test counts, not a wait of its own.
         await sleep(200);
       }
     }

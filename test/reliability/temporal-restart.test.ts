@@ -121,7 +121,7 @@ describe('Temporal server restart', () => {
       const dying = server;
       const exit = await Promise.race([dying.exited, sleep(15_000).then(() => dying.stop(0).then(() => 'SIGKILL after 15 s'))]);
       whileDown?.();
-      await sleep(1000); // the server stays down while provider calls answer
+      await sleep(1000); // time passing is the point: the server stays down while provider calls answer
       server = await startServer();
       restarts.push(`${signal} during ${phase} (exit ${exit}, down ${Date.now() - stoppedAt} ms)`);
     };

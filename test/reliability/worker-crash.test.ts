@@ -8,6 +8,7 @@ import { projectRoot } from '../../src/project-root';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline, testTemporalSettings } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 
 const WORKER_ENTRY = join(projectRoot(), 'dist', 'worker', 'main.js');
 const PIPELINES = 5;
@@ -62,10 +63,7 @@ describe('worker crash', () => {
     );
 
     const draftsInFlight = () => simulator.requests().filter((record) => record.provider === 'openai').length;
-    for (let waited = 0; draftsInFlight() < PIPELINES; waited += 100) {
-      if (waited > 30_000) throw new Error(`only ${draftsInFlight()} of ${PIPELINES} drafts started`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(`${PIPELINES} drafts to start`, draftsInFlight, { timeoutMs: 30_000, until: (started) => started >= PIPELINES });
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 

@@ -6,6 +6,7 @@ import type { PipelineRunInput } from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
 import { approvalUpdate, progressQuery } from '../../workflows/definitions';
 import { shippedPipeline, startTestStack, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 import { HISTORY_FIXTURES_DIR, RECORDED_SHAPES } from './fixtures';
 
 /**
@@ -27,13 +28,13 @@ describe('record history fixtures', () => {
       args: [{ pipeline: shippedPipeline(pipeline), input } satisfies PipelineRunInput],
     });
     if (approve) {
-      for (let tries = 0; tries < 100 && !(await handle.query(progressQuery)).some((step) => step.status === 'waiting'); tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitFor('the approval step to wait', () => handle.query(progressQuery), { timeoutMs: 15_000, until: (steps) => steps.some((step) => step.status === 'waiting') });
       await handle.executeUpdate(approvalUpdate, { args: [{ decision: 'approved', comment: 'recorded', by: 'fixture' }] });
     }
     if (name.endsWith('cancelled')) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Shapes run one after another: the only call still unanswered is this run's draft.
+      const inFlight = () => stack.simulator.requests().some((record) => record.provider === 'openai' && record.answeredAt === undefined);
+      await waitFor('the draft call to be in flight', inFlight, 15_000);
       await handle.cancel();
     }
     await handle.result().catch(() => undefined);

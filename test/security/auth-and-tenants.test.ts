@@ -3,6 +3,7 @@ import type request from 'supertest';
 import { keyEntry, READ_ONLY_KEY, SECOND_API_KEY, startApiApp, TEST_API_KEY, testApiSettings } from '../helpers/api-app';
 import { startTestIssuer } from '../helpers/jwks';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
 
 /** Authentication (API keys, JWTs), scopes and tenant isolation, over HTTP on the real stack. */
 describe('authentication, scopes and tenant isolation', () => {
@@ -134,7 +135,7 @@ describe('authentication, scopes and tenant isolation', () => {
 
     it('lists only the caller tenant’s runs', async () => {
       const listed = async (headers: Record<string, string>) => (await http.get('/v1/workflows?limit=100').set(headers).expect(200)).body.workflows.map((run: { workflowId: string }) => run.workflowId);
-      for (let tries = 0; tries < 40 && !(await listed(acme)).includes(workflowId); tries++) await new Promise((resolve) => setTimeout(resolve, 250));
+      await waitFor('the run to be listed', () => listed(acme), { timeoutMs: 15_000, intervalMs: 250, until: (ids: string[]) => ids.includes(workflowId) });
       expect(await listed(acme)).toContain(workflowId);
       expect(await listed(globex)).not.toContain(workflowId);
     });
