@@ -1,12 +1,11 @@
 import { ApplicationFailure, Context, type Info } from '@temporalio/activity';
-import { FailureType } from '../src/pipeline/failures';
 import type { AxiosInstance } from 'axios';
 import { ZodError } from 'zod';
 import type { ProviderSettings } from '../src/config/providers';
 import { estimateCostUsd, priceOf } from '../src/config/prices';
 import type { ProviderCallSpec, StepResult } from '../src/pipeline/types';
 import type { AnsweredCalls } from './answered-calls';
-import { malformedResponse, toProviderFailure } from './errors';
+import { malformedResponse, toProviderFailure, unfinishedAnswer } from './errors';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
 import { PROVIDER_ADAPTERS } from './providers';
@@ -127,22 +126,18 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
           }
           throw error;
         }
-        if (answer.blockedBy) {
-          // The same input would be blocked again: retrying only costs money.
-          throw ApplicationFailure.create({
-            type: FailureType.ProviderContentFiltered,
-            message: `${input.provider} content filter blocked the answer (${answer.blockedBy})`,
-            nonRetryable: true,
-            details: [{ provider: input.provider }],
-          });
-        }
+        const unfinished = unfinishedAnswer(input.provider, answer.finish);
+        if (unfinished) throw unfinished;
+        const billable = answer.billed ?? answer.usage;
         return {
           provider: input.provider,
           model: answer.model,
           text: answer.text,
           data: task.parse?.(answer.text),
-          usage: answer.usage,
-          costUsd: estimateCostUsd(priceOf(providers.prices, input.provider, answer.model), answer.usage.inputTokens, answer.usage.outputTokens),
+          usage: answer.usage ?? { inputTokens: 0, outputTokens: 0 },
+          ...(answer.usage ? {} : { usageUnknown: true }),
+          ...(answer.billed ? { billedUsage: answer.billed } : {}),
+          costUsd: billable ? estimateCostUsd(priceOf(providers.prices, input.provider, answer.model), billable.inputTokens, billable.outputTokens) : null,
           latencyMs,
           simulated: endpoint.simulated,
           attempt: context.info.attempt,

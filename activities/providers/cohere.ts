@@ -1,18 +1,42 @@
 import { z } from 'zod';
-import { chatUserContent, credentialHeader, type ProviderAdapter } from './provider';
+import { acceptsImages, IMAGE_MODEL_PREFIXES } from '../../src/pipeline/providers';
+import type { TokenUsage } from '../../src/pipeline/types';
+import { modelLacksCapability } from '../errors';
+import { chatUserContent, credentialHeader, type AnswerFinish, type ProviderAdapter } from './provider';
 
-/** Cohere Chat v2: POST {base}/v2/chat. The answer does not name the model, so the requested one is reported. */
+const TokenCounts = z.object({ input_tokens: z.number().optional(), output_tokens: z.number().optional() });
+
+/**
+ * Cohere Chat v2: POST {base}/v2/chat. `message.content` and `usage` are optional in the spec. The
+ * answer does not name the model, so the requested one is reported.
+ */
 const ChatResponse = z.object({
-  message: z.object({ content: z.array(z.object({ type: z.string(), text: z.string().optional() })) }),
-  usage: z.object({
-    tokens: z.object({ input_tokens: z.number(), output_tokens: z.number() }).optional(),
-    billed_units: z.object({ input_tokens: z.number(), output_tokens: z.number() }).optional(),
-  }),
+  finish_reason: z.string().optional(),
+  message: z.object({ content: z.array(z.object({ type: z.string(), text: z.string().optional() })).optional() }),
+  usage: z.object({ tokens: TokenCounts.optional(), billed_units: TokenCounts.optional() }).optional(),
 });
+
+const FINISH_OUTCOMES: Record<string, AnswerFinish['outcome']> = {
+  COMPLETE: 'complete',
+  STOP_SEQUENCE: 'complete',
+  MAX_TOKENS: 'truncated',
+  ERROR: 'failed',
+  TIMEOUT: 'failed',
+  // Tools are not offered, so a tool call leaves the step without its answer.
+  TOOL_CALL: 'failed',
+};
+
+function tokenUsage(counts: z.infer<typeof TokenCounts> | undefined): TokenUsage | undefined {
+  return counts?.input_tokens === undefined || counts.output_tokens === undefined ? undefined : { inputTokens: counts.input_tokens, outputTokens: counts.output_tokens };
+}
 
 export const cohereAdapter: ProviderAdapter = {
   name: 'cohere',
   toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
+    // Cohere's text models do not read images: fail the step before paying for an answer about nothing.
+    if (image && !acceptsImages('cohere', model)) {
+      throw modelLacksCapability('cohere', model, `does not accept images: name a vision model (${IMAGE_MODEL_PREFIXES.cohere!.map((prefix) => `${prefix}-…`).join(', ')}) in the step`);
+    }
     return {
       url: `${baseUrl}/v2/chat`,
       headers: credentialHeader('authorization', apiKey && `Bearer ${apiKey}`),
@@ -28,11 +52,20 @@ export const cohereAdapter: ProviderAdapter = {
   },
   parseAnswer(body, { model }) {
     const response = ChatResponse.parse(body);
-    const tokens = response.usage.tokens ?? response.usage.billed_units ?? { input_tokens: 0, output_tokens: 0 };
+    const tokens = tokenUsage(response.usage?.tokens);
+    // billed_units is what Cohere charges for (it leaves out the tokens of its own prompt template).
+    const billed = tokenUsage(response.usage?.billed_units);
+    const reason = response.finish_reason ?? 'COMPLETE';
     return {
-      text: response.message.content.map((part) => part.text ?? '').join(''),
+      finish: { outcome: FINISH_OUTCOMES[reason] ?? 'complete', reason: `finish_reason ${reason}` },
+      // Thinking parts (reasoning models) carry `thinking`, not `text`: only the answer's text parts count.
+      text: (response.message.content ?? [])
+        .filter((part) => part.type === 'text')
+        .map((part) => part.text ?? '')
+        .join(''),
       model,
-      usage: { inputTokens: tokens.input_tokens, outputTokens: tokens.output_tokens },
+      usage: tokens ?? billed,
+      billed: tokens && billed ? billed : undefined,
     };
   },
 };

@@ -1,24 +1,59 @@
 import { z } from 'zod';
-import { credentialHeader, type ProviderAdapter } from './provider';
+import { rejectedBeforeSending } from '../errors';
+import { credentialHeader, type AnswerFinish, type ProviderAdapter } from './provider';
 
-// finishReason values that mean Gemini's safety system withheld the answer.
-const BLOCKING_FINISH_REASONS = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
+/**
+ * finishReason → outcome (the @google/genai FinishReason enum). SAFETY and its kin mean Gemini's
+ * safety system withheld the answer; LANGUAGE is one of its blocking codes too (unsupported language).
+ */
+const FINISH_OUTCOMES: Record<string, AnswerFinish['outcome']> = {
+  STOP: 'complete',
+  MAX_TOKENS: 'truncated',
+  CONTINUATION: 'truncated',
+  SAFETY: 'blocked',
+  RECITATION: 'blocked',
+  LANGUAGE: 'blocked',
+  BLOCKLIST: 'blocked',
+  PROHIBITED_CONTENT: 'blocked',
+  SPII: 'blocked',
+  IMAGE_SAFETY: 'blocked',
+  IMAGE_PROHIBITED_CONTENT: 'blocked',
+  IMAGE_RECITATION: 'blocked',
+  OTHER: 'failed',
+  FINISH_REASON_UNSPECIFIED: 'failed',
+  MALFORMED_FUNCTION_CALL: 'failed',
+  UNEXPECTED_TOOL_CALL: 'failed',
+  TOO_MANY_TOOL_CALLS: 'failed',
+  NO_IMAGE: 'failed',
+  IMAGE_OTHER: 'failed',
+};
 
-/** Gemini: POST {base}/v1beta/models/{model}:generateContent, key in x-goog-api-key. */
+/** Gemini: POST {base}/v1beta/{models/…}:generateContent, key in x-goog-api-key. A candidate's `parts` and every token count are optional. */
 const GenerateContentResponse = z.object({
   candidates: z
-    .array(z.object({ content: z.object({ parts: z.array(z.object({ text: z.string().optional() })) }).optional(), finishReason: z.string().optional() }))
+    .array(z.object({ content: z.object({ parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional() }).optional(), finishReason: z.string().optional() }))
     .optional(),
   promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
-  usageMetadata: z.object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional() }).optional(),
+  usageMetadata: z.object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional(), thoughtsTokenCount: z.number().optional() }).optional(),
   modelVersion: z.string().optional(),
 });
+
+/**
+ * The model's resource name as @google/genai builds it: `models/{model}` unless the name already is
+ * one (`models/…`, `tunedModels/…`). Its `/` stays a path separator; each segment is escaped.
+ */
+function modelPath(model: string): string {
+  const name = model.startsWith('models/') || model.startsWith('tunedModels/') ? model : `models/${model}`;
+  const segments = name.split('/');
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) throw rejectedBeforeSending('gemini', `model "${model}" is not a model resource name`);
+  return segments.map(encodeURIComponent).join('/');
+}
 
 export const geminiAdapter: ProviderAdapter = {
   name: 'gemini',
   toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
     return {
-      url: `${baseUrl}/v1beta/models/${encodeURIComponent(model)}:generateContent`,
+      url: `${baseUrl}/v1beta/${modelPath(model)}:generateContent`,
       headers: credentialHeader('x-goog-api-key', apiKey),
       body: {
         systemInstruction: { parts: [{ text: system }] },
@@ -30,13 +65,23 @@ export const geminiAdapter: ProviderAdapter = {
   parseAnswer(body, { model }) {
     const response = GenerateContentResponse.parse(body);
     const candidate = response.candidates?.[0];
-    const blockReason = response.promptFeedback?.blockReason ?? (candidate?.finishReason && BLOCKING_FINISH_REASONS.has(candidate.finishReason) ? candidate.finishReason : undefined);
+    const blockReason = response.promptFeedback?.blockReason;
     if (!candidate && !blockReason) throw new z.ZodError([{ code: 'custom', path: ['candidates'], message: 'no candidates and no block reason', input: body }]);
+    const reason = candidate?.finishReason ?? 'STOP';
+    const usage = response.usageMetadata;
+    const thinkingTokens = usage?.thoughtsTokenCount ?? 0;
     return {
-      blockedBy: blockReason ? `block reason ${blockReason}` : undefined,
-      text: (candidate?.content?.parts ?? []).map((part) => part.text ?? '').join(''),
+      finish: blockReason ? { outcome: 'blocked', reason: `block reason ${blockReason}` } : { outcome: FINISH_OUTCOMES[reason] ?? 'complete', reason: `finishReason ${reason}` },
+      // Thought summaries (parts marked `thought`) are the model's thinking, not its answer.
+      text: (candidate?.content?.parts ?? [])
+        .filter((part) => !part.thought)
+        .map((part) => part.text ?? '')
+        .join(''),
       model: response.modelVersion ?? model,
-      usage: { inputTokens: response.usageMetadata?.promptTokenCount ?? 0, outputTokens: response.usageMetadata?.candidatesTokenCount ?? 0 },
+      // Gemini bills thinking as output: candidatesTokenCount leaves it out, so it is added.
+      usage: usage
+        ? { inputTokens: usage.promptTokenCount ?? 0, outputTokens: (usage.candidatesTokenCount ?? 0) + thinkingTokens, ...(thinkingTokens ? { thinkingTokens } : {}) }
+        : undefined,
     };
   },
 };

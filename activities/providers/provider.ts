@@ -14,13 +14,25 @@ export interface ProviderCall {
   image?: InlineImage;
 }
 
+/**
+ * How a generation ended, in Chorus's terms: `complete` is a usable answer; the others become typed
+ * failures (activities/errors.ts). `reason` is the provider's own word for it (`length`, `MAX_TOKENS`).
+ */
+export interface AnswerFinish {
+  outcome: 'complete' | 'truncated' | 'failed' | 'blocked';
+  reason: string;
+}
+
 export interface ProviderAnswer {
+  /** The answer's text parts only (no thinking or tool parts); empty when the answer has none. */
   text: string;
   /** The model that answered, as the provider names it. */
   model: string;
-  usage: TokenUsage;
-  /** Why the provider's content filter blocked the answer, when it did. */
-  blockedBy?: string;
+  /** Tokens processed; absent when the answer did not report them (usage is optional in every provider's spec). */
+  usage?: TokenUsage;
+  /** Tokens billed, when the provider reports them apart from `usage` (Cohere `billed_units`). */
+  billed?: TokenUsage;
+  finish: AnswerFinish;
 }
 
 export interface ProviderHttpRequest {
@@ -32,6 +44,7 @@ export interface ProviderHttpRequest {
 /** One AI provider's wire format. Adding a provider: one file implementing this, one line in the registry. */
 export interface ProviderAdapter {
   readonly name: ProviderName;
+  /** Throws an ApplicationFailure (activities/errors.ts) for a call this provider cannot take, before anything is sent. */
   toHttpRequest(call: ProviderCall, endpoint: ProviderEndpoint): ProviderHttpRequest;
   /** Reads a 2xx body; throws a ZodError (→ ProviderMalformedResponse) when it is not the documented shape. */
   parseAnswer(body: unknown, call: ProviderCall): ProviderAnswer;

@@ -3,22 +3,30 @@
  * `failure.type` against these strings, never `instanceof`.
  */
 export const FailureType = {
-  /** 429 from the provider; retried, honouring Retry-After. */
+  /** 429 from the provider; retried after the delay it asked for (Retry-After, Gemini RetryInfo, OpenAI x-ratelimit-reset-*). */
   ProviderRateLimited: 'ProviderRateLimited',
+  /** The account's quota or credit is used up (OpenAI 429 insufficient_quota, Cohere 402, Gemini per-day quota); not retried: it needs someone to act. */
+  ProviderQuotaExhausted: 'ProviderQuotaExhausted',
   /** 5xx, 408 or 409 from the provider; retried. */
   ProviderUnavailable: 'ProviderUnavailable',
   /** The provider did not answer within the request timeout; retried. */
   ProviderTimeout: 'ProviderTimeout',
   /** Connection refused/reset, DNS failure; retried. */
   ProviderNetworkError: 'ProviderNetworkError',
-  /** 401/403: the key is missing, wrong or lacks permission; not retried. */
+  /** 401/403, or Gemini's 400 API_KEY_INVALID: the key is missing, wrong or lacks permission; not retried. */
   ProviderAuthFailed: 'ProviderAuthFailed',
   /** Any other 4xx: the request itself is wrong; not retried. */
   ProviderRejectedRequest: 'ProviderRejectedRequest',
-  /** The provider's safety system blocked the prompt or the answer; not retried (the same input is blocked again). */
+  /** The provider's safety system blocked the prompt or the answer (Cohere 498 included); not retried (the same input is blocked again). */
   ProviderContentFiltered: 'ProviderContentFiltered',
   /** A 2xx whose body is not the provider's documented shape; retried. */
   ProviderMalformedResponse: 'ProviderMalformedResponse',
+  /** The model stopped at its output-token limit (OpenAI `length`, Cohere/Gemini `MAX_TOKENS`); not retried: the same request stops at the same limit. */
+  ProviderOutputTruncated: 'ProviderOutputTruncated',
+  /** A 2xx that reports the generation itself failed (Cohere `ERROR`/`TIMEOUT`, Gemini `OTHER`); retried. */
+  ProviderGenerationFailed: 'ProviderGenerationFailed',
+  /** The step asks the model for something it cannot take (an image on a text-only model); not retried, nothing is sent. */
+  ModelLacksCapability: 'ModelLacksCapability',
   /** The model answered, but not in the structure the task asked for; retried. */
   InvalidModelOutput: 'InvalidModelOutput',
   /** An analyze-image step's image is not allowed: scheme, host, size or type; not retried. */

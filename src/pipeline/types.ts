@@ -149,7 +149,10 @@ export interface WebhookState {
 
 export interface TokenUsage {
   inputTokens: number;
+  /** Thinking tokens included, which providers bill as output. */
   outputTokens: number;
+  /** Of `outputTokens`, those the model spent thinking (Gemini `thoughtsTokenCount`, OpenAI `reasoning_tokens`), when reported. */
+  thinkingTokens?: number;
 }
 
 /** What one provider call produced; the activity's result. */
@@ -160,7 +163,11 @@ export interface StepResult {
   /** Parsed answer for structured tasks (sentiment/classify: `{ label, score }`; extract: the JSON object). */
   data?: unknown;
   usage: TokenUsage;
-  /** Estimated from the configured price table; null when the model has no price. */
+  /** True when the provider's answer reported no token usage (it is optional): `usage` is zero and `costUsd` null. */
+  usageUnknown?: boolean;
+  /** Tokens the provider bills, when it reports them apart from `usage` (Cohere `billed_units`); the cost is priced from these. */
+  billedUsage?: TokenUsage;
+  /** Estimated from the configured price table; null when the model has no price or the usage is unknown. */
   costUsd: number | null;
   latencyMs: number;
   /** True when the answer came from the Chorus provider simulator, not the real provider. */

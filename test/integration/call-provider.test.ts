@@ -121,7 +121,8 @@ describe('callProvider activity', () => {
       });
 
     it.each(PROVIDER_NAMES)('%s: sends an inline data URL image to the model', async (provider) => {
-      const result = await run(imageStep(TINY_PNG_DATA_URL, provider));
+      // Cohere's default model is text-only: an image step names its vision model.
+      const result = await run({ ...imageStep(TINY_PNG_DATA_URL, provider), ...(provider === 'cohere' ? { model: 'command-a-vision-07-2025' } : {}) });
       expect(result.text).toContain('1x1 PNG');
     });
 
