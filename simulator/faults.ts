@@ -6,11 +6,20 @@
  *   tests use to script exactly which provider fails, how, and for how many attempts.
  */
 /**
- * `malformed`: a body that is not JSON; `nonsense`: a well-formed answer whose text ignores the
- * requested format; `refuse`: the provider's content filter blocks the answer.
+ * Faults besides a status, each answered in the provider's own format:
+ * - `hang`: no answer; `malformed`: a body that is not JSON; `nonsense`: a well-formed answer whose
+ *   text ignores the requested format; `refuse`: the content filter blocks the answer;
+ * - `truncate`: the answer stops at the output-token limit (OpenAI `length`, Cohere/Gemini
+ *   `MAX_TOKENS`), half its text; with `thinking=N`, thinking used the whole budget and no text comes;
+ * - `generation-error`: generation fails inside an HTTP 200 (Cohere `ERROR`, Gemini `OTHER`; OpenAI,
+ *   which has no such answer, sends its 500 "model produced invalid content");
+ * - `no-usage`, `no-content`: an answer without its optional usage, or without its optional content;
+ * - `quota`: the account is out of quota (OpenAI 429 `insufficient_quota`, Cohere 402, Gemini 429 per-day quota);
+ * - `badkey`: the key is wrong (OpenAI/Cohere 401, Gemini 400 `API_KEY_INVALID`).
  */
-export type FaultKind = { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'malformed' } | { kind: 'nonsense' } | { kind: 'refuse' };
-const WORD_FAULTS = ['hang', 'malformed', 'nonsense', 'refuse'] as const;
+export const WORD_FAULTS = ['hang', 'malformed', 'nonsense', 'refuse', 'truncate', 'generation-error', 'no-usage', 'no-content', 'quota', 'badkey'] as const;
+export type WordFault = (typeof WORD_FAULTS)[number];
+export type FaultKind = { kind: 'status'; status: number } | { kind: WordFault };
 
 export interface FaultRate {
   fault: FaultKind;
@@ -25,15 +34,20 @@ export interface Directive {
   times?: number;
   retryAfterSeconds?: number;
   latencyMs?: number;
+  /** Thinking tokens the answer reports (Gemini `thoughtsTokenCount`, OpenAI `reasoning_tokens`). */
+  thinkingTokens?: number;
+  /** The finish reason written into the answer, in the provider's own words (`TIMEOUT`, `LANGUAGE`). */
+  finishReason?: string;
 }
 
-const FAULT_TOKEN = /^(\d{3}|hang|malformed|nonsense|refuse)$/;
+const FAULT_WORDS = `\\d{3}|${WORD_FAULTS.join('|')}`;
+const FAULT_TOKEN = new RegExp(`^(${FAULT_WORDS})$`);
 
 function parseFault(token: string): FaultKind {
   const word = WORD_FAULTS.find((candidate) => candidate === token);
   if (word) return { kind: word };
   const status = Number(token);
-  if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`"${token}" is not a fault (4xx/5xx status, hang, malformed, nonsense or refuse)`);
+  if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`"${token}" is not a fault (a 4xx/5xx status or one of ${WORD_FAULTS.join(', ')})`);
   return { kind: 'status', status };
 }
 
@@ -63,6 +77,7 @@ export function pickFault(rates: FaultRate[], random: () => number): FaultKind |
 }
 
 const DIRECTIVE = /\[\[sim:([^\]]*)\]\]/g;
+const SCOPED_FAULT = new RegExp(`^(?:([a-z]+):)?(${FAULT_WORDS})(?:x(\\d+))?$`);
 
 /** Directive tokens found in a text, kept verbatim so generated answers can carry them downstream. */
 export function directiveTokens(text: string): string[] {
@@ -73,22 +88,25 @@ export function stripDirectives(text: string): string {
   return text.replace(DIRECTIVE, '').replace(/[ \t]+\n/g, '\n').trim();
 }
 
-/** `[[sim:cohere:503x2,retry-after=1,latency=300]]` → directive; malformed directives are ignored. */
+/** `[[sim:cohere:503x2,retry-after=1,latency=300]]`, `[[sim:gemini:truncate,thinking=500]]` → directive; malformed directives are ignored. */
 export function parseDirectives(text: string): Directive[] {
   const directives: Directive[] = [];
   for (const [, body] of text.matchAll(DIRECTIVE)) {
     const directive: Directive = {};
     let valid = true;
     for (const option of body.split(',').map((part) => part.trim())) {
-      const scoped = /^(?:([a-z]+):)?(\d{3}|hang|malformed|nonsense|refuse)(?:x(\d+))?$/.exec(option);
-      const setting = /^(retry-after|latency)=(\d+)$/.exec(option);
+      const scoped = SCOPED_FAULT.exec(option);
+      const setting = /^(retry-after|latency|thinking)=(\d+)$/.exec(option);
+      const finish = /^finish=([A-Za-z_]+)$/.exec(option);
       if (scoped) {
         directive.provider = scoped[1];
         directive.fault = parseFault(scoped[2]);
         directive.times = scoped[3] === undefined ? undefined : Number(scoped[3]);
       } else if (setting) {
-        if (setting[1] === 'retry-after') directive.retryAfterSeconds = Number(setting[2]);
-        else directive.latencyMs = Number(setting[2]);
+        const key = ({ 'retry-after': 'retryAfterSeconds', latency: 'latencyMs', thinking: 'thinkingTokens' } as const)[setting[1] as 'retry-after' | 'latency' | 'thinking'];
+        directive[key] = Number(setting[2]);
+      } else if (finish) {
+        directive.finishReason = finish[1];
       } else if (/^[a-z]+$/.test(option)) {
         directive.provider = option;
       } else {

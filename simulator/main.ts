@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv, url, type Env } from '../src/config/env';
+import { flag, parseEnv, url, type Env } from '../src/config/env';
 import { DEFAULT_SIMULATOR_URL } from '../src/config/providers';
 import { parseFaultRates } from './faults';
 import { startSimulator, type SimulatorOptions } from './server';
@@ -13,6 +13,7 @@ export function loadSimulatorOptions(env: Env): SimulatorOptions {
       CHORUS_SIMULATOR_SEED: z.coerce.number().int().default(1),
       CHORUS_SIMULATOR_FAULTS: z.string().default(''),
       CHORUS_SIMULATOR_RETRY_AFTER_SECONDS: z.coerce.number().int().min(0).default(1),
+      CHORUS_SIMULATOR_REQUIRE_KEY: flag(false),
     },
     env,
   );
@@ -32,6 +33,7 @@ export function loadSimulatorOptions(env: Env): SimulatorOptions {
     seed: vars.CHORUS_SIMULATOR_SEED,
     faultRates,
     retryAfterSeconds: vars.CHORUS_SIMULATOR_RETRY_AFTER_SECONDS,
+    requireCredential: vars.CHORUS_SIMULATOR_REQUIRE_KEY,
   };
 }
 

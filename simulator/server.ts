@@ -5,7 +5,7 @@ import { SIMULATOR_PATHS } from '../src/config/providers';
 import { PROVIDER_NAMES, type ProviderName } from '../src/pipeline/providers';
 import { parseDirectives, pickFault, seededRandom, type Directive, type FaultKind, type FaultRate } from './faults';
 import { estimateTokens, simulateCompletion } from './model';
-import { PROVIDER_WIRES, WireFormatError, type ProviderWire } from './wire';
+import { PROVIDER_WIRES, WireFormatError, type Completion, type ProviderWire, type RateWindow, type WireAnswer } from './wire';
 
 export interface SimulatorOptions {
   host?: string;
@@ -18,8 +18,14 @@ export interface SimulatorOptions {
   /** Seed of the fault and jitter draws. @default 1 */
   seed?: number;
   faultRates?: FaultRate[];
-  /** Retry-After sent with injected 429s. @default 1 */
+  /** Delay injected 429s ask for, where each provider puts it (Retry-After header, Gemini RetryInfo). @default 1 */
   retryAfterSeconds?: number;
+  /**
+   * Answer a request without a credential (OpenAI/Cohere `Authorization: Bearer`, Gemini
+   * `x-goog-api-key`) with the provider's own missing-key error, as the real APIs do. Off by default:
+   * Chorus sends no key to the simulator. @default false
+   */
+  requireCredential?: boolean;
 }
 
 /** One request as the simulator saw it; tests read these to check retries, rates and spacing. */
@@ -35,8 +41,10 @@ export interface SimulatorRequestRecord {
   /** Fingerprint of the body: the same request retried has the same fingerprint. */
   fingerprint: string;
   attempt: number;
-  /** Whether the request carried a credential header (its value is never recorded). */
+  /** Whether the request carried a credential where its provider reads one (its value is never recorded). */
   credentialed: boolean;
+  /** Tokens of the call (prompt, answer and thinking), for the token window of the rate-limit headers. */
+  tokens?: number;
 }
 
 export interface RunningSimulator {
@@ -82,14 +90,27 @@ function describeFault(fault: FaultKind): string {
 const FAULT_MESSAGES: Record<number, string> = {
   400: 'Invalid request (simulated).',
   401: 'Incorrect API key provided (simulated).',
+  402: 'Payment required: the billing limit is reached (simulated).',
   403: 'Permission denied (simulated).',
   404: 'Model not found (simulated).',
   429: 'Rate limit reached for requests (simulated).',
+  498: 'blocked input: please adjust your prompt and try again, as it may violate the usage guidelines (simulated).',
   500: 'The server had an error while processing your request (simulated).',
   502: 'Bad gateway (simulated).',
   503: 'The server is overloaded or not ready yet (simulated).',
   504: 'Gateway timeout (simulated).',
 };
+
+/** OpenAI's answer where the others fail a generation inside a 200. */
+const INVALID_CONTENT_MESSAGE = 'The model produced invalid content. Consider modifying your prompt if you are seeing this error persistently (simulated).';
+
+const RATE_WINDOW_MS = 60_000;
+
+/** The first half of a text's words: where an answer that hit its token limit stops. */
+function cutAtTokenLimit(text: string): string {
+  const words = text.split(' ');
+  return words.slice(0, Math.max(1, Math.floor(words.length / 2))).join(' ');
+}
 
 /** Starts the provider simulator: OpenAI, Cohere and Gemini wire formats on one HTTP server. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
@@ -100,56 +121,90 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const directiveFor = (directives: Directive[], provider: ProviderName) =>
     directives.filter((directive) => !directive.provider || directive.provider === provider);
 
+  /** What this provider saw in the last minute, for the rate-limit headers it reports. */
+  function rateWindow(provider: ProviderName, now: number): RateWindow {
+    const recent = log.filter((record) => record.provider === provider && record.receivedAt > now - RATE_WINDOW_MS);
+    const oldest = recent[0]?.receivedAt ?? now;
+    return { requests: recent.length, tokens: recent.reduce((sum, record) => sum + (record.tokens ?? 0), 0), resetMs: oldest + RATE_WINDOW_MS - now };
+  }
+
   async function handleProvider(request: IncomingMessage, response: ServerResponse, wire: ProviderWire, match: RegExpExecArray) {
     const receivedAt = Date.now();
     const raw = await readBody(request);
     const fingerprint = createHash('sha256').update(`${wire.provider}\n${request.url}\n${raw}`).digest('hex').slice(0, 16);
     const attempt = (attemptsByFingerprint.get(fingerprint) ?? 0) + 1;
     attemptsByFingerprint.set(fingerprint, attempt);
-    const credentialed = Boolean(request.headers.authorization ?? request.headers['x-goog-api-key']);
+    const credentialed = wire.credential(request.headers) !== undefined;
     const record: SimulatorRequestRecord = { provider: wire.provider, receivedAt, status: 200, fingerprint, attempt, credentialed };
     log.push(record);
     response.once('finish', () => {
       record.answeredAt = Date.now();
     });
+    const answer = ({ status, body, headers }: WireAnswer) => {
+      record.status = status;
+      sendJson(response, status, body, headers);
+    };
+
+    // The real APIs check the key before they read the request.
+    if (options.requireCredential && !credentialed) return answer(wire.renderCredentialError('missing'));
 
     let parsed;
     try {
       parsed = wire.parseRequest(JSON.parse(raw), match);
     } catch (error) {
-      const message = error instanceof WireFormatError ? error.message : 'Request body is not valid JSON.';
-      record.status = 400;
-      return sendJson(response, 400, wire.renderError(400, message));
+      const status = error instanceof WireFormatError ? error.status : 400;
+      return answer({ status, body: wire.renderError(status, error instanceof WireFormatError ? error.message : 'Request body is not valid JSON.') });
     }
     record.model = parsed.model;
 
     const directives = directiveFor(parseDirectives(`${parsed.system ?? ''}\n${parsed.prompt}`), wire.provider);
     const scripted = directives.find((directive) => directive.fault && (directive.times === undefined || attempt <= directive.times));
     const fault = scripted?.fault ?? (directives.some((directive) => directive.fault) ? undefined : pickFault(options.faultRates ?? [], random));
-    const latencyOverride = directives.find((directive) => directive.latencyMs !== undefined)?.latencyMs;
+    const setting = <K extends keyof Directive>(key: K): Directive[K] | undefined => directives.find((directive) => directive[key] !== undefined)?.[key];
     const jitter = options.jitterMs ? random() * options.jitterMs : 0;
-    await sleep(latencyOverride ?? (options.latencyMs ?? 0) + jitter);
+    await sleep(setting('latencyMs') ?? (options.latencyMs ?? 0) + jitter);
 
     if (fault) record.fault = describeFault(fault);
-    if (fault?.kind === 'hang') {
-      record.status = 'hang';
-      return; // the client's timeout or cancellation ends it; close() destroys the socket
-    }
-    if (fault?.kind === 'status') {
-      record.status = fault.status;
-      const retryAfter = scripted?.retryAfterSeconds ?? options.retryAfterSeconds ?? 1;
-      const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(retryAfter) } : {};
-      return sendJson(response, fault.status, wire.renderError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Simulated failure.'), headers);
-    }
-    if (fault?.kind === 'refuse' && wire.renderRefusal) return sendJson(response, 200, wire.renderRefusal(parsed.model));
-    if (fault?.kind === 'malformed') {
-      response.writeHead(200, { 'content-type': 'application/json', ...SIMULATED_HEADER });
-      return response.end('{"choices": [ this is not json');
+    const retryAfter = setting('retryAfterSeconds') ?? options.retryAfterSeconds ?? 1;
+    switch (fault?.kind) {
+      case 'hang':
+        record.status = 'hang';
+        return; // the client's timeout or cancellation ends it; close() destroys the socket
+      case 'status':
+        if (fault.status === 429) return answer(wire.renderRateLimited(retryAfter, parsed.model));
+        return answer({ status: fault.status, body: wire.renderError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Simulated failure.') });
+      case 'quota':
+        return answer(wire.renderQuotaExhausted(parsed.model));
+      case 'badkey':
+        return answer(wire.renderCredentialError('invalid'));
+      case 'malformed':
+        response.writeHead(200, { 'content-type': 'application/json', ...SIMULATED_HEADER });
+        return response.end('{"choices": [ this is not json');
+      case 'refuse':
+        if (wire.renderRefusal) return answer({ status: 200, body: wire.renderRefusal(parsed.model) });
+        break;
+      case 'generation-error':
+        if (!wire.finishReasons.error) return answer({ status: 500, body: wire.renderError(500, INVALID_CONTENT_MESSAGE) });
+        break;
     }
     const cannedText = { nonsense: 'Sure! Here is my answer, in my own words.', refuse: "I'm sorry, I can't help with that." } as Record<string, string>;
-    const text = (fault && cannedText[fault.kind]) ?? simulateCompletion(parsed);
-    const completion = { model: parsed.model, text, inputTokens: estimateTokens(`${parsed.system ?? ''}${parsed.prompt}`), outputTokens: estimateTokens(text) };
-    sendJson(response, 200, wire.renderCompletion(completion));
+    const fullText = (fault && cannedText[fault.kind]) ?? simulateCompletion(parsed);
+    const thinkingTokens = setting('thinkingTokens');
+    const ending = fault?.kind === 'truncate' ? 'truncated' : fault?.kind === 'generation-error' ? 'error' : 'stop';
+    // Failed, scripted empty, or truncated while thinking (the budget went on thoughts): no content at all.
+    const withoutContent = fault?.kind === 'no-content' || ending === 'error' || (ending === 'truncated' && thinkingTokens !== undefined);
+    const text = withoutContent ? undefined : ending === 'truncated' ? cutAtTokenLimit(fullText) : fullText;
+    const completion: Completion = {
+      model: parsed.model,
+      text,
+      inputTokens: estimateTokens(`${parsed.system ?? ''}${parsed.prompt}`),
+      outputTokens: text === undefined ? 0 : estimateTokens(text),
+      thinkingTokens,
+      finishReason: setting('finishReason') ?? wire.finishReasons[ending]!,
+      usage: fault?.kind !== 'no-usage',
+    };
+    record.tokens = completion.inputTokens + completion.outputTokens + (thinkingTokens ?? 0);
+    sendJson(response, 200, wire.renderCompletion(completion), wire.rateLimitHeaders?.(rateWindow(wire.provider, Date.now())));
   }
 
   const server: Server = createServer((request, response) => {

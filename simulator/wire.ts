@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderName } from '../src/pipeline/providers';
+import type { IncomingHttpHeaders } from 'node:http';
+import { acceptsImages, type ProviderName } from '../src/pipeline/providers';
 import type { SimulatedImage, SimulatedPrompt } from './model';
 
 /** A request the simulator understood, whatever wire format it came in. */
@@ -9,23 +10,62 @@ export interface ParsedRequest extends SimulatedPrompt {
 
 export interface Completion {
   model: string;
-  text: string;
+  /** Absent: the answer carries no content (optional in every provider's spec). */
+  text?: string;
   inputTokens: number;
+  /** Tokens of the text; thinking comes on top. */
   outputTokens: number;
+  thinkingTokens?: number;
+  /** In the provider's own words, e.g. `length`, `MAX_TOKENS`. */
+  finishReason: string;
+  /** False: the answer leaves out its (optional) usage. */
+  usage: boolean;
 }
 
-export class WireFormatError extends Error {}
+/** A whole answer: status, body and the headers that go with it. */
+export interface WireAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** The requests and tokens a provider saw in its current rate-limit window, for the headers that report them. */
+export interface RateWindow {
+  requests: number;
+  tokens: number;
+  /** Until the window's oldest request leaves it. */
+  resetMs: number;
+}
+
+export class WireFormatError extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
 
 /** One provider's wire format: its route, how to read a request, how to write answers and errors. */
 export interface ProviderWire {
   provider: ProviderName;
   /** Matches the path below the provider's simulator prefix; captures the model when it is in the URL. */
   route: RegExp;
+  /** The credential the request carries where this provider reads it. */
+  credential(headers: IncomingHttpHeaders): string | undefined;
   parseRequest(body: unknown, routeMatch: RegExpExecArray): ParsedRequest;
+  /** Finish reasons in the provider's words; no `error` when a failed generation is not a 2xx answer there. */
+  finishReasons: { stop: string; truncated: string; error?: string };
   renderCompletion(completion: Completion): unknown;
   renderError(status: number, message: string): unknown;
+  /** 429, with the delay where this provider puts it (a header, or Gemini's RetryInfo in the body). */
+  renderRateLimited(retryAfterSeconds: number, model: string): WireAnswer;
+  renderQuotaExhausted(model: string): WireAnswer;
+  renderCredentialError(problem: 'missing' | 'invalid'): WireAnswer;
   /** The provider's content-filter answer; absent when the provider has no structured signal for it. */
   renderRefusal?(model: string): unknown;
+  /** Rate-limit headers the provider sends with every answer (OpenAI's x-ratelimit-*). */
+  rateLimitHeaders?(window: RateWindow): Record<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -74,21 +114,55 @@ function chatMessages(body: unknown): { model: string; system?: string; prompt: 
   };
 }
 
+const bearer = (headers: IncomingHttpHeaders) => /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
+
+/** OpenAI's per-minute limits as the simulator reports them in x-ratelimit-* headers. */
+const OPENAI_LIMITS = { requests: 10_000, tokens: 2_000_000 };
+
+/** OpenAI writes reset times as Go-style durations: `6ms`, `1s`, `59.5s`. */
+const openaiDuration = (ms: number) => (ms < 1000 ? `${Math.max(0, Math.round(ms))}ms` : `${Math.round(ms / 100) / 10}s`);
+
+function openaiRateHeaders({ requests, tokens, resetMs }: RateWindow): Record<string, string> {
+  return {
+    'x-ratelimit-limit-requests': String(OPENAI_LIMITS.requests),
+    'x-ratelimit-remaining-requests': String(Math.max(0, OPENAI_LIMITS.requests - requests)),
+    'x-ratelimit-reset-requests': openaiDuration(resetMs),
+    'x-ratelimit-limit-tokens': String(OPENAI_LIMITS.tokens),
+    'x-ratelimit-remaining-tokens': String(Math.max(0, OPENAI_LIMITS.tokens - tokens)),
+    'x-ratelimit-reset-tokens': openaiDuration(resetMs),
+  };
+}
+
+const openaiError = (message: string, type: string, code: string | null) => ({ error: { message, type, param: null, code } });
+
 const openai: ProviderWire = {
   provider: 'openai',
   route: /^\/chat\/completions$/,
+  credential: bearer,
   parseRequest(body) {
     const format = (body as Json).response_format;
     return { ...chatMessages(body), json: isObject(format) && (format.type === 'json_object' || format.type === 'json_schema') };
   },
-  renderCompletion({ model, text, inputTokens, outputTokens }) {
+  finishReasons: { stop: 'stop', truncated: 'length' },
+  renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens = 0, finishReason, usage }) {
     return {
       id: `chatcmpl-${randomUUID().replace(/-/g, '')}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-      usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+      choices: [{ index: 0, message: { role: 'assistant', content: text ?? null, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason }],
+      ...(usage
+        ? {
+            usage: {
+              prompt_tokens: inputTokens,
+              completion_tokens: outputTokens + thinkingTokens,
+              total_tokens: inputTokens + outputTokens + thinkingTokens,
+              prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+              completion_tokens_details: { reasoning_tokens: thinkingTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+            },
+          }
+        : {}),
+      service_tier: 'default',
       system_fingerprint: 'fp_chorus_simulator',
     };
   },
@@ -101,35 +175,83 @@ const openai: ProviderWire = {
       429: ['requests', 'rate_limit_exceeded'],
     };
     const [type, code] = kinds[status] ?? ['server_error', null];
-    return { error: { message, type, param: null, code } };
+    return openaiError(message, type, code);
+  },
+  renderRateLimited(retryAfterSeconds) {
+    return {
+      status: 429,
+      body: openai.renderError(429, 'Rate limit reached for requests (simulated).'),
+      headers: {
+        'retry-after': String(retryAfterSeconds),
+        ...openaiRateHeaders({ requests: OPENAI_LIMITS.requests, tokens: 0, resetMs: retryAfterSeconds * 1000 }),
+      },
+    };
+  },
+  renderQuotaExhausted() {
+    // No Retry-After: waiting does not bring the quota back.
+    return { status: 429, body: openaiError('You exceeded your current quota, please check your plan and billing details (simulated).', 'insufficient_quota', 'insufficient_quota') };
+  },
+  renderCredentialError(problem) {
+    return problem === 'missing'
+      ? { status: 401, body: openaiError("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (simulated).", 'invalid_request_error', null) }
+      : { status: 401, body: openaiError('Incorrect API key provided (simulated).', 'invalid_request_error', 'invalid_api_key') };
   },
   renderRefusal(model) {
-    const completion = openai.renderCompletion({ model, text: '', inputTokens: 1, outputTokens: 0 }) as { choices: Json[] };
+    const completion = openai.renderCompletion({ model, text: '', inputTokens: 1, outputTokens: 0, finishReason: 'content_filter', usage: true }) as { choices: Json[] };
     completion.choices = [{ index: 0, message: { role: 'assistant', content: null, refusal: "I'm sorry, I can't help with that." }, logprobs: null, finish_reason: 'content_filter' }];
     return completion;
   },
+  rateLimitHeaders: openaiRateHeaders,
 };
+
+/** Cohere wraps the messages in its prompt template: it counts those tokens in `tokens` but does not bill them. */
+const COHERE_TEMPLATE_TOKENS = 66;
+
+const cohereError = (message: string) => ({ id: randomUUID(), message });
 
 const cohere: ProviderWire = {
   provider: 'cohere',
   route: /^\/v2\/chat$/,
+  credential: bearer,
   parseRequest(body) {
     const format = (body as Json).response_format;
-    return { ...chatMessages(body), json: isObject(format) && format.type === 'json_object' };
+    const parsed = { ...chatMessages(body), json: isObject(format) && format.type === 'json_object' };
+    if (parsed.images.length && !acceptsImages('cohere', parsed.model)) {
+      throw new WireFormatError(`invalid request: model '${parsed.model}' does not accept image inputs; use a vision model (simulated)`);
+    }
+    return parsed;
   },
-  renderCompletion({ text, inputTokens, outputTokens }) {
+  finishReasons: { stop: 'COMPLETE', truncated: 'MAX_TOKENS', error: 'ERROR' },
+  renderCompletion({ text, inputTokens, outputTokens, finishReason, usage }) {
     return {
       id: randomUUID(),
-      message: { role: 'assistant', content: [{ type: 'text', text }] },
-      finish_reason: 'COMPLETE',
-      usage: {
-        billed_units: { input_tokens: inputTokens, output_tokens: outputTokens },
-        tokens: { input_tokens: inputTokens, output_tokens: outputTokens },
-      },
+      message: { role: 'assistant', ...(text === undefined ? {} : { content: [{ type: 'text', text }] }) },
+      finish_reason: finishReason,
+      ...(usage
+        ? {
+            usage: {
+              billed_units: { input_tokens: inputTokens, output_tokens: outputTokens },
+              tokens: { input_tokens: inputTokens + COHERE_TEMPLATE_TOKENS, output_tokens: outputTokens },
+            },
+          }
+        : {}),
     };
   },
   renderError(_status, message) {
-    return { id: randomUUID(), message };
+    return cohereError(message);
+  },
+  renderRateLimited(retryAfterSeconds) {
+    return {
+      status: 429,
+      body: cohereError('You are using a Trial key, which is limited to 20 API calls / minute (simulated).'),
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    };
+  },
+  renderQuotaExhausted() {
+    return { status: 402, body: cohereError('Your account has reached its billing limit: add or update your payment method to continue (simulated).') };
+  },
+  renderCredentialError(problem) {
+    return { status: 401, body: cohereError(problem === 'missing' ? 'no api key supplied' : 'invalid api token') };
   },
 };
 
@@ -146,10 +268,31 @@ const GOOGLE_STATUS: Record<number, string> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
+const googleError = (status: number, message: string, details?: Json[]) => ({
+  error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details ? { details } : {}) },
+});
+
+/** Gemini's quota answer: which quota ran out (QuotaFailure), where to read about it, and when to come back (RetryInfo). */
+function geminiQuotaError(model: string, quotaId: string, quotaMetric: string, retryDelaySeconds: number, message: string) {
+  return googleError(429, message, [
+    {
+      '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+      violations: [{ quotaMetric, quotaId, quotaDimensions: { location: 'global', model }, quotaValue: '15' }],
+    },
+    { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+    { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryDelaySeconds}s` },
+  ]);
+}
+
 const gemini: ProviderWire = {
   provider: 'gemini',
-  route: /^\/v1(?:beta)?\/models\/([^/:]+):generateContent$/,
+  // The model is a resource name, `models/{model}` or `tunedModels/{model}`, as @google/genai writes it.
+  route: /^\/v1(?:beta)?\/(models|tunedModels)\/([^/:]+):generateContent$/,
+  credential: (headers) => (typeof headers['x-goog-api-key'] === 'string' && headers['x-goog-api-key'] ? headers['x-goog-api-key'] : undefined),
   parseRequest(body, match) {
+    const name = decodeURIComponent(match[2]);
+    // An escaped `/` (models%2Fgemini-…) names no model: Gemini answers 404 for it.
+    if (name.includes('/')) throw new WireFormatError(`${match[1]}/${name} is not found for API version v1beta, or is not supported for generateContent (simulated).`, 404);
     if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
     const partsOf = (content: unknown): Json[] => {
       if (!isObject(content) || !Array.isArray(content.parts)) throw new WireFormatError('each content needs a parts array');
@@ -169,18 +312,53 @@ const gemini: ProviderWire = {
       .map((data) => ({ mimeType: String(data.mimeType), bytes: Buffer.from(String(data.data), 'base64') }));
     const system = body.systemInstruction === undefined ? undefined : partsText(body.systemInstruction);
     const config = body.generationConfig;
-    return { model: decodeURIComponent(match[1]), system, prompt, images, json: isObject(config) && config.responseMimeType === 'application/json' };
+    const model = match[1] === 'models' ? name : `${match[1]}/${name}`;
+    return { model, system, prompt, images, json: isObject(config) && config.responseMimeType === 'application/json' };
   },
-  renderCompletion({ model, text, inputTokens, outputTokens }) {
+  finishReasons: { stop: 'STOP', truncated: 'MAX_TOKENS', error: 'OTHER' },
+  renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens, finishReason, usage }) {
     return {
-      candidates: [{ content: { parts: [{ text }], role: 'model' }, finishReason: 'STOP', index: 0 }],
-      usageMetadata: { promptTokenCount: inputTokens, candidatesTokenCount: outputTokens, totalTokenCount: inputTokens + outputTokens },
+      // Without text (e.g. thinking used the whole output budget) the content has no parts at all.
+      candidates: [{ content: { ...(text === undefined ? {} : { parts: [{ text }] }), role: 'model' }, finishReason, index: 0 }],
+      ...(usage
+        ? {
+            usageMetadata: {
+              promptTokenCount: inputTokens,
+              ...(text === undefined ? {} : { candidatesTokenCount: outputTokens }),
+              totalTokenCount: inputTokens + outputTokens + (thinkingTokens ?? 0),
+              ...(thinkingTokens ? { thoughtsTokenCount: thinkingTokens } : {}),
+              promptTokensDetails: [{ modality: 'TEXT', tokenCount: inputTokens }],
+            },
+          }
+        : {}),
       modelVersion: model,
       responseId: randomUUID(),
     };
   },
   renderError(status, message) {
-    return { error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN' } };
+    return googleError(status, message);
+  },
+  renderRateLimited(retryAfterSeconds, model) {
+    // No Retry-After header: Gemini says when to retry only in the body.
+    const message = 'You exceeded your current quota, please check your plan and billing details (simulated).';
+    return { status: 429, body: geminiQuotaError(model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', 'generativelanguage.googleapis.com/generate_content_free_tier_requests', retryAfterSeconds, message) };
+  },
+  renderQuotaExhausted(model) {
+    const message = 'You exceeded your current quota, please check your plan and billing details (simulated).';
+    return { status: 429, body: geminiQuotaError(model, 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'generativelanguage.googleapis.com/generate_content_free_tier_requests', 3600, message) };
+  },
+  renderCredentialError(problem) {
+    if (problem === 'missing') {
+      return { status: 403, body: googleError(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API (simulated).") };
+    }
+    const message = 'API key not valid. Please pass a valid API key (simulated).';
+    return {
+      status: 400,
+      body: googleError(400, message, [
+        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+        { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message },
+      ]),
+    };
   },
   renderRefusal(model) {
     return { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 }, modelVersion: model, responseId: randomUUID() };
