@@ -1,6 +1,7 @@
 import Ajv from 'ajv';
 import { z } from 'zod';
 import { inspectCondition } from './condition';
+import { DURATION_PATTERN } from './duration';
 import { PROVIDER_NAMES } from './providers';
 import { templatePaths } from './template';
 import {
@@ -24,7 +25,7 @@ export interface FieldProblem {
 export const PIPELINE_LIMITS = { steps: 50, parallel: 10, mapConcurrency: 32, fallbacks: 3, promptChars: 20_000, labels: 50 } as const;
 export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'expected a duration such as 500ms, 30s or 2m');
+const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 500ms, 30s or 2m');
 const stepId = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a letter, then up to 63 letters, digits, "_" or "-"');
 const condition = z.union([z.boolean(), z.record(z.string(), z.unknown())]).describe('JSONLogic condition (subset) on { input, steps }');
 

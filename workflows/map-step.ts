@@ -1,0 +1,43 @@
+import { isCancellation } from '@temporalio/workflow';
+import { FailureType } from '../src/pipeline/failures';
+import { MAP_ITEMS_LIMIT } from '../src/pipeline/limits';
+import { readPath } from '../src/pipeline/template';
+import type { MapStep, StepResult } from '../src/pipeline/types';
+import { callWithFallback } from './provider-step';
+import type { RunState } from './run-state';
+import { StepFailed } from './step-failure';
+
+const DEFAULT_MAP_CONCURRENCY = 4;
+
+/** One provider call per element of a list, at most `concurrency` at once; the results keep the list's order. */
+export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
+  const state = run.entry(step.id);
+  const list = readPath(run.scope, step.map.over);
+  if (!Array.isArray(list) || list.length > MAP_ITEMS_LIMIT) {
+    state.status = 'failed';
+    state.error = { type: FailureType.InvalidPipeline, message: `${step.map.over} must be a list of at most ${MAP_ITEMS_LIMIT} elements` };
+    throw new StepFailed(step.id, state.error, undefined);
+  }
+  state.status = 'running';
+  state.items = { done: 0, total: list.length };
+  const results: StepResult[] = new Array(list.length);
+  let next = 0;
+  // A fixed pool of lanes, each taking the next element: at most `concurrency` calls in flight.
+  const lane = async () => {
+    while (next < list.length) {
+      const index = next++;
+      results[index] = await callWithFallback(step.map.step, step.id, `${step.id}[${index}]`, { ...run.scope, item: list[index], index });
+      state.items!.done += 1;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(step.map.concurrency ?? DEFAULT_MAP_CONCURRENCY, list.length) }, lane));
+  } catch (error) {
+    if (!isCancellation(error)) state.status = 'failed';
+    if (error instanceof StepFailed) state.error = error.info;
+    throw error;
+  }
+  run.outputs[step.id] = { items: results, texts: results.map((result) => result.text), data: results.map((result) => result.data ?? null) };
+  state.status = 'done';
+  state.attempts = results.reduce((sum, result) => sum + result.attempt, 0);
+}

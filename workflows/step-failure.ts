@@ -1,0 +1,36 @@
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { FailureType } from '../src/pipeline/failures';
+import { TemplateError } from '../src/pipeline/template';
+import type { StepFailureInfo } from '../src/pipeline/types';
+
+/** A step that could not produce its answer; becomes the run's PipelineStepFailed failure. */
+export class StepFailed extends Error {
+  constructor(
+    readonly step: string,
+    readonly info: StepFailureInfo,
+    readonly original: unknown,
+  ) {
+    super(info.message);
+  }
+}
+
+export function failureInfo(error: unknown): StepFailureInfo {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  if (error instanceof TemplateError) return { type: FailureType.InvalidPipeline, message: error.message };
+  return { type: (cause as Error | undefined)?.name ?? 'Error', message: (cause as Error | undefined)?.message ?? String(error) };
+}
+
+/** Runs `work` (template rendering, condition evaluation) and reports what it throws as a failure of `step`. */
+export function asStepFailure<T>(step: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw new StepFailed(step, failureInfo(error), error);
+  }
+}
+
+/** Failures a fallback provider can route around: the provider's, not the definition's or the input's. */
+export function canFallBack(info: StepFailureInfo): boolean {
+  return info.type !== FailureType.InvalidPipeline && info.type !== FailureType.ImageRejected;
+}
