@@ -5,6 +5,7 @@ import { readPath } from '../src/pipeline/template';
 import type { MapStep, StepResult } from '../src/pipeline/types';
 import { callWithFallback } from './provider-step';
 import type { RunState } from './run-state';
+import { allCancellingSiblings } from './siblings';
 import { StepFailed } from './step-failure';
 
 const DEFAULT_MAP_CONCURRENCY = 4;
@@ -22,7 +23,8 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
   state.items = { done: 0, total: list.length };
   const results: StepResult[] = new Array(list.length);
   let next = 0;
-  // A fixed pool of lanes, each taking the next element: at most `concurrency` calls in flight.
+  // A fixed pool of lanes, each taking the next element: at most `concurrency` calls in flight;
+  // an element that fails cancels the calls of the other lanes.
   const lane = async () => {
     while (next < list.length) {
       const index = next++;
@@ -31,7 +33,7 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(step.map.concurrency ?? DEFAULT_MAP_CONCURRENCY, list.length) }, lane));
+    await allCancellingSiblings(Array.from({ length: Math.min(step.map.concurrency ?? DEFAULT_MAP_CONCURRENCY, list.length) }, () => lane));
   } catch (error) {
     if (!isCancellation(error)) state.status = 'failed';
     if (error instanceof StepFailed) state.error = error.info;

@@ -56,7 +56,6 @@ async function completeRun(run: RunState): Promise<PipelineResult> {
 
 /** Ends the run: a cancellation as such; anything else as PipelineStepFailed naming the step, after the webhook. */
 async function failRun(run: RunState, error: unknown): Promise<never> {
-  // Calls still in flight (parallel siblings, other map lanes) are abandoned with the run.
   run.endUnfinished(isCancellation(error));
   if (isCancellation(error)) throw error;
   const failed = error instanceof StepFailed ? error : new StepFailed('?', failureInfo(error), error);

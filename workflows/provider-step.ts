@@ -6,6 +6,7 @@ import type { FallbackTarget, ParallelStep, ProviderCallSpec, ProviderStep, Step
 import type { ProviderName } from '../src/pipeline/providers';
 import { providerTaskQueue } from '../src/pipeline/task-queues';
 import type { RunState } from './run-state';
+import { allCancellingSiblings } from './siblings';
 import { asStepFailure, canFallBack, failureInfo, StepFailed } from './step-failure';
 
 /** Step defaults: a provider call gets 5 tries with backoff; a silent worker is noticed within 10 s. */
@@ -79,7 +80,7 @@ export async function runProviderStep(step: ProviderStep, run: RunState): Promis
   }
 }
 
-/** The members of a parallel group at once. */
-export async function runParallelStep(step: ParallelStep, run: RunState): Promise<void> {
-  await Promise.all(step.parallel.map((member) => runProviderStep(member, run)));
+/** The members of a parallel group at once; a member that fails cancels the others. */
+export function runParallelStep(step: ParallelStep, run: RunState): Promise<void> {
+  return allCancellingSiblings(step.parallel.map((member) => () => runProviderStep(member, run)));
 }
