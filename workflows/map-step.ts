@@ -28,7 +28,7 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
   const lane = async () => {
     while (next < list.length) {
       const index = next++;
-      results[index] = await callWithFallback(step.map.step, step.id, `${step.id}[${index}]`, { ...run.scope, item: list[index], index });
+      results[index] = await callWithFallback(step.map.step, step.id, `${step.id}[${index}]`, { ...run.scope, item: list[index], index }, run.run.defaults);
       state.items!.done += 1;
     }
   };

@@ -1,33 +1,54 @@
 import { ActivityCancellationType, isCancellation, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import { durationMs } from '../src/pipeline/duration';
 import type { ChorusActivities, ProviderStepInput } from '../activities';
+import { durationMs } from '../src/pipeline/duration';
 import { renderTemplate } from '../src/pipeline/template';
-import type { FallbackTarget, ParallelStep, ProviderCallSpec, ProviderStep, StepFailureInfo, StepResult } from '../src/pipeline/types';
+import {
+  DEFAULT_STEP_RETRY_BUDGET,
+  type FallbackTarget,
+  type ParallelStep,
+  type ProviderCallSpec,
+  type ProviderStep,
+  type RunDefaults,
+  type StepFailureInfo,
+  type StepResult,
+} from '../src/pipeline/types';
 import type { ProviderName } from '../src/pipeline/providers';
 import { providerTaskQueue } from '../src/pipeline/task-queues';
 import type { RunState } from './run-state';
 import { allCancellingSiblings } from './siblings';
 import { asStepFailure, canFallBack, failureInfo, StepFailed } from './step-failure';
 
-/** Step defaults: a provider call gets 5 tries with backoff; a silent worker is noticed within 10 s. */
-const DEFAULT_RETRY = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+/** Step defaults: transient failures are retried with backoff for a time budget; a silent worker is noticed within 10 s. */
+const DEFAULT_BACKOFF = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 const DEFAULT_START_TO_CLOSE = '60s';
 const DEFAULT_HEARTBEAT = '10s';
 
-function activityOptions(spec: ProviderCallSpec, activityId: string, provider: ProviderName): ActivityOptions {
+/**
+ * How long (or how often) a call is retried: by count when the step sets maximumAttempts, by its
+ * budget when it sets one, else by the run's default budget.
+ */
+function retryLimits(spec: ProviderCallSpec, defaults: RunDefaults | undefined): { maximumAttempts?: number; budget?: string } {
+  const maximumAttempts = spec.retry?.maximumAttempts;
+  const budget = spec.retry?.budget ?? (maximumAttempts === undefined ? (defaults?.retryBudget ?? DEFAULT_STEP_RETRY_BUDGET) : undefined);
+  return { maximumAttempts, budget };
+}
+
+function activityOptions(spec: ProviderCallSpec, activityId: string, provider: ProviderName, defaults: RunDefaults | undefined): ActivityOptions {
+  const { maximumAttempts, budget } = retryLimits(spec, defaults);
   return {
     activityId,
     // Each provider has its own queue (and rate limit); only the scheduling changes, not the activity.
     taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider),
     startToCloseTimeout: durationMs(spec.timeout?.startToClose ?? DEFAULT_START_TO_CLOSE),
     heartbeatTimeout: durationMs(spec.timeout?.heartbeat ?? DEFAULT_HEARTBEAT),
+    ...(budget === undefined ? {} : { scheduleToCloseTimeout: durationMs(budget) }),
     // A cancelled run closes only after its provider call has really stopped.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
-      maximumAttempts: spec.retry?.maximumAttempts ?? DEFAULT_RETRY.maximumAttempts,
-      initialInterval: durationMs(spec.retry?.initialInterval ?? DEFAULT_RETRY.initialInterval),
-      backoffCoefficient: spec.retry?.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient,
-      maximumInterval: durationMs(spec.retry?.maximumInterval ?? DEFAULT_RETRY.maximumInterval),
+      ...(maximumAttempts === undefined ? {} : { maximumAttempts }),
+      initialInterval: durationMs(spec.retry?.initialInterval ?? DEFAULT_BACKOFF.initialInterval),
+      backoffCoefficient: spec.retry?.backoffCoefficient ?? DEFAULT_BACKOFF.backoffCoefficient,
+      maximumInterval: durationMs(spec.retry?.maximumInterval ?? DEFAULT_BACKOFF.maximumInterval),
     },
   };
 }
@@ -36,7 +57,13 @@ function activityOptions(spec: ProviderCallSpec, activityId: string, provider: P
  * One provider call site: renders its templates, calls the provider, then each fallback in turn
  * once the one before has failed for good. Fails with the first target's failure.
  */
-export async function callWithFallback(spec: ProviderCallSpec, stepId: string, activityId: string, scope: Record<string, unknown>): Promise<StepResult> {
+export async function callWithFallback(
+  spec: ProviderCallSpec,
+  stepId: string,
+  activityId: string,
+  scope: Record<string, unknown>,
+  defaults: RunDefaults | undefined,
+): Promise<StepResult> {
   const request: ProviderStepInput = asStepFailure(stepId, () => ({
     stepId,
     provider: spec.provider,
@@ -50,7 +77,7 @@ export async function callWithFallback(spec: ProviderCallSpec, stepId: string, a
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;
   for (const [index, target] of targets.entries()) {
-    const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, index === 0 ? activityId : `${activityId}~${target.provider}`, target.provider));
+    const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, index === 0 ? activityId : `${activityId}~${target.provider}`, target.provider, defaults));
     try {
       const result = await callProvider({ ...request, provider: target.provider, model: target.model });
       return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;
@@ -69,7 +96,7 @@ export async function runProviderStep(step: ProviderStep, run: RunState): Promis
   const state = run.entry(step.id);
   state.status = 'running';
   try {
-    const result = await callWithFallback(step, step.id, step.id, run.scope);
+    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run.defaults);
     run.outputs[step.id] = result;
     state.status = 'done';
     state.attempts = result.attempt;

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { FailureType } from '../src/pipeline/failures';
 import { TemplateError } from '../src/pipeline/template';
 import type { StepFailureInfo } from '../src/pipeline/types';
@@ -14,7 +14,16 @@ export class StepFailed extends Error {
   }
 }
 
+/** An activity whose retry budget (scheduleToClose) ran out: between attempts (the last failure is the cause) or during one (a timeout). */
+function budgetSpent(error: ActivityFailure): StepFailureInfo | undefined {
+  if (error.retryState !== 'TIMEOUT' && !(error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE')) return undefined;
+  const last = error.cause instanceof ApplicationFailure ? `; the last attempt failed with ${error.cause.type}: ${error.cause.message}` : '; the last attempt was still running';
+  return { type: FailureType.RetryBudgetExhausted, message: `Retried for the whole retry budget${last}` };
+}
+
 export function failureInfo(error: unknown): StepFailureInfo {
+  const spent = error instanceof ActivityFailure ? budgetSpent(error) : undefined;
+  if (spent) return spent;
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
   if (error instanceof TemplateError) return { type: FailureType.InvalidPipeline, message: error.message };

@@ -10,7 +10,7 @@ import {
   type ScheduleSummary,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { ApiSettings } from '../../src/config/api';
+import { runDefaultsOf, type ApiSettings } from '../../src/config/api';
 import type { TemporalSettings } from '../../src/config/temporal';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import type { PipelineRunInput } from '../../src/pipeline/types';
@@ -122,7 +122,7 @@ export class SchedulesService {
       { key: TENANT_ATTRIBUTE, value: principal.tenant },
     ];
     const timing: Timing = cron !== undefined ? { cron, ...(timezone ? { timezone } : {}) } : { every };
-    const args: [PipelineRunInput] = [{ pipeline, input, tenant: principal.tenant }];
+    const args: [PipelineRunInput] = [{ pipeline, input, tenant: principal.tenant, ...runDefaultsOf(this.api) }];
     try {
       await this.client.schedule.create<typeof pipelineWorkflow>({
         scheduleId: temporalId(principal.tenant, id),

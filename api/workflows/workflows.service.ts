@@ -9,7 +9,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ApiSettings } from '../../src/config/api';
+import { runDefaultsOf, type ApiSettings } from '../../src/config/api';
 import type { TemporalSettings } from '../../src/config/temporal';
 import { FailureType } from '../../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
@@ -180,7 +180,7 @@ export class WorkflowsService {
 
   /** Starts a run of a validated pipeline; the definition travels in the input. */
   async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, { workflowId, tenant, callbackUrl, requestHash, rerunOf }: StartOptions): Promise<StartedRun> {
-    const args: [PipelineRunInput] = [{ pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}) }];
+    const args: [PipelineRunInput] = [{ pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}), ...runDefaultsOf(this.api) }];
     const handle = await this.client.workflow.start<typeof pipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: this.temporal.taskQueue,

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../pipeline/duration';
+import type { PipelineRunInput, RunDefaults } from '../pipeline/types';
 import { projectRoot } from '../project-root';
 import { loadAuthSettings, type AuthSettings } from './auth';
 import { commaList, ConfigError, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
@@ -42,6 +44,8 @@ export interface ApiSettings {
   /** Browser origins allowed by CORS; none by default. */
   corsOrigins: string[];
   codec: CodecEndpointSettings;
+  /** Step defaults every run started here carries (workflows cannot read the environment). @default none: the workflow's own */
+  runDefaults: RunDefaults;
 }
 
 const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
@@ -63,6 +67,7 @@ export function loadApiSettings(env: Env): ApiSettings {
       CHORUS_CORS_ORIGINS: commaList().default([]),
       CHORUS_CODEC_UI_ORIGINS: commaList().default(['http://127.0.0.1:8233', 'http://localhost:8233']),
       CHORUS_CODEC_TRUST_LOOPBACK_UI: flag(false),
+      CHORUS_STEP_RETRY_BUDGET: z.string().regex(DURATION_PATTERN, 'expected a duration such as 90s, 10m or 1h').optional(),
     },
     env,
   );
@@ -85,5 +90,11 @@ export function loadApiSettings(env: Env): ApiSettings {
     maxSchedulesPerTenant: vars.CHORUS_MAX_SCHEDULES_PER_TENANT,
     corsOrigins: vars.CHORUS_CORS_ORIGINS,
     codec: { uiOrigins: vars.CHORUS_CODEC_UI_ORIGINS, trustLoopbackUi: vars.CHORUS_CODEC_TRUST_LOOPBACK_UI },
+    runDefaults: vars.CHORUS_STEP_RETRY_BUDGET ? { retryBudget: vars.CHORUS_STEP_RETRY_BUDGET } : {},
   };
+}
+
+/** The `defaults` of a run the API starts; absent when none is configured, so run inputs stay as they were. */
+export function runDefaultsOf(settings: Pick<ApiSettings, 'runDefaults'>): Pick<PipelineRunInput, 'defaults'> {
+  return Object.keys(settings.runDefaults).length ? { defaults: settings.runDefaults } : {};
 }

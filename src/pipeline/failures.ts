@@ -29,6 +29,8 @@ export const FailureType = {
   ModelLacksCapability: 'ModelLacksCapability',
   /** The model answered, but not in the structure the task asked for; retried. */
   InvalidModelOutput: 'InvalidModelOutput',
+  /** A step's provider kept failing transiently for the step's whole retry budget (retry.budget); the message names the last failure when Temporal kept it. */
+  RetryBudgetExhausted: 'RetryBudgetExhausted',
   /** An analyze-image step's image is not allowed: scheme, host, size or type; not retried. */
   ImageRejected: 'ImageRejected',
   /** An image URL could not be fetched right now (network error, 5xx); retried. */

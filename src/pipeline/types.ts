@@ -5,9 +5,20 @@ import type { ProviderName } from './providers';
 export const STEP_TASKS = ['generate', 'summarize', 'sentiment', 'classify', 'extract', 'analyze-image'] as const;
 export type StepTask = (typeof STEP_TASKS)[number];
 
-/** Temporal retry policy overrides for one step; durations are Temporal duration strings ('2s', '1m'). */
+/**
+ * Temporal retry policy overrides for one step; durations are Temporal duration strings ('2s', '1m').
+ * By default a step retries transient failures (5xx, 429, timeouts, a crashed worker, a server
+ * outage) for a time budget, not a number of attempts; non-retryable failures fail at once.
+ */
 export interface StepRetryPolicy {
-  /** @default 5 */
+  /**
+   * How long transient failures are retried, every attempt and the waits between them included
+   * (the activity's scheduleToClose timeout). Each fallback target gets a budget of its own, after
+   * the one before it has spent its own.
+   * @default the run's default (CHORUS_STEP_RETRY_BUDGET, else DEFAULT_STEP_RETRY_BUDGET) when maximumAttempts is absent; none when it is set
+   */
+  budget?: string;
+  /** Retry by count instead: at most this many attempts (and within `budget` only when that is set too). @default unlimited, within the budget */
   maximumAttempts?: number;
   /** @default '1s' */
   initialInterval?: string;
@@ -127,10 +138,21 @@ export interface PipelineDefinition {
   output?: Record<string, string | string[]>;
 }
 
+/** Retry budget of a step whose definition sets neither `retry.budget` nor `retry.maximumAttempts`. */
+export const DEFAULT_STEP_RETRY_BUDGET = '10m';
+
+/** Defaults the starter of a run (the API, from its configuration) gives every step of it. */
+export interface RunDefaults {
+  /** @default DEFAULT_STEP_RETRY_BUDGET */
+  retryBudget?: string;
+}
+
 /** The workflow's only argument: the definition travels with the run, so edits never change a running job. */
 export interface PipelineRunInput {
   pipeline: PipelineDefinition;
   input: Record<string, unknown>;
+  /** Workflows cannot read the environment: configured step defaults travel with the run too. */
+  defaults?: RunDefaults;
   /** The tenant that started the run (signs its webhook). */
   tenant?: string;
   /** Where the run's outcome is POSTed when it closes (signed webhook). */

@@ -31,6 +31,7 @@ const condition = z.union([z.boolean(), z.record(z.string(), z.unknown())]).desc
 
 const RetrySchema = z
   .object({
+    budget: duration.optional().describe('how long transient failures are retried, attempts and waits included; default 10m unless maximumAttempts is set'),
     maximumAttempts: z.number().int().min(1).max(20).optional(),
     initialInterval: duration.optional(),
     backoffCoefficient: z.number().min(1).max(10).optional(),

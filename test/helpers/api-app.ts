@@ -35,6 +35,7 @@ export function testApiSettings(overrides: Partial<ApiSettings> = {}): ApiSettin
     maxSchedulesPerTenant: 100,
     corsOrigins: [],
     codec: { uiOrigins: ['http://127.0.0.1:8233'], trustLoopbackUi: false },
+    runDefaults: {},
     ...overrides,
   };
 }

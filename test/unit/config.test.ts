@@ -1,4 +1,4 @@
-import { loadApiSettings } from '../../src/config/api';
+import { loadApiSettings, runDefaultsOf } from '../../src/config/api';
 import { createApiKey, keyDigest } from '../../src/config/auth';
 import { loadEncryptionSettings } from '../../src/config/encryption';
 import { ConfigError } from '../../src/config/env';
@@ -33,6 +33,14 @@ describe('configuration', () => {
     const settings = loadApiSettings({ CHORUS_API_KEYS: JSON.stringify([entry]), CHORUS_RATE_LIMITS_BY_TENANT: '{"acme": 120}' });
     expect(settings.auth.apiKeys).toEqual([entry]);
     expect(settings.rateLimit).toEqual({ perMinute: 600, byTenant: { acme: 120 }, redisUrl: undefined });
+  });
+
+  it('carries CHORUS_STEP_RETRY_BUDGET into the runs the API starts, and nothing when it is unset', () => {
+    const configured = loadApiSettings({ CHORUS_API_KEYS: keys, CHORUS_STEP_RETRY_BUDGET: '30m' });
+    expect(configured.runDefaults).toEqual({ retryBudget: '30m' });
+    expect(runDefaultsOf(configured)).toEqual({ defaults: { retryBudget: '30m' } });
+    expect(runDefaultsOf(loadApiSettings({ CHORUS_API_KEYS: keys }))).toEqual({});
+    expect(() => loadApiSettings({ CHORUS_API_KEYS: keys, CHORUS_STEP_RETRY_BUDGET: 'ten minutes' })).toThrow(/CHORUS_STEP_RETRY_BUDGET: expected a duration/);
   });
 
   it('reads encryption keys for rotation and refuses a short key', () => {

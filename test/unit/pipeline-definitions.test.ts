@@ -25,6 +25,7 @@ describe('pipeline definition validation', () => {
     ['an unknown provider', { name: 'p', steps: [{ ...step('a', 'x'), provider: 'acme' }] }, '$.steps[0].provider', /openai|cohere|gemini/],
     ['a bad template', { name: 'p', steps: [step('a', 'Hi {{ input.name + 1 }}')] }, '$.steps[0].prompt', /not a dotted path/],
     ['a bad JSON Schema', { name: 'p', steps: [step('a', 'x', { task: 'extract', schema: { type: 'nonsense' } })] }, '$.steps[0].schema', /not a valid JSON Schema/],
+    ['a retry budget that is not a duration', { name: 'p', steps: [step('a', 'x', { retry: { budget: 'ten minutes' } })] }, '$.steps[0].retry.budget', /expected a duration/],
     ['a duplicate step id', { name: 'p', steps: [step('a', 'x'), step('a', 'y')] }, '$.steps[1].id', /duplicate step id "a"/],
     ['classify without labels', { name: 'p', steps: [step('a', 'x', { task: 'classify' })] }, '$.steps[0].labels', /required when task is "classify"/],
     ['labels on a generate step', { name: 'p', steps: [step('a', 'x', { labels: ['a', 'b'] })] }, '$.steps[0].labels', /only allowed when task is "classify"/],
