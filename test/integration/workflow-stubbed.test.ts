@@ -3,10 +3,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ProviderStepInput } from '../../activities';
 import { FailureType } from '../../src/pipeline/failures';
-import type { ApprovalOutcome, PipelineDefinition, PipelineFailureDetails, PipelineRunInput, StepProgress, StepResult } from '../../src/pipeline/types';
+import type { ApprovalOutcome, PipelineDefinition, PipelineFailureDetails, PipelineRunInput, StepResult } from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
 import { approvalUpdate, progressQuery } from '../../workflows/definitions';
-import { waitFor } from '../helpers/reliability';
+import { waitFor } from '../helpers/wait';
 import { withStubbedActivities, type StubbedRuns } from '../helpers/stub-workers';
 
 /**
@@ -101,8 +101,7 @@ describe('pipeline workflow with stubbed activities: approval timeouts', () => {
     const provider = stubProvider((input) => answer(input));
     await withStubbedActivities('approval-decided', { callProvider: provider.callProvider }, async (runs) => {
       const handle = await start(runs, reviewed({ timeout: '1h', onTimeout: 'reject' }));
-      let waiting: StepProgress[] = [];
-      await waitFor('the run to wait at its approval', async () => (waiting = await handle.query(progressQuery))[0].status === 'waiting', 10_000);
+      const waiting = await waitFor('the run to wait at its approval', () => handle.query(progressQuery), { timeoutMs: 10_000, until: (progress) => progress[0].status === 'waiting' });
       const startedAt = (await handle.describe()).startTime.getTime();
       expect(waiting[0].approval).toEqual({ prompt: 'Publish durable jobs?', timeoutAt: expect.any(String) });
       expect(Date.parse(waiting[0].approval!.timeoutAt!) - startedAt).toBeGreaterThanOrEqual(3_600_000 - 1000);
