@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { Connection, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { httpOk, startProcess, type ManagedProcess } from '../../src/process/child-process';
 import type { Env } from '../../src/config/env';
@@ -10,10 +10,11 @@ import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, PipelineRunInput, ProviderStep, StepRetryPolicy, StepTimeouts } from '../../src/pipeline/types';
 import { freeLoopbackPort } from '../../src/observability/metrics-server';
 import { projectRoot } from '../../src/project-root';
+import { devServerArgs } from '../../src/temporal/dev-server';
 import type { SimulatorRequestRecord } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { shippedPipeline } from './stack';
-import { waitFor } from './wait';
+import { sleep, waitFor } from './wait';
 
 export const WORKER_ENTRY = join(projectRoot(), 'dist', 'worker', 'main.js');
 export const API_ENTRY = join(projectRoot(), 'dist', 'api', 'main.js');
@@ -59,6 +60,63 @@ export class ProcessPool {
 
   async stopAll(graceMs = 2000): Promise<void> {
     await Promise.all(this.processes.map((managed) => managed.stop(graceMs)));
+  }
+}
+
+/** Asks the frontend something that needs its persistence: true once the server serves the default namespace. */
+async function serving(address: string): Promise<boolean> {
+  const probe = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await probe.withDeadline(Date.now() + 2000, () => probe.workflowService.describeNamespace({ namespace: 'default' }));
+    return true;
+  } finally {
+    await probe.close();
+  }
+}
+
+/**
+ * A Temporal dev server of a test's own (the same CLI and arguments as `npm start`), on a free port
+ * and a SQLite file in `dataDir`, that the test kills and starts again on the same port and file.
+ */
+export class OwnTemporalServer {
+  private server: ManagedProcess | undefined;
+
+  private constructor(
+    private readonly pool: ProcessPool,
+    readonly address: string,
+    private readonly args: string[],
+  ) {}
+
+  static async create(pool: ProcessPool, dataDir: string): Promise<OwnTemporalServer> {
+    const port = await freeLoopbackPort();
+    const args = devServerArgs({ ip: '127.0.0.1', port, uiPort: await freeLoopbackPort(), dbFilename: join(dataDir, 'temporal.db') });
+    return new OwnTemporalServer(pool, `127.0.0.1:${port}`, args);
+  }
+
+  /** Starts the server and waits until it serves. */
+  async start(): Promise<void> {
+    const cli = process.env.CHORUS_TEST_TEMPORAL_CLI;
+    if (!cli) throw new Error('CHORUS_TEST_TEMPORAL_CLI is not set: run the tests through jest (global setup finds the CLI)');
+    const name = `temporal-${this.pool.processes.length + 1}`;
+    this.server = this.pool.start(name, cli, this.args, { PATH: process.env.PATH, HOME: process.env.HOME });
+    await waitFor(`${name} to serve on ${this.address}`, () => serving(this.address), 30_000, 250).catch((error: Error) => {
+      throw new Error(`${error.message}\n${this.pool.tail(name)}`);
+    });
+  }
+
+  /**
+   * Stops the server with `signal` (SIGKILL if it is still up after 15 s), runs `whileDown`, keeps it
+   * down a second more while provider calls answer, and starts it again; says what happened.
+   */
+  async restart(signal: 'SIGKILL' | 'SIGTERM', whileDown?: () => void): Promise<string> {
+    const stoppedAt = Date.now();
+    const dying = this.server!;
+    dying.child.kill(signal);
+    const exit = await Promise.race([dying.exited, sleep(15_000).then(() => dying.stop(0).then(() => 'SIGKILL after 15 s'))]);
+    whileDown?.();
+    await sleep(1000); // time passing is the point: the server stays down while provider calls answer
+    await this.start();
+    return `${signal} (exit ${exit}, down ${Date.now() - stoppedAt} ms)`;
   }
 }
 

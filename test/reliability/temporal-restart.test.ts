@@ -4,28 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { ManagedProcess } from '../../src/process/child-process';
 import type { PipelineRunInput, StepResult } from '../../src/pipeline/types';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
-import { devServerArgs } from '../../src/temporal/dev-server';
 import { createChorusWorker, type ChorusWorker } from '../../worker/worker';
 import { pipelineWorkflow } from '../../workflows';
-import { auditRuns, describeAudit, freePort, ProcessPool, sleep, tunedPipeline, waitFor } from '../helpers/reliability';
+import { auditRuns, describeAudit, OwnTemporalServer, ProcessPool, tunedPipeline, waitFor } from '../helpers/reliability';
 import { simulatedProviders, workflowBundle } from '../helpers/stack';
 
 const PIPELINES = 20;
 const STEP_LATENCY_MS = 3000;
-
-/** Asks the frontend something that needs its persistence: true once the server serves the default namespace. */
-async function serving(address: string): Promise<boolean> {
-  const probe = await Connection.connect({ address, connectTimeout: 1000 });
-  try {
-    await probe.withDeadline(Date.now() + 2000, () => probe.workflowService.describeNamespace({ namespace: 'default' }));
-    return true;
-  } finally {
-    await probe.close();
-  }
-}
 
 /**
  * Chorus's own Temporal dev server (same CLI and arguments as `npm start`) is killed mid-run and
@@ -36,8 +23,8 @@ describe('Temporal server restart', () => {
   const pool = new ProcessPool();
   const dataDir = mkdtempSync(join(tmpdir(), 'chorus-temporal-restart-'));
   const taskQueue = `temporal-restart-${randomUUID()}`;
+  let server: OwnTemporalServer;
   let address: string;
-  let serverArgs: string[];
   let simulator: RunningSimulator;
   let nativeConnection: NativeConnection | undefined;
   let connection: Connection | undefined;
@@ -45,21 +32,9 @@ describe('Temporal server restart', () => {
   let workerRun: Promise<void> | undefined;
   let workerError: Error | undefined;
 
-  const startServer = async (): Promise<ManagedProcess> => {
-    const cli = process.env.CHORUS_TEST_TEMPORAL_CLI;
-    if (!cli) throw new Error('CHORUS_TEST_TEMPORAL_CLI is not set: run the tests through jest (global setup finds the CLI)');
-    const name = `temporal-${pool.processes.length + 1}`;
-    const server = pool.start(name, cli, serverArgs, { PATH: process.env.PATH, HOME: process.env.HOME });
-    await waitFor(`${name} to serve on ${address}`, () => serving(address), 30_000, 250).catch((error: Error) => {
-      throw new Error(`${error.message}\n${pool.tail(name)}`);
-    });
-    return server;
-  };
-
   beforeAll(async () => {
-    const port = await freePort();
-    address = `127.0.0.1:${port}`;
-    serverArgs = devServerArgs({ ip: '127.0.0.1', port, uiPort: await freePort(), dbFilename: join(dataDir, 'temporal.db') });
+    server = await OwnTemporalServer.create(pool, dataDir);
+    address = server.address;
     simulator = await startSimulator({ latencyMs: 5 });
   });
   afterAll(async () => {
@@ -73,7 +48,7 @@ describe('Temporal server restart', () => {
   });
 
   it('completes every run after the server is killed twice mid-run (SIGKILL, then SIGTERM)', async () => {
-    let server = await startServer();
+    await server.start();
     nativeConnection = await NativeConnection.connect({ address });
     ({ worker } = await createChorusWorker({
       temporal: { address, namespace: 'default', taskQueue },
@@ -116,14 +91,7 @@ describe('Temporal server restart', () => {
     const restarts: string[] = [];
     let startedDuringOutage: Promise<unknown> | undefined;
     const restart = async (signal: 'SIGKILL' | 'SIGTERM', phase: string, whileDown?: () => void) => {
-      const stoppedAt = Date.now();
-      server.child.kill(signal);
-      const dying = server;
-      const exit = await Promise.race([dying.exited, sleep(15_000).then(() => dying.stop(0).then(() => 'SIGKILL after 15 s'))]);
-      whileDown?.();
-      await sleep(1000); // time passing is the point: the server stays down while provider calls answer
-      server = await startServer();
-      restarts.push(`${signal} during ${phase} (exit ${exit}, down ${Date.now() - stoppedAt} ms)`);
+      restarts.push(`during ${phase}: ${await server.restart(signal, whileDown)}`);
     };
 
     // First outage: the server dies hard while draft calls are in flight at the provider.
