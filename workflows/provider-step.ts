@@ -77,7 +77,8 @@ export async function callWithFallback(
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;
   for (const [index, target] of targets.entries()) {
-    const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, index === 0 ? activityId : `${activityId}~${target.provider}`, target.provider, defaults));
+    const targetActivityId = index === 0 ? activityId : `${activityId}~${target.provider}`;
+    const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, targetActivityId, target.provider, defaults));
     try {
       const result = await callProvider({ ...request, provider: target.provider, model: target.model });
       return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;

@@ -17,7 +17,8 @@ export class StepFailed extends Error {
 /** An activity whose retry budget (scheduleToClose) ran out: between attempts (the last failure is the cause) or during one (a timeout). */
 function budgetSpent(error: ActivityFailure): StepFailureInfo | undefined {
   if (error.retryState !== 'TIMEOUT' && !(error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE')) return undefined;
-  const last = error.cause instanceof ApplicationFailure ? `; the last attempt failed with ${error.cause.type}: ${error.cause.message}` : '; the last attempt was still running';
+  const last =
+    error.cause instanceof ApplicationFailure ? `; the last attempt failed with ${error.cause.type}: ${error.cause.message}` : '; the last attempt was still running';
   return { type: FailureType.RetryBudgetExhausted, message: `Retried for the whole retry budget${last}` };
 }
 

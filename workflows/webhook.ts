@@ -18,7 +18,8 @@ export async function notifyWebhook(run: RunState, event: 'run.completed' | 'run
   const { deliverWebhook } = proxyActivities<ChorusActivities>(WEBHOOK_ACTIVITY);
   webhook.status = 'delivering';
   try {
-    const delivered = await deliverWebhook({ url: webhook.url, tenant, event, deliveryId: `${workflowId}/${runId}`, body: { event, workflowId, runId, pipeline: pipeline.name, ...outcome } });
+    const body = { event, workflowId, runId, pipeline: pipeline.name, ...outcome };
+    const delivered = await deliverWebhook({ url: webhook.url, tenant, event, deliveryId: `${workflowId}/${runId}`, body });
     Object.assign(webhook, { status: 'delivered', attempts: delivered.attempt, deliveredAt: new Date().toISOString() });
   } catch (error) {
     if (isCancellation(error)) throw error;
