@@ -1,0 +1,176 @@
+// Lint keeps the architecture, not a style: the layer boundaries, the workflow sandbox, promises
+// that are awaited, public SDK entry points and config as the only reader of process.env.
+// Formatting is Prettier's job (`npm run format`); no rule here overlaps with it.
+import { builtinModules } from 'node:module';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+/** The processes: each is an entry point of its own and imports no other. */
+const PROCESSES = ['api', 'worker', 'launcher', 'cli', 'simulator', 'tools'];
+/** The middle layers: deterministic workflow code and the activities that do the I/O. */
+const MIDDLE = ['workflows', 'activities'];
+
+/** What each product folder must not import (top-level folders); `workflows` is an allowlist, below. */
+const FORBIDDEN_LAYERS = {
+  src: [...PROCESSES, ...MIDDLE],
+  activities: PROCESSES,
+  api: PROCESSES.filter((name) => name !== 'api').concat('activities'),
+  worker: PROCESSES.filter((name) => name !== 'worker'),
+  launcher: PROCESSES.filter((name) => name !== 'launcher'),
+  cli: PROCESSES.filter((name) => name !== 'cli').concat('activities'),
+  simulator: PROCESSES.filter((name) => name !== 'simulator'),
+  tools: PROCESSES.filter((name) => name !== 'tools'),
+};
+const WHY = {
+  src: 'src/ is the shared base: it imports no process and no middle layer',
+  activities: 'activities/ run inside the worker: they import no process folder',
+  api: 'api/ starts and reads runs through Temporal: it imports no activities and no other process',
+  worker: 'a process imports no other process',
+  launcher: 'a process imports no other process (the launcher starts them as child processes)',
+  cli: 'the CLI talks to the API over HTTP: it imports no Nest code, activities or other process',
+  simulator: 'a process imports no other process',
+  tools: 'a process imports no other process',
+};
+
+/** src/pipeline modules that do I/O: not pure, so the workflow bundle must not import them. */
+const PIPELINE_IO_MODULES = ['registry'];
+/** Deepest folder nesting under a top-level folder that the generated boundary blocks cover. */
+const MAX_DEPTH = 6;
+
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** `../` repeated so that an import from a file `depth` folders below the root lands at the root. */
+const toRoot = (depth) => `^(\\.\\./){${depth}}`;
+const anyOf = (names) => `(${names.map(escape).join('|')})`;
+
+const NODE_BUILTINS = `^(node:|${anyOf(builtinModules.filter((name) => !name.startsWith('_')))}(/|$))`;
+const SDK_INTERNALS = {
+  regex: '^@temporalio/[^/]+/lib(/|$)',
+  caseSensitive: true,
+  message: 'Import the public entry point of the Temporal SDK: @temporalio/*/lib/* is internal and changes without notice.',
+};
+const SANDBOX_BUILTINS = {
+  regex: NODE_BUILTINS,
+  caseSensitive: true,
+  message: "Workflow code runs in Temporal's deterministic sandbox: no Node built-ins (do the I/O in an activity).",
+};
+
+/** The import patterns a product file at `depth` folders below the root inside `folder` must not use. */
+function layerPatterns(folder, depth) {
+  if (folder === 'workflows') {
+    return [
+      SANDBOX_BUILTINS,
+      {
+        // Any package other than the two the sandbox is built for (Node built-ins have their own message).
+        regex: `^(?!\\.|@temporalio/(workflow|common)(/|$)|${NODE_BUILTINS.slice(1)})`,
+        caseSensitive: true,
+        message: 'workflows/ import only @temporalio/workflow and @temporalio/common: everything else ends up in the workflow bundle.',
+      },
+      {
+        regex: `${toRoot(depth)}(?!workflows/|activities(/|$)|src/pipeline(/|$))`,
+        caseSensitive: true,
+        message: 'workflows/ import only their own files, pure src/pipeline modules and `import type` from activities/.',
+      },
+      {
+        regex: `${toRoot(depth)}src/pipeline/${anyOf(PIPELINE_IO_MODULES)}$`,
+        caseSensitive: true,
+        message: 'This src/pipeline module does I/O: it must not reach the workflow bundle.',
+      },
+      {
+        regex: `${toRoot(depth)}activities(/|$)`,
+        caseSensitive: true,
+        allowTypeImports: true,
+        message: 'workflows/ call activities through proxyActivities: use `import type` from activities/.',
+      },
+    ];
+  }
+  return [
+    {
+      regex: `${toRoot(depth)}${anyOf(FORBIDDEN_LAYERS[folder])}(/|$)`,
+      caseSensitive: true,
+      message: `${WHY[folder]} (see the README's Architecture section).`,
+    },
+  ];
+}
+
+const restrictImports = (patterns) => ({ '@typescript-eslint/no-restricted-imports': ['error', { patterns: [SDK_INTERNALS, ...patterns] }] });
+
+/** One block per product folder and nesting depth: a relative import's depth says which folder it reaches. */
+function boundaryBlocks() {
+  const blocks = [];
+  for (const folder of Object.keys(FORBIDDEN_LAYERS).concat('workflows')) {
+    for (let depth = 1; depth <= MAX_DEPTH; depth += 1) {
+      blocks.push({ files: [`${folder}/${'*/'.repeat(depth - 1)}*.ts`], rules: restrictImports(layerPatterns(folder, depth)) });
+    }
+  }
+  // Workflows import src/pipeline, so its pure modules keep the sandbox's rules too.
+  for (let depth = 2; depth <= MAX_DEPTH; depth += 1) {
+    blocks.push({
+      files: [`src/pipeline/${'*/'.repeat(depth - 2)}*.ts`],
+      ignores: PIPELINE_IO_MODULES.map((name) => `src/pipeline/${name}.ts`),
+      rules: restrictImports([...layerPatterns('src', depth), SANDBOX_BUILTINS]),
+    });
+  }
+  return blocks;
+}
+
+const PROCESS_ENV = {
+  object: 'process',
+  property: 'env',
+  message: 'src/config/ is the only reader of process.env: add the key to a settings loader there.',
+};
+const SANDBOX_PROPERTIES = [
+  PROCESS_ENV,
+  {
+    object: 'Date',
+    property: 'now',
+    message: 'Workflows decide on history, not the clock: wait with sleep()/condition() from @temporalio/workflow.',
+  },
+  {
+    object: 'Math',
+    property: 'random',
+    message: 'Workflow code must replay identically: use uuid4() from @temporalio/workflow or pass the value in.',
+  },
+];
+const SANDBOX_GLOBALS = ['setTimeout', 'setInterval', 'setImmediate'].map((name) => ({
+  name,
+  message: "Use sleep() from @temporalio/workflow: the sandbox's timers ignore cancellation scopes.",
+}));
+
+export default defineConfig(
+  { ignores: ['dist/', 'coverage/', '.cache/', '.data/', 'test-artifacts/', 'deploy/', 'bench/results/'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      ...restrictImports([]),
+      'no-restricted-properties': ['error', PROCESS_ENV],
+    },
+  },
+  ...boundaryBlocks(),
+  {
+    files: ['workflows/**/*.ts', 'src/pipeline/**/*.ts'],
+    ignores: PIPELINE_IO_MODULES.map((name) => `src/pipeline/${name}.ts`),
+    rules: {
+      'no-restricted-properties': ['error', ...SANDBOX_PROPERTIES],
+      'no-restricted-globals': ['error', ...SANDBOX_GLOBALS],
+    },
+  },
+  {
+    // Test and benchmark harnesses start processes with an environment of their own making.
+    files: ['src/config/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // Temporary: these entry points still hand process.env to src/config's loaders; the change that
+    // makes src/config read it itself (issue 11, item 5) removes them from this list.
+    files: ['api/main.ts', 'worker/main.ts', 'launcher/main.ts', 'cli/main.ts', 'simulator/main.ts', 'tools/replay.ts', 'src/temporal/cli.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+);
