@@ -167,10 +167,25 @@ export default defineConfig(
     files: ['src/config/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  // Temporary warnings instead of errors, file by file, for what the changes in flight for issue 11
+  // remove: the entry points that still hand process.env to src/config's loaders and the workflow's
+  // Date.now() (items 3 and 5), the SDK deep imports and the replay tool's import of worker/ (item 5).
+  // Delete each entry once its file is clean; then run eslint with --max-warnings 0.
   {
-    // Temporary: these entry points still hand process.env to src/config's loaders; the change that
-    // makes src/config read it itself (issue 11, item 5) removes them from this list.
-    files: ['api/main.ts', 'worker/main.ts', 'launcher/main.ts', 'cli/main.ts', 'simulator/main.ts', 'tools/replay.ts', 'src/temporal/cli.ts'],
-    rules: { 'no-restricted-properties': 'off' },
+    files: [
+      'api/main.ts',
+      'worker/main.ts',
+      'launcher/main.ts',
+      'cli/main.ts',
+      'simulator/main.ts',
+      'tools/replay.ts',
+      'src/temporal/cli.ts',
+      'workflows/pipeline.workflow.ts',
+    ],
+    rules: { 'no-restricted-properties': 'warn' },
+  },
+  {
+    files: ['api/workflows/run-admin.service.ts', 'tools/replay.ts', 'test/replay/replay.test.ts', 'workflows/pipeline.workflow.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'warn' },
   },
 );
