@@ -3,17 +3,18 @@ import type { AxiosInstance } from 'axios';
 import { ZodError } from 'zod';
 import type { ProviderSettings } from '../src/config/providers';
 import { estimateCostUsd, priceOf } from '../src/config/prices';
+import { acceptsImages } from '../src/pipeline/providers';
 import type { ProviderCallSpec, StepResult } from '../src/pipeline/types';
 import type { AnsweredCalls } from './answered-calls';
-import { malformedResponse, toProviderFailure, unfinishedAnswer } from './errors';
+import { malformedResponse, modelLacksCapability, toProviderFailure, unfinishedAnswer, unknownProvider } from './errors';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
-import { PROVIDER_ADAPTERS } from './providers';
+import { WIRE_ADAPTERS } from './providers';
 import { resolveImage } from './images';
 import { planTask } from './tasks';
 
 /** A step's call as the activity gets it: the definition's call spec, with its templates rendered. */
-export interface ProviderStepInput extends Pick<ProviderCallSpec, 'provider' | 'model' | 'task' | 'labels' | 'schema'> {
+export interface ProviderStepInput extends Pick<ProviderCallSpec, 'provider' | 'model' | 'task' | 'labels' | 'schema' | 'maxOutputTokens' | 'temperature' | 'stopSequences'> {
   stepId: string;
   /** The rendered prompt. */
   prompt: string;
@@ -71,6 +72,8 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
+    // A definition validated by an API configured with more providers than this worker.
+    if (!endpoint) throw unknownProvider(input.provider, Object.keys(providers.endpoints));
     const model = input.model ?? endpoint.defaultModel;
     const attemptStartedAt = clock();
     let pacedMs: number | undefined;
@@ -86,7 +89,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         costUsd: result?.costUsd,
         pacedSeconds: pacedMs === undefined ? undefined : pacedMs / 1000,
       });
-    const adapter = PROVIDER_ADAPTERS[input.provider];
+    const adapter = WIRE_ADAPTERS[endpoint.wire];
     const task = planTask(input.task, input);
 
     // Heartbeats let Temporal notice a dead worker early and deliver cancellation to this call.
@@ -104,8 +107,23 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         }
       }
       const produce = async (): Promise<StepResult> => {
+        // A text-only model would answer about an image it never saw: fail the step before paying for that.
+        if (input.image && !acceptsImages(endpoint.capabilities, model)) {
+          const { vision } = endpoint.capabilities;
+          throw modelLacksCapability(input.provider, model, `does not accept images${Array.isArray(vision) ? `: name a vision model (${vision.map((prefix) => `${prefix}-…`).join(', ')}) in the step` : ''}`);
+        }
         const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
-        const call = { model, system: task.system, prompt: input.prompt, json: task.json, image };
+        const call = {
+          model,
+          system: task.system,
+          prompt: input.prompt,
+          json: task.json,
+          responseSchema: task.responseSchema,
+          image,
+          maxOutputTokens: input.maxOutputTokens,
+          temperature: input.temperature,
+          stopSequences: input.stopSequences,
+        };
         const request = adapter.toHttpRequest(call, endpoint);
         pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
         const startedAt = clock();
@@ -153,7 +171,7 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         report('cancelled');
         throw context.cancellationSignal.reason;
       }
-      const failure = toProviderFailure(error, { provider: input.provider, nowMs: clock(), maxRetryAfterMs: providers.maxRetryAfterMs });
+      const failure = toProviderFailure(error, { provider: input.provider, wire: endpoint.wire, nowMs: clock(), maxRetryAfterMs: providers.maxRetryAfterMs });
       report(failureTypeOf(failure));
       context.log.warn('provider call failed', { provider: input.provider, model, failureType: failureTypeOf(failure), message: failure.message });
       throw failure;

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { isAxiosError, type AxiosResponse } from 'axios';
 import { FailureType } from '../src/pipeline/failures';
-import type { ProviderName } from '../src/pipeline/providers';
+import { catalogEntry, type ProviderName, type WireKind } from '../src/pipeline/providers';
 import type { AnswerFinish } from './providers/provider';
 
 /** How Chorus treats one kind of provider failure: the only place retry decisions are made. */
@@ -29,10 +29,12 @@ const STATUS_CLASSES: Record<number, Classification> = {
   429: RATE_LIMITED,
 };
 
-/** Statuses only one provider gives a meaning of its own. */
-const PROVIDER_STATUS_CLASSES: Partial<Record<ProviderName, Record<number, Classification>>> = {
+/** Statuses only one wire kind gives a meaning of its own. */
+const WIRE_STATUS_CLASSES: Partial<Record<WireKind, Record<number, Classification>>> = {
   // Cohere's "blocked input or output": its safety check refused the prompt or the answer.
-  cohere: { 498: CONTENT_FILTERED },
+  'cohere-v2': { 498: CONTENT_FILTERED },
+  // Anthropic's overloaded_error: the API is busy for everyone; it passes, like a 503.
+  'anthropic-messages': { 529: UNAVAILABLE },
 };
 
 /** What an error body says beyond its status: OpenAI `error.code`/`type`, Gemini `error.status` and `details[]`. */
@@ -62,18 +64,18 @@ function readErrorBody(data: unknown): ErrorBody {
 }
 
 /** Answers whose body tells more than their status; the first rule that matches wins over the status tables. */
-const BODY_RULES: { status: number; provider?: ProviderName; matches: (body: ErrorBody) => boolean; is: Classification }[] = [
+const BODY_RULES: { status: number; wire?: WireKind; matches: (body: ErrorBody) => boolean; is: Classification }[] = [
   // OpenAI (and compatible servers): out of credit or over the budget; it sends no Retry-After, as waiting does not help.
   { status: 429, matches: (body) => body.codes.includes('insufficient_quota'), is: QUOTA_EXHAUSTED },
   // Gemini: a per-day quota resets at midnight Pacific time, long after a step's retries.
-  { status: 429, provider: 'gemini', matches: (body) => body.quotaIds.some((id) => id.includes('PerDay')), is: QUOTA_EXHAUSTED },
+  { status: 429, wire: 'gemini', matches: (body) => body.quotaIds.some((id) => id.includes('PerDay')), is: QUOTA_EXHAUSTED },
   // Gemini answers a wrong key with 400 INVALID_ARGUMENT and the reason API_KEY_INVALID.
-  { status: 400, provider: 'gemini', matches: (body) => body.reasons.includes('API_KEY_INVALID'), is: AUTH_FAILED },
+  { status: 400, wire: 'gemini', matches: (body) => body.reasons.includes('API_KEY_INVALID'), is: AUTH_FAILED },
 ];
 
-function classifyAnswer(provider: ProviderName, status: number, body: ErrorBody): Classification {
-  const rule = BODY_RULES.find((candidate) => candidate.status === status && (!candidate.provider || candidate.provider === provider) && candidate.matches(body));
-  return rule?.is ?? PROVIDER_STATUS_CLASSES[provider]?.[status] ?? STATUS_CLASSES[status] ?? (status >= 500 ? UNAVAILABLE : REJECTED);
+function classifyAnswer(wire: WireKind | undefined, status: number, body: ErrorBody): Classification {
+  const rule = BODY_RULES.find((candidate) => candidate.status === status && (!candidate.wire || candidate.wire === wire) && candidate.matches(body));
+  return rule?.is ?? (wire && WIRE_STATUS_CLASSES[wire]?.[status]) ?? STATUS_CLASSES[status] ?? (status >= 500 ? UNAVAILABLE : REJECTED);
 }
 
 const NETWORK_CODES: Record<string, Classification> = {
@@ -151,6 +153,8 @@ function providerMessage(data: unknown): string | undefined {
 
 export interface FailureContext {
   provider: ProviderName;
+  /** The provider's wire kind, whose error dialect the answer is in. @default the catalog's for a built-in provider */
+  wire?: WireKind;
   nowMs: number;
   maxRetryAfterMs: number;
 }
@@ -159,12 +163,12 @@ export interface FailureContext {
  * Turns whatever a provider call threw into a typed ApplicationFailure. Details carry only the
  * provider, status and error code: never headers, keys or the request.
  */
-export function toProviderFailure(error: unknown, { provider, nowMs, maxRetryAfterMs }: FailureContext): ApplicationFailure {
+export function toProviderFailure(error: unknown, { provider, wire = catalogEntry(provider)?.wire, nowMs, maxRetryAfterMs }: FailureContext): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
   if (isAxiosError(error) && error.response) {
     const { status, data } = error.response;
     const body = readErrorBody(data);
-    const { type, retryable } = classifyAnswer(provider, status, body);
+    const { type, retryable } = classifyAnswer(wire, status, body);
     const delay = retryable ? retryDelayMs(error.response, nowMs, maxRetryAfterMs) : undefined;
     const code = body.codes[0];
     return ApplicationFailure.create({
@@ -237,6 +241,16 @@ export function rejectedBeforeSending(provider: ProviderName, reason: string): A
     type: REJECTED.type,
     message: `${provider} request not sent: ${reason}`,
     nonRetryable: !REJECTED.retryable,
+    details: [{ provider }],
+  });
+}
+
+/** A step names a provider this worker has no settings for (its configuration lacks the instance the API has). */
+export function unknownProvider(provider: ProviderName, known: string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.ProviderNotConfigured,
+    message: `provider "${provider}" is not configured on this worker; configured: ${known.join(', ')}`,
+    nonRetryable: true,
     details: [{ provider }],
   });
 }

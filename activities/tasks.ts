@@ -2,11 +2,14 @@ import { ApplicationFailure } from '@temporalio/activity';
 import Ajv from 'ajv';
 import { FailureType } from '../src/pipeline/failures';
 import type { LabelAnswer, StepTask } from '../src/pipeline/types';
+import type { ResponseSchema } from './providers';
 
 /** How a task is put to a model and how its answer is read. */
 export interface TaskPlan {
   system: string;
   json: boolean;
+  /** The answer's JSON Schema, for providers that hold answers to one natively. */
+  responseSchema?: ResponseSchema;
   /** Structured data from the model's text; throws InvalidModelOutput when the text does not fit. */
   parse?: (text: string) => unknown;
 }
@@ -33,8 +36,33 @@ function parseJson(text: string, task: StepTask): unknown {
   }
 }
 
+/**
+ * Whether a schema fits OpenAI's strict structured outputs: every object lists its properties, all
+ * of them required, and no others allowed. A schema that does not is still sent, without strict.
+ */
+export function isStrictSchema(schema: unknown): boolean {
+  if (Array.isArray(schema)) return schema.every(isStrictSchema);
+  if (typeof schema !== 'object' || schema === null) return true;
+  const node = schema as Record<string, unknown>;
+  if (node.type === 'object' || node.properties) {
+    const properties = (node.properties ?? {}) as Record<string, unknown>;
+    const required = Array.isArray(node.required) ? node.required : [];
+    if (node.additionalProperties !== false || Object.keys(properties).some((key) => !required.includes(key))) return false;
+  }
+  return Object.values(node).every(isStrictSchema);
+}
+
+function labelSchema(labels: string[]): ResponseSchema {
+  return {
+    name: 'label_answer',
+    schema: { type: 'object', properties: { label: { type: 'string', enum: labels }, score: { type: 'number' } }, required: ['label', 'score'], additionalProperties: false },
+    strict: true,
+  };
+}
+
 function labelTask(task: StepTask, labels: string[], instruction: string): TaskPlan {
   return {
+    responseSchema: labelSchema(labels),
     system:
       `${instruction} Respond only with a JSON object {"label": <one of the allowed labels>, "score": <confidence from 0 to 1>}.\n` +
       `Allowed labels: ${JSON.stringify(labels)}`,
@@ -66,6 +94,7 @@ export function planTask(task: StepTask, { labels, schema }: TaskOptions): TaskP
       return {
         system: `You extract information from the text. Respond only with a JSON object that satisfies this JSON Schema: ${JSON.stringify(schema ?? {})}`,
         json: true,
+        responseSchema: { name: 'extracted', schema: schema ?? {}, strict: isStrictSchema(schema ?? {}) },
         parse: (text) => {
           const value = parseJson(text, task);
           if (!validate(value)) throw invalidOutput(task, ajv.errorsText(validate.errors, { dataVar: 'answer' }));

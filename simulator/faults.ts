@@ -77,7 +77,7 @@ export function pickFault(rates: FaultRate[], random: () => number): FaultKind |
 }
 
 const DIRECTIVE = /\[\[sim:([^\]]*)\]\]/g;
-const SCOPED_FAULT = new RegExp(`^(?:([a-z]+):)?(${FAULT_WORDS})(?:x(\\d+))?$`);
+const SCOPED_FAULT = new RegExp(`^(?:([a-z][a-z0-9-]*):)?(${FAULT_WORDS})(?:x(\\d+))?$`);
 
 /** Directive tokens found in a text, kept verbatim so generated answers can carry them downstream. */
 export function directiveTokens(text: string): string[] {
@@ -107,7 +107,7 @@ export function parseDirectives(text: string): Directive[] {
         directive[key] = Number(setting[2]);
       } else if (finish) {
         directive.finishReason = finish[1];
-      } else if (/^[a-z]+$/.test(option)) {
+      } else if (/^[a-z][a-z0-9-]*$/.test(option)) {
         directive.provider = option;
       } else {
         valid = false;

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SIMULATOR_PATHS } from '../src/config/providers';
-import { PROVIDER_NAMES, type ProviderName } from '../src/pipeline/providers';
+import { PROVIDER_CATALOG, WIRE_DEFAULTS, WIRE_KINDS, type ProviderName } from '../src/pipeline/providers';
 import { parseDirectives, pickFault, seededRandom, type Directive, type FaultKind, type FaultRate } from './faults';
 import { estimateTokens, simulateCompletion } from './model';
-import { PROVIDER_WIRES, WireFormatError, type Completion, type ProviderWire, type RateWindow, type WireAnswer } from './wire';
+import { WIRES, WireFormatError, type Completion, type ProviderWire, type RateWindow, type WireAnswer } from './wire';
 
 export interface SimulatorOptions {
   host?: string;
@@ -72,13 +71,24 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function routeOf(path: string): { wire: ProviderWire; match: RegExpExecArray } | undefined {
-  for (const provider of PROVIDER_NAMES) {
-    const prefix = SIMULATOR_PATHS[provider];
-    if (!path.startsWith(`${prefix}/`)) continue;
-    const wire = PROVIDER_WIRES[provider];
-    const match = wire.route.exec(path.slice(prefix.length));
-    if (match) return { wire, match };
+/** Where a configured instance is simulated: `/compat/<name>` then its wire kind's path, e.g. `/compat/local/openai/v1`. */
+export const COMPAT_PREFIX = '/compat/';
+
+function wireRoute(path: string, prefix: string, wire: ProviderWire): RegExpExecArray | undefined {
+  return path.startsWith(`${prefix}/`) ? (wire.route.exec(path.slice(prefix.length)) ?? undefined) : undefined;
+}
+
+/** The provider and wire a path belongs to: a catalog provider's simulator path, or a configured instance's under /compat/<name>. */
+function routeOf(path: string): { provider: ProviderName; wire: ProviderWire; match: RegExpExecArray } | undefined {
+  for (const entry of PROVIDER_CATALOG) {
+    const match = wireRoute(path, entry.simulatorPath, WIRES[entry.wire]);
+    if (match) return { provider: entry.name, wire: WIRES[entry.wire], match };
+  }
+  const instance = /^\/compat\/([a-z][a-z0-9-]{0,31})(\/.*)$/.exec(path);
+  if (!instance) return undefined;
+  for (const kind of WIRE_KINDS) {
+    const match = wireRoute(instance[2], WIRE_DEFAULTS[kind].simulatorPath, WIRES[kind]);
+    if (match) return { provider: instance[1], wire: WIRES[kind], match };
   }
   return undefined;
 }
@@ -99,6 +109,7 @@ const FAULT_MESSAGES: Record<number, string> = {
   502: 'Bad gateway (simulated).',
   503: 'The server is overloaded or not ready yet (simulated).',
   504: 'Gateway timeout (simulated).',
+  529: 'Overloaded (simulated).',
 };
 
 /** OpenAI's answer where the others fail a generation inside a 200. */
@@ -112,7 +123,7 @@ function cutAtTokenLimit(text: string): string {
   return words.slice(0, Math.max(1, Math.floor(words.length / 2))).join(' ');
 }
 
-/** Starts the provider simulator: OpenAI, Cohere and Gemini wire formats on one HTTP server. */
+/** Starts the provider simulator: every wire kind (OpenAI, Anthropic, Cohere, Gemini) on one HTTP server. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const random = seededRandom(options.seed ?? 1);
   const log: SimulatorRequestRecord[] = [];
@@ -128,14 +139,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     return { requests: recent.length, tokens: recent.reduce((sum, record) => sum + (record.tokens ?? 0), 0), resetMs: oldest + RATE_WINDOW_MS - now };
   }
 
-  async function handleProvider(request: IncomingMessage, response: ServerResponse, wire: ProviderWire, match: RegExpExecArray) {
+  async function handleProvider(request: IncomingMessage, response: ServerResponse, provider: ProviderName, wire: ProviderWire, match: RegExpExecArray) {
     const receivedAt = Date.now();
     const raw = await readBody(request);
-    const fingerprint = createHash('sha256').update(`${wire.provider}\n${request.url}\n${raw}`).digest('hex').slice(0, 16);
+    const fingerprint = createHash('sha256').update(`${provider}\n${request.url}\n${raw}`).digest('hex').slice(0, 16);
     const attempt = (attemptsByFingerprint.get(fingerprint) ?? 0) + 1;
     attemptsByFingerprint.set(fingerprint, attempt);
     const credentialed = wire.credential(request.headers) !== undefined;
-    const record: SimulatorRequestRecord = { provider: wire.provider, receivedAt, status: 200, fingerprint, attempt, credentialed };
+    const record: SimulatorRequestRecord = { provider, receivedAt, status: 200, fingerprint, attempt, credentialed };
     log.push(record);
     response.once('finish', () => {
       record.answeredAt = Date.now();
@@ -157,7 +168,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     record.model = parsed.model;
 
-    const directives = directiveFor(parseDirectives(`${parsed.system ?? ''}\n${parsed.prompt}`), wire.provider);
+    const directives = directiveFor(parseDirectives(`${parsed.system ?? ''}\n${parsed.prompt}`), provider);
     const scripted = directives.find((directive) => directive.fault && (directive.times === undefined || attempt <= directive.times));
     const fault = scripted?.fault ?? (directives.some((directive) => directive.fault) ? undefined : pickFault(options.faultRates ?? [], random));
     const setting = <K extends keyof Directive>(key: K): Directive[K] | undefined => directives.find((directive) => directive[key] !== undefined)?.[key];
@@ -202,16 +213,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       thinkingTokens,
       finishReason: setting('finishReason') ?? wire.finishReasons[ending]!,
       usage: fault?.kind !== 'no-usage',
+      tool: parsed.tool,
     };
     record.tokens = completion.inputTokens + completion.outputTokens + (thinkingTokens ?? 0);
-    sendJson(response, 200, wire.renderCompletion(completion), wire.rateLimitHeaders?.(rateWindow(wire.provider, Date.now())));
+    sendJson(response, 200, wire.renderCompletion(completion), wire.rateLimitHeaders?.(rateWindow(provider, Date.now())));
   }
 
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     const route = request.method === 'POST' ? routeOf(path) : undefined;
     const done = route
-      ? handleProvider(request, response, route.wire, route.match)
+      ? handleProvider(request, response, route.provider, route.wire, route.match)
       : Promise.resolve(handleControl(request, response, path));
     done.catch((error: Error) => {
       if (!response.headersSent) sendJson(response, 500, { error: { message: `simulator error: ${error.message}` } });

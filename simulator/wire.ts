@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { acceptsImages, type ProviderName } from '../src/pipeline/providers';
+import { acceptsImages, catalogEntry, type WireKind } from '../src/pipeline/providers';
 import type { SimulatedImage, SimulatedPrompt } from './model';
 
 /** A request the simulator understood, whatever wire format it came in. */
 export interface ParsedRequest extends SimulatedPrompt {
   model: string;
+  /** The tool the request forces the model to call (Anthropic structured output): the answer goes in its input. */
+  tool?: string;
 }
 
 export interface Completion {
@@ -20,6 +22,8 @@ export interface Completion {
   finishReason: string;
   /** False: the answer leaves out its (optional) usage. */
   usage: boolean;
+  /** Answer through this forced tool (ParsedRequest.tool). */
+  tool?: string;
 }
 
 /** A whole answer: status, body and the headers that go with it. */
@@ -46,9 +50,9 @@ export class WireFormatError extends Error {
   }
 }
 
-/** One provider's wire format: its route, how to read a request, how to write answers and errors. */
+/** One wire kind's format: its route, how to read a request, how to write answers and errors. */
 export interface ProviderWire {
-  provider: ProviderName;
+  wire: WireKind;
   /** Matches the path below the provider's simulator prefix; captures the model when it is in the URL. */
   route: RegExp;
   /** The credential the request carries where this provider reads it. */
@@ -136,7 +140,7 @@ function openaiRateHeaders({ requests, tokens, resetMs }: RateWindow): Record<st
 const openaiError = (message: string, type: string, code: string | null) => ({ error: { message, type, param: null, code } });
 
 const openai: ProviderWire = {
-  provider: 'openai',
+  wire: 'openai-chat',
   route: /^\/chat\/completions$/,
   credential: bearer,
   parseRequest(body) {
@@ -209,14 +213,16 @@ const COHERE_TEMPLATE_TOKENS = 66;
 
 const cohereError = (message: string) => ({ id: randomUUID(), message });
 
+const COHERE_CAPABILITIES = catalogEntry('cohere')!.capabilities;
+
 const cohere: ProviderWire = {
-  provider: 'cohere',
+  wire: 'cohere-v2',
   route: /^\/v2\/chat$/,
   credential: bearer,
   parseRequest(body) {
     const format = (body as Json).response_format;
     const parsed = { ...chatMessages(body), json: isObject(format) && format.type === 'json_object' };
-    if (parsed.images.length && !acceptsImages('cohere', parsed.model)) {
+    if (parsed.images.length && !acceptsImages(COHERE_CAPABILITIES, parsed.model)) {
       throw new WireFormatError(`invalid request: model '${parsed.model}' does not accept image inputs; use a vision model (simulated)`);
     }
     return parsed;
@@ -285,7 +291,7 @@ function geminiQuotaError(model: string, quotaId: string, quotaMetric: string, r
 }
 
 const gemini: ProviderWire = {
-  provider: 'gemini',
+  wire: 'gemini',
   // The model is a resource name, `models/{model}` or `tunedModels/{model}`, as @google/genai writes it.
   route: /^\/v1(?:beta)?\/(models|tunedModels)\/([^/:]+):generateContent$/,
   credential: (headers) => (typeof headers['x-goog-api-key'] === 'string' && headers['x-goog-api-key'] ? headers['x-goog-api-key'] : undefined),
@@ -365,4 +371,113 @@ const gemini: ProviderWire = {
   },
 };
 
-export const PROVIDER_WIRES: Record<ProviderName, ProviderWire> = { openai, cohere, gemini };
+const anthropicError = (type: string, message: string) => ({ type: 'error', error: { type, message }, request_id: `req_${randomUUID().replace(/-/g, '')}` });
+
+/** Anthropic's error types by status (its errors page); 529 is overloaded_error. */
+const ANTHROPIC_ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+};
+
+/** Anthropic takes the image as a content block with a base64 source. */
+function anthropicContent(content: unknown): { text: string; images: SimulatedImage[] } {
+  if (typeof content === 'string') return { text: content, images: [] };
+  if (!Array.isArray(content)) throw new WireFormatError('messages.0.content: Input should be a valid list');
+  const blocks = content.filter(isObject);
+  return {
+    text: blocks
+      .filter((block) => block.type === 'text' && typeof block.text === 'string')
+      .map((block) => block.text as string)
+      .join('\n'),
+    images: blocks
+      .filter((block) => block.type === 'image')
+      .map((block) => {
+        const source = isObject(block.source) ? block.source : {};
+        if (source.type !== 'base64') throw new WireFormatError('the simulator takes base64 image sources only');
+        return { mimeType: String(source.media_type), bytes: Buffer.from(String(source.data), 'base64') };
+      }),
+  };
+}
+
+/** Anthropic Messages (POST /v1/messages, API version 2023-06-01): content blocks, stop_reason, usage. */
+const anthropic: ProviderWire = {
+  wire: 'anthropic-messages',
+  route: /^\/v1\/messages$/,
+  credential: (headers) => (typeof headers['x-api-key'] === 'string' && headers['x-api-key'] ? headers['x-api-key'] : undefined),
+  parseRequest(body) {
+    if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
+    if (typeof body.model !== 'string' || !body.model) throw new WireFormatError('model: Field required');
+    // Required by the API, unlike the other providers' output limits.
+    if (typeof body.max_tokens !== 'number' || body.max_tokens < 1) throw new WireFormatError('max_tokens: Field required');
+    if (!Array.isArray(body.messages) || body.messages.length === 0) throw new WireFormatError('messages: Field required');
+    const user = body.messages.filter((message): message is Json => isObject(message) && message.role === 'user').map((message) => anthropicContent(message.content));
+    const system = typeof body.system === 'string' ? body.system : Array.isArray(body.system) ? anthropicContent(body.system).text : undefined;
+    const choice = isObject(body.tool_choice) ? body.tool_choice : undefined;
+    const tool = choice?.type === 'tool' && typeof choice.name === 'string' ? choice.name : undefined;
+    if (tool && !(Array.isArray(body.tools) && body.tools.some((candidate) => isObject(candidate) && candidate.name === tool))) {
+      throw new WireFormatError(`tool_choice: tool '${tool}' is not among the tools`);
+    }
+    return { model: body.model, system, prompt: user.map((content) => content.text).join('\n\n'), images: user.flatMap((content) => content.images), json: tool !== undefined, tool };
+  },
+  finishReasons: { stop: 'end_turn', truncated: 'max_tokens' },
+  renderCompletion({ model, text, inputTokens, outputTokens, finishReason, usage, tool }) {
+    const structured = tool !== undefined && text !== undefined ? parseObject(text) : undefined;
+    const content = structured
+      ? [{ type: 'tool_use', id: `toolu_${randomUUID().replace(/-/g, '')}`, name: tool, input: structured }]
+      : text === undefined
+        ? []
+        : [{ type: 'text', text, citations: null }];
+    return {
+      id: `msg_${randomUUID().replace(/-/g, '')}`,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: structured && finishReason === 'end_turn' ? 'tool_use' : finishReason,
+      stop_sequence: null,
+      // usage is required in Anthropic's answers; the no-usage fault still leaves it out, as compatible gateways do.
+      ...(usage
+        ? { usage: { input_tokens: inputTokens, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, service_tier: 'standard' } }
+        : {}),
+    };
+  },
+  renderError(status, message) {
+    return anthropicError(ANTHROPIC_ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message);
+  },
+  renderRateLimited(retryAfterSeconds) {
+    return {
+      status: 429,
+      body: anthropicError('rate_limit_error', 'This request would exceed the rate limit for your organization of 50 requests per minute (simulated).'),
+      headers: { 'retry-after': String(retryAfterSeconds), 'anthropic-ratelimit-requests-limit': '50', 'anthropic-ratelimit-requests-remaining': '0' },
+    };
+  },
+  renderQuotaExhausted() {
+    return { status: 402, body: anthropicError('billing_error', 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits (simulated).') };
+  },
+  renderCredentialError(problem) {
+    return { status: 401, body: anthropicError('authentication_error', problem === 'missing' ? 'x-api-key header is required (simulated)' : 'invalid x-api-key (simulated)') };
+  },
+  renderRefusal(model) {
+    return anthropic.renderCompletion({ model, text: undefined, inputTokens: 1, outputTokens: 0, finishReason: 'refusal', usage: true });
+  },
+};
+
+function parseObject(text: string): Json | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One wire per wire kind; providers and configured instances of a kind share it. */
+export const WIRES: Record<WireKind, ProviderWire> = { 'openai-chat': openai, 'anthropic-messages': anthropic, 'cohere-v2': cohere, gemini };

@@ -14,7 +14,7 @@ import { temporalConnectionOptions, type TemporalSettings } from '../src/config/
 import type { WebhookSettings } from '../src/config/webhooks';
 import type { WorkerSettings } from '../src/config/worker';
 import type { ProviderName } from '../src/pipeline/providers';
-import { QUEUE_ROLES, taskQueueOf, type QueueRole } from '../src/pipeline/task-queues';
+import { queueRoles, taskQueueOf, type QueueRole } from '../src/pipeline/task-queues';
 import type { Tracing } from '../src/observability/tracing';
 import { projectRoot } from '../src/project-root';
 import { cachedWorkflowBundle, compiledRootOf } from './workflow-bundle-cache';
@@ -142,7 +142,8 @@ export async function createChorusWorker(
   const ownsConnection = !options.connection;
   const connection = options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(options.temporal)));
   const settings = options.worker;
-  const roles = settings.queues ?? QUEUE_ROLES;
+  // By default every provider it has settings for, configured instances included, gets its queue's worker.
+  const roles = settings.queues ?? queueRoles(Object.keys(options.providers.endpoints));
   const common = {
     connection,
     namespace: options.temporal.namespace,

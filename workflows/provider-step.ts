@@ -73,6 +73,9 @@ export async function callWithFallback(
     labels: spec.labels,
     schema: spec.schema,
     image: spec.image === undefined ? undefined : renderTemplate(spec.image, scope),
+    maxOutputTokens: spec.maxOutputTokens,
+    temperature: spec.temperature,
+    stopSequences: spec.stopSequences,
   }));
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { acceptsImages, IMAGE_MODEL_PREFIXES } from '../../src/pipeline/providers';
 import type { TokenUsage } from '../../src/pipeline/types';
-import { modelLacksCapability } from '../errors';
 import { chatUserContent, credentialHeader, type AnswerFinish, type ProviderAdapter } from './provider';
 
 const TokenCounts = z.object({ input_tokens: z.number().optional(), output_tokens: z.number().optional() });
@@ -31,22 +29,23 @@ function tokenUsage(counts: z.infer<typeof TokenCounts> | undefined): TokenUsage
 }
 
 export const cohereAdapter: ProviderAdapter = {
-  name: 'cohere',
-  toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
-    // Cohere's text models do not read images: fail the step before paying for an answer about nothing.
-    if (image && !acceptsImages('cohere', model)) {
-      throw modelLacksCapability('cohere', model, `does not accept images: name a vision model (${IMAGE_MODEL_PREFIXES.cohere!.map((prefix) => `${prefix}-…`).join(', ')}) in the step`);
-    }
+  wire: 'cohere-v2',
+  toHttpRequest({ model, system, prompt, json, responseSchema, image, maxOutputTokens, temperature, stopSequences }, endpoint) {
+    // Cohere's JSON mode takes the schema in the same object (json_schema), and holds the answer to it.
+    const schema = responseSchema && endpoint.capabilities.jsonSchema ? { json_schema: responseSchema.schema } : {};
     return {
-      url: `${baseUrl}/v2/chat`,
-      headers: credentialHeader('authorization', apiKey && `Bearer ${apiKey}`),
+      url: `${endpoint.baseUrl}/v2/chat`,
+      headers: credentialHeader(endpoint),
       body: {
         model,
         messages: [
           { role: 'system', content: system },
           { role: 'user', content: chatUserContent(prompt, image) },
         ],
-        ...(json ? { response_format: { type: 'json_object' } } : {}),
+        ...(json ? { response_format: { type: 'json_object', ...schema } } : {}),
+        ...(maxOutputTokens !== undefined ? { max_tokens: maxOutputTokens } : {}),
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(stopSequences?.length ? { stop_sequences: stopSequences } : {}),
       },
     };
   },

@@ -50,15 +50,23 @@ function modelPath(model: string): string {
 }
 
 export const geminiAdapter: ProviderAdapter = {
-  name: 'gemini',
-  toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
+  wire: 'gemini',
+  toHttpRequest({ model, system, prompt, json, responseSchema, image, maxOutputTokens, temperature, stopSequences }, endpoint) {
+    const generationConfig = {
+      ...(json ? { responseMimeType: 'application/json' } : {}),
+      // responseJsonSchema takes JSON Schema as written; responseSchema would need Gemini's OpenAPI subset.
+      ...(json && responseSchema && endpoint.capabilities.jsonSchema ? { responseJsonSchema: responseSchema.schema } : {}),
+      ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
+      ...(stopSequences?.length ? { stopSequences } : {}),
+    };
     return {
-      url: `${baseUrl}/v1beta/${modelPath(model)}:generateContent`,
-      headers: credentialHeader('x-goog-api-key', apiKey),
+      url: `${endpoint.baseUrl}/v1beta/${modelPath(model)}:generateContent`,
+      headers: credentialHeader(endpoint),
       body: {
         systemInstruction: { parts: [{ text: system }] },
         contents: [{ role: 'user', parts: [{ text: prompt }, ...(image ? [{ inlineData: { mimeType: image.mimeType, data: image.base64 } }] : [])] }],
-        ...(json ? { generationConfig: { responseMimeType: 'application/json' } } : {}),
+        ...(Object.keys(generationConfig).length ? { generationConfig } : {}),
       },
     };
   },

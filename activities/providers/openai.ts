@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { chatUserContent, credentialHeader, type AnswerFinish, type ProviderAdapter } from './provider';
+import type { ProviderEndpoint } from '../../src/config/providers';
+import { chatUserContent, credentialHeader, type AnswerFinish, type ProviderAdapter, type ProviderCall } from './provider';
 
 /** OpenAI Chat Completions: POST {base}/chat/completions. `usage` is optional in the spec (compatible servers often leave it out). */
 const ChatCompletion = z.object({
@@ -25,19 +26,33 @@ const FINISH_OUTCOMES: Record<string, AnswerFinish['outcome']> = {
   function_call: 'failed',
 };
 
+/** Structured output: the schema itself where the endpoint holds answers to one, else JSON mode. */
+function responseFormat({ json, responseSchema }: ProviderCall, endpoint: ProviderEndpoint) {
+  if (responseSchema && endpoint.capabilities.jsonSchema) {
+    return { response_format: { type: 'json_schema', json_schema: { name: responseSchema.name, schema: responseSchema.schema, strict: responseSchema.strict } } };
+  }
+  return json ? { response_format: { type: 'json_object' } } : {};
+}
+
 export const openaiAdapter: ProviderAdapter = {
-  name: 'openai',
-  toHttpRequest({ model, system, prompt, json, image }, { baseUrl, apiKey }) {
+  wire: 'openai-chat',
+  toHttpRequest(call, endpoint) {
+    const { model, system, prompt, image, maxOutputTokens, temperature, stopSequences } = call;
+    // OpenAI replaced max_tokens by max_completion_tokens (its reasoning models refuse the old one); compatible servers read max_tokens.
+    const maxTokensField = endpoint.provider === 'openai' ? 'max_completion_tokens' : 'max_tokens';
     return {
-      url: `${baseUrl}/chat/completions`,
-      headers: credentialHeader('authorization', apiKey && `Bearer ${apiKey}`),
+      url: `${endpoint.baseUrl}/chat/completions`,
+      headers: credentialHeader(endpoint),
       body: {
         model,
         messages: [
           { role: 'system', content: system },
           { role: 'user', content: chatUserContent(prompt, image) },
         ],
-        ...(json ? { response_format: { type: 'json_object' } } : {}),
+        ...responseFormat(call, endpoint),
+        ...(maxOutputTokens !== undefined ? { [maxTokensField]: maxOutputTokens } : {}),
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(stopSequences?.length ? { stop: stopSequences } : {}),
       },
     };
   },

@@ -1,5 +1,5 @@
 import type { ProviderEndpoint } from '../../src/config/providers';
-import type { ProviderName } from '../../src/pipeline/providers';
+import type { WireKind } from '../../src/pipeline/providers';
 import type { TokenUsage } from '../../src/pipeline/types';
 import type { InlineImage } from '../images';
 
@@ -10,8 +10,26 @@ export interface ProviderCall {
   prompt: string;
   /** Ask the model for a JSON object (structured tasks). */
   json: boolean;
+  /**
+   * The JSON Schema the answer must satisfy (extract, classify, sentiment), sent natively when the
+   * endpoint's capabilities say it holds answers to one; Chorus validates the answer either way.
+   */
+  responseSchema?: ResponseSchema;
   /** An image sent along with the prompt (analyze-image). */
   image?: InlineImage;
+  /** Upper bound of the answer's tokens (thinking included where the provider counts it so). */
+  maxOutputTokens?: number;
+  temperature?: number;
+  /** The generation stops before any of these. */
+  stopSequences?: string[];
+}
+
+export interface ResponseSchema {
+  /** A name for the schema, as OpenAI's json_schema and Anthropic's tool ask for one. */
+  name: string;
+  schema: Record<string, unknown>;
+  /** Whether the schema meets OpenAI's strict subset (every object closed, every property required). */
+  strict: boolean;
 }
 
 /**
@@ -41,18 +59,19 @@ export interface ProviderHttpRequest {
   body: unknown;
 }
 
-/** One AI provider's wire format. Adding a provider: one file implementing this, one line in the registry. */
+/** One wire kind. Adding one: a file implementing this, a line in the registry; providers of a kind are catalog data or configuration. */
 export interface ProviderAdapter {
-  readonly name: ProviderName;
+  readonly wire: WireKind;
   /** Throws an ApplicationFailure (activities/errors.ts) for a call this provider cannot take, before anything is sent. */
   toHttpRequest(call: ProviderCall, endpoint: ProviderEndpoint): ProviderHttpRequest;
   /** Reads a 2xx body; throws a ZodError (→ ProviderMalformedResponse) when it is not the documented shape. */
   parseAnswer(body: unknown, call: ProviderCall): ProviderAnswer;
 }
 
-/** A credential header, left out when the endpoint has no key (simulator, local compatible servers). */
-export function credentialHeader(name: string, value: string): Record<string, string> {
-  return value ? { [name]: value } : {};
+/** The endpoint's credential header, left out when it has no key (simulator, local compatible servers). */
+export function credentialHeader({ apiKey, credential }: Pick<ProviderEndpoint, 'apiKey' | 'credential'>): Record<string, string> {
+  if (!apiKey) return {};
+  return { [credential.header]: credential.scheme ? `${credential.scheme} ${apiKey}` : apiKey };
 }
 
 /** OpenAI and Cohere v2 take a user message as text, or as typed parts when an image comes along. */

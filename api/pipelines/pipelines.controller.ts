@@ -18,9 +18,9 @@ export class PipelinesController {
   }
 
   @Get('schema')
-  @ApiOperation({ summary: 'JSON Schema of the pipeline definition format' })
+  @ApiOperation({ summary: "JSON Schema of the pipeline definition format, with this deployment's providers" })
   schema() {
-    return pipelineJsonSchema();
+    return pipelineJsonSchema(this.pipelines.providers);
   }
 
   @Get(':name')

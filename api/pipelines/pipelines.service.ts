@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiSettings } from '../../src/config/api';
+import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
 import { loadPipelineDirectory } from '../../src/pipeline/registry';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { requiredInputFields, validatePipeline, type FieldProblem } from '../../src/pipeline/validate';
@@ -16,9 +17,12 @@ export interface PipelineSummary {
 @Injectable()
 export class PipelinesService {
   private readonly pipelines: Map<string, PipelineDefinition>;
+  /** What a step may name: the catalog's providers and this deployment's configured instances. */
+  readonly providers: readonly ProviderName[];
 
   constructor(@Inject(API_SETTINGS) settings: ApiSettings) {
-    this.pipelines = loadPipelineDirectory(settings.pipelinesDir);
+    this.providers = settings.providers ?? PROVIDER_NAMES;
+    this.pipelines = loadPipelineDirectory(settings.pipelinesDir, this.providers);
   }
 
   list(): PipelineSummary[] {
@@ -38,7 +42,7 @@ export class PipelinesService {
 
   /** Validates an inline definition; problems are reported under `fieldPrefix` (e.g. `definition`). */
   validate(candidate: unknown, fieldPrefix: string): PipelineDefinition {
-    const { pipeline, problems } = validatePipeline(candidate);
+    const { pipeline, problems } = validatePipeline(candidate, this.providers);
     if (!pipeline) throw badRequest(problems.map((problem: FieldProblem) => ({ ...problem, field: problem.field.replace(/^\$/, fieldPrefix) })));
     return pipeline;
   }

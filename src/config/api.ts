@@ -5,6 +5,7 @@ import type { PipelineRunInput, RunDefaults } from '../pipeline/types';
 import { projectRoot } from '../project-root';
 import { loadAuthSettings, type AuthSettings } from './auth';
 import { commaList, ConfigError, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
+import { configuredProviderNames } from './providers';
 
 export interface RateLimitSettings {
   /** Requests per minute per API key (or JWT subject), unless its tenant has its own. */
@@ -46,6 +47,8 @@ export interface ApiSettings {
   codec: CodecEndpointSettings;
   /** Step defaults every run started here carries (workflows cannot read the environment). @default none: the workflow's own */
   runDefaults: RunDefaults;
+  /** Providers a definition may name: the catalog's and the configured instances (CHORUS_PROVIDERS). @default the catalog's */
+  providers?: readonly string[];
 }
 
 const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
@@ -91,6 +94,7 @@ export function loadApiSettings(env: Env): ApiSettings {
     corsOrigins: vars.CHORUS_CORS_ORIGINS,
     codec: { uiOrigins: vars.CHORUS_CODEC_UI_ORIGINS, trustLoopbackUi: vars.CHORUS_CODEC_TRUST_LOOPBACK_UI },
     runDefaults: vars.CHORUS_STEP_RETRY_BUDGET ? { retryBudget: vars.CHORUS_STEP_RETRY_BUDGET } : {},
+    providers: configuredProviderNames(env),
   };
 }
 

@@ -1,52 +1,41 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
+import { PROVIDER_CATALOG, type ModelPrice, type ProviderName } from '../pipeline/providers';
 import { parseEnv, type Env } from './env';
 
-/** USD per million tokens. */
-export interface ModelPrice {
-  input: number;
-  output: number;
-}
+export type { ModelPrice } from '../pipeline/providers';
+/** Provider → model → USD per million tokens. */
 export type PriceTable = Record<ProviderName, Record<string, ModelPrice>>;
 
-/** List prices at the time of writing; override or extend with CHORUS_PRICES_FILE. */
-export const DEFAULT_PRICES: PriceTable = {
-  openai: {
-    'gpt-4o-mini': { input: 0.15, output: 0.6 },
-    'gpt-4o': { input: 2.5, output: 10 },
-    'gpt-4.1': { input: 2, output: 8 },
-    'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  },
-  cohere: {
-    'command-r-08-2024': { input: 0.15, output: 0.6 },
-    'command-r-plus-08-2024': { input: 2.5, output: 10 },
-    'command-a-03-2025': { input: 2.5, output: 10 },
-  },
-  gemini: {
-    'gemini-2.0-flash': { input: 0.1, output: 0.4 },
-    'gemini-2.5-flash': { input: 0.3, output: 2.5 },
-    'gemini-2.5-pro': { input: 1.25, output: 10 },
-  },
-};
+/** The catalog's list prices (each provider's entry says the day they were taken); override or extend with CHORUS_PRICES_FILE. */
+export const DEFAULT_PRICES: PriceTable = Object.fromEntries(PROVIDER_CATALOG.map((entry) => [entry.name, { ...entry.prices.models }]));
 
-const PriceFile = z.partialRecord(z.enum(PROVIDER_NAMES), z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()));
+const PriceFile = z.record(z.string(), z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()));
 
-export function loadPriceTable(env: Env): PriceTable {
+/**
+ * Catalog prices, then configured instances' own (`<NAME>_PRICES`), then CHORUS_PRICES_FILE, each
+ * model entry overriding the one before; the file may name only known providers.
+ */
+export function loadPriceTable(env: Env, instancePrices: PriceTable = {}): PriceTable {
   const { CHORUS_PRICES_FILE: file } = parseEnv({ CHORUS_PRICES_FILE: z.string().optional() }, env);
-  if (!file) return DEFAULT_PRICES;
-  const parsed = PriceFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) {
-    throw new Error(`Invalid configuration:\n  CHORUS_PRICES_FILE (${file}): ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
   const table = structuredClone(DEFAULT_PRICES);
-  for (const [provider, models] of Object.entries(parsed.data) as [ProviderName, Record<string, ModelPrice>][]) Object.assign(table[provider], models);
+  for (const [provider, models] of Object.entries(instancePrices)) table[provider] = { ...models };
+  if (!file) return table;
+  const parsed = PriceFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  const unknown = parsed.success ? Object.keys(parsed.data).filter((provider) => !table[provider]) : [];
+  if (!parsed.success || unknown.length) {
+    const problems = parsed.success
+      ? unknown.map((provider) => `${provider}: unknown provider; known: ${Object.keys(table).join(', ')}`)
+      : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid configuration:\n  CHORUS_PRICES_FILE (${file}): ${problems.join('; ')}`);
+  }
+  for (const [provider, models] of Object.entries(parsed.data)) Object.assign(table[provider], models);
   return table;
 }
 
 /** Price of a model: an exact entry, else the longest entry the model name starts with (dated snapshots). */
 export function priceOf(table: PriceTable, provider: ProviderName, model: string): ModelPrice | undefined {
-  const models = table[provider];
+  const models = table[provider] ?? {};
   if (models[model]) return models[model];
   const prefix = Object.keys(models)
     .filter((name) => model.startsWith(`${name}-`))

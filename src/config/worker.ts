@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { PROVIDER_NAMES, type ProviderName } from '../pipeline/providers';
-import { QUEUE_ROLES, type QueueRole } from '../pipeline/task-queues';
+import { catalogEntry, type ProviderName } from '../pipeline/providers';
+import { queueRoles, type QueueRole } from '../pipeline/task-queues';
 import { commaList, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
+import { configuredProviderNames, envPrefix } from './providers';
 
 /** Limits of one provider's activity queue. */
 export interface ProviderQueueLimits {
@@ -22,7 +23,7 @@ export interface WorkerSettings {
   maxConcurrentWorkflowTasks: number;
   /** How long SIGTERM waits for in-flight activities before they are cancelled. */
   shutdownGraceMs: number;
-  /** Queues this process serves. @default every queue (workflows and each provider) */
+  /** Queues this process serves. @default every queue (workflows and each provider, configured instances included) */
   queues?: readonly QueueRole[];
   providerLimits?: Partial<Record<ProviderName, ProviderQueueLimits>>;
   /** Port of the worker's Prometheus endpoint; 0 turns it off. @default 0 */
@@ -33,11 +34,11 @@ export interface WorkerSettings {
   redisUrl?: string;
 }
 
-const envPrefix = (provider: ProviderName) => provider.toUpperCase();
-
 export function loadWorkerSettings(env: Env): WorkerSettings {
+  const providers = configuredProviderNames(env);
+  const roles = queueRoles(providers);
   const perProvider = Object.fromEntries(
-    PROVIDER_NAMES.flatMap((provider) => [
+    providers.flatMap((provider) => [
       [`CHORUS_${envPrefix(provider)}_MAX_CONCURRENCY`, z.coerce.number().int().positive().optional()],
       [`CHORUS_${envPrefix(provider)}_MAX_RPS`, z.coerce.number().positive().optional()],
     ]),
@@ -49,7 +50,7 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
       CHORUS_WORKER_MAX_WORKFLOW_TASKS: positiveInt(40),
       CHORUS_WORKER_SHUTDOWN_GRACE_MS: positiveInt(10_000),
       CHORUS_WORKER_QUEUES: commaList()
-        .pipe(z.array(z.enum(QUEUE_ROLES as [QueueRole, ...QueueRole[]], { message: `expected a comma-separated list of ${QUEUE_ROLES.join(', ')}` })).min(1))
+        .pipe(z.array(z.enum(roles as [QueueRole, ...QueueRole[]], { message: `expected a comma-separated list of ${roles.join(', ')}` })).min(1))
         .optional(),
       CHORUS_WORKER_METRICS_PORT: port(0),
       CHORUS_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
@@ -69,11 +70,15 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
     maxConcurrentActivities: vars.CHORUS_WORKER_MAX_ACTIVITIES,
     maxConcurrentWorkflowTasks: vars.CHORUS_WORKER_MAX_WORKFLOW_TASKS,
     shutdownGraceMs: vars.CHORUS_WORKER_SHUTDOWN_GRACE_MS,
-    queues: vars.CHORUS_WORKER_QUEUES ? [...new Set(vars.CHORUS_WORKER_QUEUES)] : [...QUEUE_ROLES],
+    queues: vars.CHORUS_WORKER_QUEUES ? [...new Set(vars.CHORUS_WORKER_QUEUES)] : roles,
+    // The catalog's limits, unless the deployment sets its own.
     providerLimits: Object.fromEntries(
-      PROVIDER_NAMES.map((provider) => [
+      providers.map((provider) => [
         provider,
-        { maxConcurrency: vars[`CHORUS_${envPrefix(provider)}_MAX_CONCURRENCY`], maxRps: vars[`CHORUS_${envPrefix(provider)}_MAX_RPS`] },
+        {
+          maxConcurrency: vars[`CHORUS_${envPrefix(provider)}_MAX_CONCURRENCY`] ?? catalogEntry(provider)?.limits.maxConcurrency,
+          maxRps: vars[`CHORUS_${envPrefix(provider)}_MAX_RPS`] ?? catalogEntry(provider)?.limits.maxRps,
+        },
       ]),
     ),
     metricsPort: vars.CHORUS_WORKER_METRICS_PORT,

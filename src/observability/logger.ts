@@ -1,10 +1,16 @@
 import type { LogLevel as TemporalLogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../config/observability';
+import { PROVIDER_CATALOG, WIRE_DEFAULTS } from '../pipeline/providers';
+
+/** Every header a provider key travels in, from the catalog (configured instances reuse a wire kind's). */
+const CREDENTIAL_HEADERS = [...new Set([...PROVIDER_CATALOG.map((entry) => entry.credential.header), ...Object.values(WIRE_DEFAULTS).map((wire) => wire.credential.header), 'api-key'])];
+const headerPath = (header: string) => (/^[a-z]+$/.test(header) ? `headers.${header}` : `headers["${header}"]`);
 
 /**
  * Secrets never reach a log line: provider keys (settings objects), API keys and authorization
- * headers (request logs, axios configs), whatever object they are nested in.
+ * headers (request logs, axios configs), whatever object they are nested in. Keys of configured
+ * instances live in `endpoints.*.apiKey` like the built-in ones.
  */
 export const REDACTED_PATHS = [
   'apiKey',
@@ -12,18 +18,8 @@ export const REDACTED_PATHS = [
   '*.*.apiKey',
   'endpoints.*.apiKey',
   '*.endpoints.*.apiKey',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'headers["x-goog-api-key"]',
-  '*.headers.authorization',
-  '*.headers["x-api-key"]',
-  '*.headers["x-goog-api-key"]',
-  '*.*.headers.authorization',
-  '*.*.headers["x-api-key"]',
-  '*.*.headers["x-goog-api-key"]',
-  'OPENAI_API_KEY',
-  'COHERE_API_KEY',
-  'GEMINI_API_KEY',
+  ...['', '*.', '*.*.'].flatMap((nesting) => [...new Set(['authorization', 'x-api-key', ...CREDENTIAL_HEADERS])].map((header) => `${nesting}${headerPath(header)}`)),
+  ...PROVIDER_CATALOG.map((entry) => entry.credential.variable),
   'TEMPORAL_API_KEY',
   'CHORUS_API_KEYS',
 ];

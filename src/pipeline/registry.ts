@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { PROVIDER_NAMES, type ProviderName } from './providers';
 import type { PipelineDefinition } from './types';
 import { validatePipeline, type FieldProblem } from './validate';
 
@@ -28,7 +29,7 @@ function parseFile(path: string): unknown {
  * Loads and validates every definition in a folder. Any bad file stops the caller with each
  * problem's file and JSON path, so a broken definition never reaches a running process.
  */
-export function loadPipelineDirectory(dir: string): Map<string, PipelineDefinition> {
+export function loadPipelineDirectory(dir: string, providers: readonly ProviderName[] = PROVIDER_NAMES): Map<string, PipelineDefinition> {
   const pipelines = new Map<string, PipelineDefinition>();
   const failures: { file: string; problems: FieldProblem[] }[] = [];
   const files = readdirSync(dir)
@@ -42,7 +43,7 @@ export function loadPipelineDirectory(dir: string): Map<string, PipelineDefiniti
       failures.push({ file, problems: [{ field: '$', reason: `cannot be parsed: ${(error as Error).message.split('\n')[0]}` }] });
       continue;
     }
-    const { pipeline, problems } = validatePipeline(candidate);
+    const { pipeline, problems } = validatePipeline(candidate, providers);
     if (!pipeline) {
       failures.push({ file, problems });
     } else if (pipelines.has(pipeline.name)) {

@@ -11,7 +11,13 @@ export function providerTaskQueue(workflowTaskQueue: string, provider: ProviderN
 
 /** What a worker process can serve: the workflows' queue, or one provider's activity queue. */
 export type QueueRole = 'workflows' | ProviderName;
+/** The roles of the built-in providers; a deployment adds one per configured instance (queueRoles). */
 export const QUEUE_ROLES: readonly QueueRole[] = ['workflows', ...PROVIDER_NAMES];
+
+/** Every role of a deployment whose providers are these. */
+export function queueRoles(providers: readonly ProviderName[]): QueueRole[] {
+  return ['workflows', ...providers];
+}
 
 /** The Temporal task queue behind a role. */
 export function taskQueueOf(workflowTaskQueue: string, role: QueueRole): string {

@@ -55,6 +55,12 @@ export interface ProviderCallSpec {
   schema?: Record<string, unknown>;
   /** analyze-image: template that renders to an http(s) URL or a `data:image/...;base64,` URL. */
   image?: string;
+  /** Most tokens the answer may take; a longer one fails as ProviderOutputTruncated. @default the provider's own */
+  maxOutputTokens?: number;
+  /** Sampling temperature, 0 to 2; Anthropic takes at most 1 and gets min(temperature, 1). @default the provider's own */
+  temperature?: number;
+  /** The answer ends before any of these strings. */
+  stopSequences?: string[];
   retry?: StepRetryPolicy;
   timeout?: StepTimeouts;
   fallback?: FallbackTarget[];

@@ -2,7 +2,7 @@ import Ajv from 'ajv';
 import { z } from 'zod';
 import { inspectCondition } from './condition';
 import { DURATION_PATTERN } from './duration';
-import { PROVIDER_NAMES } from './providers';
+import { PROVIDER_NAMES, type ProviderName } from './providers';
 import { templatePaths } from './template';
 import {
   isApprovalStep,
@@ -39,69 +39,92 @@ const RetrySchema = z
   })
   .strict();
 const TimeoutSchema = z.object({ startToClose: duration.optional(), heartbeat: duration.optional() }).strict();
-const FallbackSchema = z.object({ provider: z.enum(PROVIDER_NAMES), model: z.string().min(1).optional() }).strict();
+/**
+ * The step schemas for a deployment's providers: the built-in ones by default, plus the instances
+ * it configures (the API validates with its configuration, the exported schema lists the built-ins).
+ */
+function stepSchemas(providers: readonly ProviderName[]) {
+  const providerName = z.enum(providers as [ProviderName, ...ProviderName[]], { message: `expected one of the configured providers: ${providers.join(', ')}` });
+  const FallbackSchema = z.object({ provider: providerName, model: z.string().min(1).optional() }).strict();
 
-const callSpecShape = {
-  provider: z.enum(PROVIDER_NAMES),
-  model: z.string().min(1).max(200).optional(),
-  task: z.enum(STEP_TASKS),
-  prompt: z.string().min(1).max(PIPELINE_LIMITS.promptChars),
-  labels: z.array(z.string().min(1).max(100)).min(2).max(PIPELINE_LIMITS.labels).optional(),
-  schema: z.record(z.string(), z.unknown()).optional().describe('JSON Schema of the extract answer'),
-  image: z.string().min(1).optional().describe('template rendering to an http(s) URL or a data:image/...;base64 URL'),
-  retry: RetrySchema.optional(),
-  timeout: TimeoutSchema.optional(),
-  fallback: z.array(FallbackSchema).max(PIPELINE_LIMITS.fallbacks).optional(),
-};
-const CallSpecSchema = z.object(callSpecShape).strict();
-const ProviderStepSchema = z.object({ id: stepId, when: condition.optional(), ...callSpecShape }).strict();
-const ParallelStepSchema = z.object({ id: stepId, when: condition.optional(), parallel: z.array(ProviderStepSchema).min(2).max(PIPELINE_LIMITS.parallel) }).strict();
-const MapStepSchema = z
-  .object({
-    id: stepId,
-    when: condition.optional(),
-    map: z.object({ over: z.string(), concurrency: z.number().int().min(1).max(PIPELINE_LIMITS.mapConcurrency).optional(), step: CallSpecSchema }).strict(),
-  })
-  .strict();
+  const callSpecShape = {
+    provider: providerName,
+    model: z.string().min(1).max(200).optional(),
+    task: z.enum(STEP_TASKS),
+    prompt: z.string().min(1).max(PIPELINE_LIMITS.promptChars),
+    labels: z.array(z.string().min(1).max(100)).min(2).max(PIPELINE_LIMITS.labels).optional(),
+    schema: z.record(z.string(), z.unknown()).optional().describe('JSON Schema of the extract answer'),
+    image: z.string().min(1).optional().describe('template rendering to an http(s) URL or a data:image/...;base64 URL'),
+    maxOutputTokens: z.number().int().min(1).max(1_000_000).optional().describe('most tokens the answer may take'),
+    temperature: z.number().min(0).max(2).optional().describe('sampling temperature (Anthropic: capped at 1)'),
+    stopSequences: z.array(z.string().min(1).max(100)).min(1).max(4).optional().describe('the answer ends before any of these'),
+    retry: RetrySchema.optional(),
+    timeout: TimeoutSchema.optional(),
+    fallback: z.array(FallbackSchema).max(PIPELINE_LIMITS.fallbacks).optional(),
+  };
+  const CallSpecSchema = z.object(callSpecShape).strict();
+  const ProviderStepSchema = z.object({ id: stepId, when: condition.optional(), ...callSpecShape }).strict();
+  const ParallelStepSchema = z.object({ id: stepId, when: condition.optional(), parallel: z.array(ProviderStepSchema).min(2).max(PIPELINE_LIMITS.parallel) }).strict();
+  const MapStepSchema = z
+    .object({
+      id: stepId,
+      when: condition.optional(),
+      map: z.object({ over: z.string(), concurrency: z.number().int().min(1).max(PIPELINE_LIMITS.mapConcurrency).optional(), step: CallSpecSchema }).strict(),
+    })
+    .strict();
 
-const ApprovalStepSchema = z
-  .object({
-    id: stepId,
-    when: condition.optional(),
-    approval: z
-      .object({
-        prompt: z.string().min(1).max(PIPELINE_LIMITS.promptChars).optional(),
-        timeout: duration.optional(),
-        onTimeout: z.enum(['approve', 'reject']).optional(),
-        onReject: z.enum(['fail', 'continue']).optional(),
-      })
-      .strict(),
-  })
-  .strict();
+  const ApprovalStepSchema = z
+    .object({
+      id: stepId,
+      when: condition.optional(),
+      approval: z
+        .object({
+          prompt: z.string().min(1).max(PIPELINE_LIMITS.promptChars).optional(),
+          timeout: duration.optional(),
+          onTimeout: z.enum(['approve', 'reject']).optional(),
+          onReject: z.enum(['fail', 'continue']).optional(),
+        })
+        .strict(),
+    })
+    .strict();
 
-/** The whole format, for the exported JSON Schema (editors) and for documentation. */
-export const PipelineSchema = z
-  .object({
-    name: z.string().regex(PIPELINE_NAME_PATTERN, 'expected 1-64 letters, digits, "_" or "-"'),
-    description: z.string().max(2000).optional(),
-    steps: z.array(z.union([ParallelStepSchema, MapStepSchema, ApprovalStepSchema, ProviderStepSchema])).min(1).max(PIPELINE_LIMITS.steps),
-    output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
-  })
-  .strict();
+  /** The whole format, for the exported JSON Schema (editors) and for documentation. */
+  const PipelineSchema = z
+    .object({
+      name: z.string().regex(PIPELINE_NAME_PATTERN, 'expected 1-64 letters, digits, "_" or "-"'),
+      description: z.string().max(2000).optional(),
+      steps: z.array(z.union([ParallelStepSchema, MapStepSchema, ApprovalStepSchema, ProviderStepSchema])).min(1).max(PIPELINE_LIMITS.steps),
+      output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+    })
+    .strict();
+
+  /** Which schema a step object is checked against, by its distinguishing key. */
+  function stepSchemaFor(step: unknown) {
+    if (typeof step === 'object' && step !== null && 'parallel' in step) return ParallelStepSchema;
+    if (typeof step === 'object' && step !== null && 'map' in step) return MapStepSchema;
+    if (typeof step === 'object' && step !== null && 'approval' in step) return ApprovalStepSchema;
+    return ProviderStepSchema;
+  }
+  return { PipelineSchema, stepSchemaFor };
+}
+
+const schemasByProviders = new Map<string, ReturnType<typeof stepSchemas>>();
+/** Built once per list of providers (a process has one or two). */
+function schemasFor(providers: readonly ProviderName[]) {
+  const key = providers.join(',');
+  let schemas = schemasByProviders.get(key);
+  if (!schemas) schemasByProviders.set(key, (schemas = stepSchemas(providers)));
+  return schemas;
+}
+
+/** The whole format with the built-in providers. */
+export const PipelineSchema = schemasFor(PROVIDER_NAMES).PipelineSchema;
 
 const jsonPath = (path: readonly PropertyKey[], prefix = '$') =>
   path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${String(key)}`), prefix);
 
 function zodProblems(result: z.ZodSafeParseResult<unknown>, prefix: string): FieldProblem[] {
   return result.success ? [] : result.error.issues.map((issue) => ({ field: jsonPath(issue.path, prefix), reason: issue.message }));
-}
-
-/** Which schema a step object is checked against, by its distinguishing key. */
-function stepSchemaFor(step: unknown) {
-  if (typeof step === 'object' && step !== null && 'parallel' in step) return ParallelStepSchema;
-  if (typeof step === 'object' && step !== null && 'map' in step) return MapStepSchema;
-  if (typeof step === 'object' && step !== null && 'approval' in step) return ApprovalStepSchema;
-  return ProviderStepSchema;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -212,8 +235,15 @@ function checkStep(step: PipelineStep, position: number, slots: Map<string, Step
   return problems;
 }
 
-/** Validates a pipeline definition: structure first, then references, templates, conditions and schemas. */
-export function validatePipeline(candidate: unknown): { pipeline: PipelineDefinition; problems: [] } | { pipeline?: undefined; problems: FieldProblem[] } {
+/**
+ * Validates a pipeline definition: structure first, then references, templates, conditions and
+ * schemas. `providers` are the names a step may call. @default the built-in providers
+ */
+export function validatePipeline(
+  candidate: unknown,
+  providers: readonly ProviderName[] = PROVIDER_NAMES,
+): { pipeline: PipelineDefinition; problems: [] } | { pipeline?: undefined; problems: FieldProblem[] } {
+  const { PipelineSchema, stepSchemaFor } = schemasFor(providers);
   const shape = z.object({ steps: z.array(z.unknown()) }).loose().safeParse(candidate);
   const outer = PipelineSchema.extend({ steps: z.array(z.unknown()).min(1).max(PIPELINE_LIMITS.steps) }).safeParse(candidate);
   const structural = [
@@ -247,7 +277,7 @@ export function requiredInputFields(pipeline: PipelineDefinition): string[] {
   return [...new Set(paths.filter((path) => path.startsWith('input.')).map((path) => path.split('.')[1]))];
 }
 
-/** JSON Schema of the definition format, for editors (`pipelines/pipeline.schema.json`). */
-export function pipelineJsonSchema(): Record<string, unknown> {
-  return { ...z.toJSONSchema(PipelineSchema), $id: 'https://chorus.dev/schemas/pipeline.schema.json', title: 'Chorus pipeline definition' };
+/** JSON Schema of the definition format, for editors (`pipelines/pipeline.schema.json`: the built-in providers) and the API (its configured ones). */
+export function pipelineJsonSchema(providers: readonly ProviderName[] = PROVIDER_NAMES): Record<string, unknown> {
+  return { ...z.toJSONSchema(schemasFor(providers).PipelineSchema), $id: 'https://chorus.dev/schemas/pipeline.schema.json', title: 'Chorus pipeline definition' };
 }

@@ -67,6 +67,9 @@ describe('configuration', () => {
       apiKey: 'co-key',
       baseUrl: 'https://api.cohere.com',
       defaultModel: 'command-a-03-2025',
+      wire: 'cohere-v2',
+      credential: { header: 'authorization', scheme: 'Bearer' },
+      capabilities: { vision: ['command-a-vision', 'c4ai-aya-vision'], jsonSchema: true, streaming: true },
     });
     expect(endpoints.openai.simulated).toBe(true);
   });

@@ -29,7 +29,7 @@ describe('pipeline definition validation', () => {
     ['a duplicate step id', { name: 'p', steps: [step('a', 'x'), step('a', 'y')] }, '$.steps[1].id', /duplicate step id "a"/],
     ['classify without labels', { name: 'p', steps: [step('a', 'x', { task: 'classify' })] }, '$.steps[0].labels', /required when task is "classify"/],
     ['labels on a generate step', { name: 'p', steps: [step('a', 'x', { labels: ['a', 'b'] })] }, '$.steps[0].labels', /only allowed when task is "classify"/],
-    ['an unknown field', { name: 'p', steps: [step('a', 'x', { temperature: 2 })] }, '$.steps[0]', /temperature/],
+    ['an unknown field', { name: 'p', steps: [step('a', 'x', { topK: 2 })] }, '$.steps[0]', /topK/],
     ['a bad duration', { name: 'p', steps: [step('a', 'x', { timeout: { startToClose: 'soon' } })] }, '$.steps[0].timeout.startToClose', /duration/],
     ['a sibling read inside a parallel group', { name: 'p', steps: [{ id: 'g', parallel: [step('a', 'x'), step('b', '{{steps.a.text}}')] }] }, '$.steps[0].parallel[1].prompt', /has not finished/],
     ['a condition with an unknown operator', { name: 'p', steps: [step('a', 'x', { when: { eval: ['1'] } })] }, '$.steps[0].when', /unknown operator "eval"/],

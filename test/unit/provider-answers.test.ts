@@ -131,7 +131,7 @@ describe('adapters read every documented answer', () => {
     ['tunedModels/my-model', '/v1beta/tunedModels/my-model:generateContent'],
     ['odd name?', '/v1beta/models/odd%20name%3F:generateContent'],
   ])('Gemini model %s is requested at %s', (model, path) => {
-    const request = PROVIDER_ADAPTERS.gemini.toHttpRequest({ ...call, model }, { provider: 'gemini', baseUrl: 'https://g.example', apiKey: 'k', defaultModel: 'x', simulated: false });
+    const request = PROVIDER_ADAPTERS.gemini.toHttpRequest({ ...call, model }, { provider: 'gemini', wire: 'gemini', baseUrl: 'https://g.example', apiKey: 'k', credential: { header: 'x-goog-api-key' }, defaultModel: 'x', capabilities: { vision: true, jsonSchema: true, streaming: true }, simulated: false });
     expect(request.url).toBe(`https://g.example${path}`);
   });
 });

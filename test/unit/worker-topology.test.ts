@@ -5,11 +5,11 @@ import { providerTaskQueue, QUEUE_ROLES, taskQueueOf } from '../../src/pipeline/
 describe('worker topology', () => {
   it('names one activity queue per provider next to the workflow queue', () => {
     expect(providerTaskQueue('chorus-pipelines', 'openai')).toBe('chorus-pipelines-openai');
-    expect(QUEUE_ROLES.map((role) => taskQueueOf('q', role))).toEqual(['q', 'q-openai', 'q-cohere', 'q-gemini']);
+    expect(QUEUE_ROLES.map((role) => taskQueueOf('q', role))).toEqual(['q', 'q-openai', 'q-cohere', 'q-gemini', 'q-anthropic']);
   });
 
   it('serves every queue by default, or the chosen subset', () => {
-    expect(loadWorkerSettings({}).queues).toEqual(['workflows', 'openai', 'cohere', 'gemini']);
+    expect(loadWorkerSettings({}).queues).toEqual(['workflows', 'openai', 'cohere', 'gemini', 'anthropic']);
     expect(loadWorkerSettings({ CHORUS_WORKER_QUEUES: 'workflows, cohere,cohere' }).queues).toEqual(['workflows', 'cohere']);
     expect(() => loadWorkerSettings({ CHORUS_WORKER_QUEUES: 'workflows,mistral' })).toThrow(/CHORUS_WORKER_QUEUES/);
   });
