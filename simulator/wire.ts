@@ -411,7 +411,8 @@ function anthropicContent(content: unknown): { text: string; images: SimulatedIm
 const anthropic: ProviderWire = {
   wire: 'anthropic-messages',
   route: /^\/v1\/messages$/,
-  credential: (headers) => (typeof headers['x-api-key'] === 'string' && headers['x-api-key'] ? headers['x-api-key'] : undefined),
+  // x-api-key, as Chorus sends it with version 2023-06-01; @anthropic-ai/sdk 1.x sends the key as a Bearer token.
+  credential: (headers) => (typeof headers['x-api-key'] === 'string' && headers['x-api-key'] ? headers['x-api-key'] : bearer(headers)),
   parseRequest(body) {
     if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
     if (typeof body.model !== 'string' || !body.model) throw new WireFormatError('model: Field required');
@@ -428,7 +429,7 @@ const anthropic: ProviderWire = {
     return { model: body.model, system, prompt: user.map((content) => content.text).join('\n\n'), images: user.flatMap((content) => content.images), json: tool !== undefined, tool };
   },
   finishReasons: { stop: 'end_turn', truncated: 'max_tokens' },
-  renderCompletion({ model, text, inputTokens, outputTokens, finishReason, usage, tool }) {
+  renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens = 0, finishReason, usage, tool }) {
     const structured = tool !== undefined && text !== undefined ? parseObject(text) : undefined;
     const content = structured
       ? [{ type: 'tool_use', id: `toolu_${randomUUID().replace(/-/g, '')}`, name: tool, input: structured }]
@@ -441,11 +442,27 @@ const anthropic: ProviderWire = {
       role: 'assistant',
       model,
       content,
+      container: null,
+      diagnostics: null,
       stop_reason: structured && finishReason === 'end_turn' ? 'tool_use' : finishReason,
       stop_sequence: null,
+      stop_details: finishReason === 'refusal' ? { type: 'refusal', category: null, explanation: null } : null,
       // usage is required in Anthropic's answers; the no-usage fault still leaves it out, as compatible gateways do.
       ...(usage
-        ? { usage: { input_tokens: inputTokens, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, service_tier: 'standard' } }
+        ? {
+            usage: {
+              input_tokens: inputTokens,
+              // Thinking counts inside output_tokens, and apart in output_tokens_details.
+              output_tokens: outputTokens + thinkingTokens,
+              output_tokens_details: { thinking_tokens: thinkingTokens },
+              cache_creation_input_tokens: 0,
+              cache_read_input_tokens: 0,
+              cache_creation: null,
+              inference_geo: null,
+              server_tool_use: null,
+              service_tier: 'standard',
+            },
+          }
         : {}),
     };
   },

@@ -14,7 +14,9 @@ const Message = z.object({
   model: z.string(),
   content: z.array(z.object({ type: z.string(), text: z.string().optional(), name: z.string().optional(), input: z.unknown().optional() })),
   stop_reason: z.string().nullish(),
-  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).nullish(),
+  usage: z
+    .object({ input_tokens: z.number().nullish(), output_tokens: z.number(), output_tokens_details: z.object({ thinking_tokens: z.number().optional() }).nullish() })
+    .nullish(),
 });
 
 /** stop_reason → outcome (the SDK's StopReason). pause_turn belongs to server tools, which Chorus does not offer. */
@@ -24,6 +26,8 @@ const STOP_OUTCOMES: Record<string, AnswerFinish['outcome']> = {
   // The forced answer tool was called: that is the structured answer.
   tool_use: 'complete',
   max_tokens: 'truncated',
+  // The conversation outgrew the model's context window mid-answer: cut like max_tokens.
+  model_context_window_exceeded: 'truncated',
   refusal: 'blocked',
   pause_turn: 'failed',
 };
@@ -61,6 +65,7 @@ export const anthropicAdapter: ProviderAdapter = {
   parseAnswer(body) {
     const message = Message.parse(body);
     const reason = message.stop_reason ?? 'end_turn';
+    const thinkingTokens = message.usage?.output_tokens_details?.thinking_tokens;
     const toolAnswer = message.content.find((block) => block.type === 'tool_use' && block.name === ANSWER_TOOL);
     return {
       finish: { outcome: STOP_OUTCOMES[reason] ?? 'complete', reason: `stop_reason ${reason}` },
@@ -72,7 +77,10 @@ export const anthropicAdapter: ProviderAdapter = {
             .map((block) => block.text ?? '')
             .join(''),
       model: message.model,
-      usage: message.usage ? { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens } : undefined,
+      // output_tokens already includes thinking; output_tokens_details says how much of it was.
+      usage: message.usage
+        ? { inputTokens: message.usage.input_tokens ?? 0, outputTokens: message.usage.output_tokens, ...(thinkingTokens ? { thinkingTokens } : {}) }
+        : undefined,
     };
   },
 };
