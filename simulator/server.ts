@@ -44,6 +44,8 @@ export interface SimulatorRequestRecord {
   credentialed: boolean;
   /** Tokens of the call (prompt, answer and thinking), for the token window of the rate-limit headers. */
   tokens?: number;
+  /** The output-token limit the request set, as its wire carries it. */
+  maxOutputTokens?: number;
 }
 
 export interface RunningSimulator {
@@ -167,6 +169,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return answer({ status, body: wire.renderError(status, error instanceof WireFormatError ? error.message : 'Request body is not valid JSON.') });
     }
     record.model = parsed.model;
+    record.maxOutputTokens = parsed.maxOutputTokens;
 
     const directives = directiveFor(parseDirectives(`${parsed.system ?? ''}\n${parsed.prompt}`), provider);
     const scripted = directives.find((directive) => directive.fault && (directive.times === undefined || attempt <= directive.times));
@@ -201,7 +204,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const cannedText = { nonsense: 'Sure! Here is my answer, in my own words.', refuse: "I'm sorry, I can't help with that." } as Record<string, string>;
     const fullText = (fault && cannedText[fault.kind]) ?? simulateCompletion(parsed);
     const thinkingTokens = setting('thinkingTokens');
-    const ending = fault?.kind === 'truncate' ? 'truncated' : fault?.kind === 'generation-error' ? 'error' : 'stop';
+    // An answer longer than the request's limit stops at it, as a real model's does.
+    const overLimit = parsed.maxOutputTokens !== undefined && estimateTokens(fullText) > parsed.maxOutputTokens;
+    const ending = fault?.kind === 'truncate' || overLimit ? 'truncated' : fault?.kind === 'generation-error' ? 'error' : 'stop';
     // Failed, scripted empty, or truncated while thinking (the budget went on thoughts): no content at all.
     const withoutContent = fault?.kind === 'no-content' || ending === 'error' || (ending === 'truncated' && thinkingTokens !== undefined);
     const text = withoutContent ? undefined : ending === 'truncated' ? cutAtTokenLimit(fullText) : fullText;

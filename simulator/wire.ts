@@ -8,7 +8,11 @@ export interface ParsedRequest extends SimulatedPrompt {
   model: string;
   /** The tool the request forces the model to call (Anthropic structured output): the answer goes in its input. */
   tool?: string;
+  /** The request's output-token limit, in whichever field its wire has it; a longer answer is cut there. */
+  maxOutputTokens?: number;
 }
+
+const positiveNumber = (value: unknown) => (typeof value === 'number' && value > 0 ? value : undefined);
 
 export interface Completion {
   model: string;
@@ -145,7 +149,12 @@ const openai: ProviderWire = {
   credential: bearer,
   parseRequest(body) {
     const format = (body as Json).response_format;
-    return { ...chatMessages(body), json: isObject(format) && (format.type === 'json_object' || format.type === 'json_schema') };
+    const limits = body as Json;
+    return {
+      ...chatMessages(body),
+      json: isObject(format) && (format.type === 'json_object' || format.type === 'json_schema'),
+      maxOutputTokens: positiveNumber(limits.max_completion_tokens) ?? positiveNumber(limits.max_tokens),
+    };
   },
   finishReasons: { stop: 'stop', truncated: 'length' },
   renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens = 0, finishReason, usage }) {
@@ -221,7 +230,7 @@ const cohere: ProviderWire = {
   credential: bearer,
   parseRequest(body) {
     const format = (body as Json).response_format;
-    const parsed = { ...chatMessages(body), json: isObject(format) && format.type === 'json_object' };
+    const parsed = { ...chatMessages(body), json: isObject(format) && format.type === 'json_object', maxOutputTokens: positiveNumber((body as Json).max_tokens) };
     if (parsed.images.length && !acceptsImages(COHERE_CAPABILITIES, parsed.model)) {
       throw new WireFormatError(`invalid request: model '${parsed.model}' does not accept image inputs; use a vision model (simulated)`);
     }
@@ -319,7 +328,14 @@ const gemini: ProviderWire = {
     const system = body.systemInstruction === undefined ? undefined : partsText(body.systemInstruction);
     const config = body.generationConfig;
     const model = match[1] === 'models' ? name : `${match[1]}/${name}`;
-    return { model, system, prompt, images, json: isObject(config) && config.responseMimeType === 'application/json' };
+    return {
+      model,
+      system,
+      prompt,
+      images,
+      json: isObject(config) && config.responseMimeType === 'application/json',
+      maxOutputTokens: isObject(config) ? positiveNumber(config.maxOutputTokens) : undefined,
+    };
   },
   finishReasons: { stop: 'STOP', truncated: 'MAX_TOKENS', error: 'OTHER' },
   renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens, finishReason, usage }) {
@@ -426,7 +442,15 @@ const anthropic: ProviderWire = {
     if (tool && !(Array.isArray(body.tools) && body.tools.some((candidate) => isObject(candidate) && candidate.name === tool))) {
       throw new WireFormatError(`tool_choice: tool '${tool}' is not among the tools`);
     }
-    return { model: body.model, system, prompt: user.map((content) => content.text).join('\n\n'), images: user.flatMap((content) => content.images), json: tool !== undefined, tool };
+    return {
+      model: body.model,
+      system,
+      prompt: user.map((content) => content.text).join('\n\n'),
+      images: user.flatMap((content) => content.images),
+      json: tool !== undefined,
+      tool,
+      maxOutputTokens: body.max_tokens,
+    };
   },
   finishReasons: { stop: 'end_turn', truncated: 'max_tokens' },
   renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens = 0, finishReason, usage, tool }) {

@@ -49,12 +49,13 @@ export interface TestStack {
 export async function startTestStack(
   name: string,
   simulatorOptions: SimulatorOptions = {},
-  providerOverrides: Partial<ProviderSettings> = {},
+  /** Or settings made from the simulator's URL, e.g. configured instances the simulator serves under /compat/<name>. */
+  providerOverrides: Partial<ProviderSettings> | ((simulatorUrl: string) => Partial<ProviderSettings>) = {},
   workerOptions: Pick<ChorusWorkerOptions, 'webhooks'> = {},
 ): Promise<TestStack> {
   const temporal = testTemporalSettings(name);
   const simulator = await startSimulator(simulatorOptions);
-  const providers = simulatedProviders(simulator.url, providerOverrides);
+  const providers = simulatedProviders(simulator.url, typeof providerOverrides === 'function' ? providerOverrides(simulator.url) : providerOverrides);
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const { worker } = await createChorusWorker({
     temporal,
