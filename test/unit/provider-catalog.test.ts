@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WIRE_ADAPTERS } from '../../activities/providers';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS } from '../../activities/providers/anthropic';
 import type { ProviderCall } from '../../activities/providers/provider';
@@ -8,6 +10,7 @@ import { loadWorkerSettings } from '../../src/config/worker';
 import { REDACTED_PATHS } from '../../src/observability/logger';
 import { PROVIDER_CATALOG, PROVIDER_NAMES, WIRE_KINDS } from '../../src/pipeline/providers';
 import { validatePipeline } from '../../src/pipeline/validate';
+import { projectRoot } from '../../src/project-root';
 import { WIRES } from '../../simulator/wire';
 
 const LOCAL = { CHORUS_PROVIDERS: 'local-vllm', LOCAL_VLLM_BASE_URL: 'http://10.0.0.7:8000/v1/', LOCAL_VLLM_MODEL: 'qwen2.5-7b' };
@@ -32,6 +35,24 @@ describe('provider catalog', () => {
     expect(loadProviderSettings({ ANTHROPIC_API_KEY: 'sk-ant' }).endpoints.anthropic).toMatchObject({ simulated: false, apiKey: 'sk-ant', baseUrl: 'https://api.anthropic.com' });
     expect(REDACTED_PATHS).toEqual(expect.arrayContaining(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'headers["x-api-key"]', 'headers["x-goog-api-key"]', '*.headers["api-key"]']));
     expect(validatePipeline({ name: 'p', steps: [{ id: 'a', provider: 'anthropic', task: 'generate', prompt: 'x' }] }).problems).toEqual([]);
+  });
+});
+
+describe('deployment files follow the catalog', () => {
+  const file = (name: string) => readFileSync(join(projectRoot(), name), 'utf8');
+
+  it.each(PROVIDER_CATALOG.map((entry) => [entry.name, entry]))('%s: .env.example documents its key, base URL, model and limits; both compose files pass its key', (_name, entry) => {
+    const prefix = entry.name.toUpperCase();
+    for (const variable of [entry.credential.variable, `${prefix}_BASE_URL=${entry.baseUrl}`, `${prefix}_MODEL=${entry.defaultModel}`, `CHORUS_${prefix}_MAX_RPS=`, `CHORUS_${prefix}_MAX_CONCURRENCY=`]) {
+      expect(file('.env.example')).toContain(variable);
+    }
+    for (const compose of ['docker-compose.yml', 'docker-compose.dev.yml']) expect(file(compose)).toContain(`${entry.credential.variable}: \${${entry.credential.variable}:-}`);
+    expect(file('docker-compose.yml')).toContain(`CHORUS_${prefix}_MAX_RPS: \${CHORUS_${prefix}_MAX_RPS:-}`);
+  });
+
+  it('.env.example and the compose file carry CHORUS_PROVIDERS', () => {
+    expect(file('.env.example')).toMatch(/^CHORUS_PROVIDERS=$/m);
+    expect(file('docker-compose.yml')).toContain('CHORUS_PROVIDERS: ${CHORUS_PROVIDERS:-}');
   });
 });
 
