@@ -42,10 +42,10 @@ const GenerateContentResponse = z.object({
  * The model's resource name as @google/genai builds it: `models/{model}` unless the name already is
  * one (`models/…`, `tunedModels/…`). Its `/` stays a path separator; each segment is escaped.
  */
-function modelPath(model: string): string {
+function modelPath(model: string, provider: string): string {
   const name = model.startsWith('models/') || model.startsWith('tunedModels/') ? model : `models/${model}`;
   const segments = name.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) throw rejectedBeforeSending('gemini', `model "${model}" is not a model resource name`);
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) throw rejectedBeforeSending(provider, `model "${model}" is not a model resource name`);
   return segments.map(encodeURIComponent).join('/');
 }
 
@@ -61,7 +61,7 @@ export const geminiAdapter: ProviderAdapter = {
       ...(stopSequences?.length ? { stopSequences } : {}),
     };
     return {
-      url: `${endpoint.baseUrl}/v1beta/${modelPath(model)}:generateContent`,
+      url: `${endpoint.baseUrl}/v1beta/${modelPath(model, endpoint.provider)}:generateContent`,
       headers: credentialHeader(endpoint),
       body: {
         systemInstruction: { parts: [{ text: system }] },
