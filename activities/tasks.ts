@@ -55,7 +55,12 @@ export function isStrictSchema(schema: unknown): boolean {
 function labelSchema(labels: string[]): ResponseSchema {
   return {
     name: 'label_answer',
-    schema: { type: 'object', properties: { label: { type: 'string', enum: labels }, score: { type: 'number' } }, required: ['label', 'score'], additionalProperties: false },
+    schema: {
+      type: 'object',
+      properties: { label: { type: 'string', enum: labels }, score: { type: 'number' } },
+      required: ['label', 'score'],
+      additionalProperties: false,
+    },
     strict: true,
   };
 }

@@ -15,7 +15,11 @@ const Message = z.object({
   content: z.array(z.object({ type: z.string(), text: z.string().optional(), name: z.string().optional(), input: z.unknown().optional() })),
   stop_reason: z.string().nullish(),
   usage: z
-    .object({ input_tokens: z.number().nullish(), output_tokens: z.number(), output_tokens_details: z.object({ thinking_tokens: z.number().optional() }).nullish() })
+    .object({
+      input_tokens: z.number().nullish(),
+      output_tokens: z.number(),
+      output_tokens_details: z.object({ thinking_tokens: z.number().optional() }).nullish(),
+    })
     .nullish(),
 });
 
@@ -44,9 +48,13 @@ export const anthropicAdapter: ProviderAdapter = {
   wire: 'anthropic-messages',
   toHttpRequest({ model, system, prompt, responseSchema, image, maxOutputTokens, temperature, stopSequences }, endpoint) {
     // Structured output the Anthropic way: one tool whose input schema is the answer's, and the model made to call it.
-    const tool = responseSchema && endpoint.capabilities.jsonSchema
-      ? { tools: [{ name: ANSWER_TOOL, description: 'Give the answer in this structure.', input_schema: responseSchema.schema }], tool_choice: { type: 'tool', name: ANSWER_TOOL } }
-      : {};
+    const tool =
+      responseSchema && endpoint.capabilities.jsonSchema
+        ? {
+            tools: [{ name: ANSWER_TOOL, description: 'Give the answer in this structure.', input_schema: responseSchema.schema }],
+            tool_choice: { type: 'tool', name: ANSWER_TOOL },
+          }
+        : {};
     return {
       url: `${endpoint.baseUrl}/v1/messages`,
       headers: { ...credentialHeader(endpoint), 'anthropic-version': ANTHROPIC_VERSION },

@@ -77,13 +77,20 @@ export function loadProviderInstances(env: Env): ProviderInstance[] {
     {
       CHORUS_PROVIDERS: z
         .string()
-        .transform((value) => value.split(',').map((name) => name.trim()).filter(Boolean))
+        .transform((value) =>
+          value
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean),
+        )
         .pipe(
           z.array(
             z
               .string()
               .regex(PROVIDER_NAME_PATTERN, 'expected provider names of lower-case letters, digits and "-", starting with a letter')
-              .refine((name) => !catalogEntry(name), { message: `names a built-in provider (${PROVIDER_NAMES.join(', ')}); configure it with its own variables` }),
+              .refine((name) => !catalogEntry(name), {
+                message: `names a built-in provider (${PROVIDER_NAMES.join(', ')}); configure it with its own variables`,
+              }),
           ),
         )
         .default([]),
@@ -99,7 +106,10 @@ export function loadProviderInstances(env: Env): ProviderInstance[] {
         [`${prefix}_MODEL`]: z.string().min(1),
         [`${prefix}_API_KEY`]: z.string().optional(),
         [`${prefix}_WIRE`]: z.enum(WIRE_KINDS).default('openai-chat'),
-        [`${prefix}_KEY_HEADER`]: z.string().regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name').optional(),
+        [`${prefix}_KEY_HEADER`]: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/, 'expected an HTTP header name')
+          .optional(),
         [`${prefix}_VISION`]: flag(false),
         [`${prefix}_JSON_SCHEMA`]: flag(false),
         [`${prefix}_PRICES`]: z
@@ -184,18 +194,16 @@ export function loadProviderSettings(env: Env): ProviderSettings {
     };
   });
   const instances = loadProviderInstances(env);
-  const configured = instances.map(
-    (instance): ProviderEndpoint => ({
-      provider: instance.name,
-      wire: instance.wire,
-      apiKey: instance.apiKey,
-      credential: instance.credential,
-      simulated: false,
-      baseUrl: instance.baseUrl,
-      defaultModel: instance.defaultModel,
-      capabilities: instance.capabilities,
-    }),
-  );
+  const configured = instances.map((instance): ProviderEndpoint => ({
+    provider: instance.name,
+    wire: instance.wire,
+    apiKey: instance.apiKey,
+    credential: instance.credential,
+    simulated: false,
+    baseUrl: instance.baseUrl,
+    defaultModel: instance.defaultModel,
+    capabilities: instance.capabilities,
+  }));
   return {
     endpoints: Object.fromEntries([...builtIn, ...configured].map((endpoint) => [endpoint.provider, endpoint])),
     requestTimeoutMs: vars.CHORUS_PROVIDER_TIMEOUT_MS,

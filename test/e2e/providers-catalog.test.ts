@@ -78,22 +78,39 @@ describe('Anthropic and a configured OpenAI-compatible instance through the API'
   });
 
   it('runs a pipeline over both, each falling back to the other, with usage, cost and step fields on the wire', async () => {
-    const started = await http.post('/v1/workflows').set(auth).send({ definition, input: { topic: 'durable execution' } }).expect(202);
+    const started = await http
+      .post('/v1/workflows')
+      .set(auth)
+      .send({ definition, input: { topic: 'durable execution' } })
+      .expect(202);
     const done = await http.get(`${started.body.resultUrl}?waitSeconds=25`).set(auth).expect(200);
     expect(done.body.status).toBe('COMPLETED');
     const { steps, output, usage } = done.body.result;
 
     // Anthropic overloaded twice (its retry budget), then the instance answered.
-    expect(steps.draft).toMatchObject({ provider: 'local', model: 'llama-3.1-8b-instruct', fallbackFrom: { provider: 'anthropic', error: { type: FailureType.ProviderUnavailable } } });
+    expect(steps.draft).toMatchObject({
+      provider: 'local',
+      model: 'llama-3.1-8b-instruct',
+      fallbackFrom: { provider: 'anthropic', error: { type: FailureType.ProviderUnavailable } },
+    });
     expect(output.draft).toContain('durable execution');
     // The instance failed twice with 500, then Anthropic answered the sentiment through its forced tool.
-    expect(steps.mood).toMatchObject({ provider: 'anthropic', model: 'claude-haiku-4-5', fallbackFrom: { provider: 'local', error: { type: FailureType.ProviderUnavailable } } });
+    expect(steps.mood).toMatchObject({
+      provider: 'anthropic',
+      model: 'claude-haiku-4-5',
+      fallbackFrom: { provider: 'local', error: { type: FailureType.ProviderUnavailable } },
+    });
     expect(output.mood).toEqual({ label: 'positive', score: expect.any(Number) });
     expect(['infrastructure', 'cooking']).toContain(output.tag);
 
     const requests = stack.simulator.requests();
     const count = (provider: string, status: number) => requests.filter((record) => record.provider === provider && record.status === status).length;
-    expect({ anthropic529: count('anthropic', 529), anthropic200: count('anthropic', 200), local500: count('local', 500), local200: count('local', 200) }).toEqual({
+    expect({
+      anthropic529: count('anthropic', 529),
+      anthropic200: count('anthropic', 200),
+      local500: count('local', 500),
+      local200: count('local', 200),
+    }).toEqual({
       anthropic529: 2,
       anthropic200: 1,
       local500: 2,
@@ -103,15 +120,26 @@ describe('Anthropic and a configured OpenAI-compatible instance through the API'
     expect(requests.filter((record) => record.provider === 'anthropic' && record.status === 529).map((record) => record.maxOutputTokens)).toEqual([300, 300]);
     expect(requests.find((record) => record.provider === 'local' && record.status === 200)?.maxOutputTokens).toBe(300);
 
-    expect(usage.steps.map((step: { step: string; provider: string }) => `${step.step}:${step.provider}`)).toEqual(['draft:local', 'mood:anthropic', 'tag:local']);
+    expect(usage.steps.map((step: { step: string; provider: string }) => `${step.step}:${step.provider}`)).toEqual([
+      'draft:local',
+      'mood:anthropic',
+      'tag:local',
+    ]);
     // Both are priced: Anthropic from the catalog, the instance from LOCAL_PRICES.
     expect(usage.steps.every((step: { costUsd: number | null }) => typeof step.costUsd === 'number' && step.costUsd > 0)).toBe(true);
     expect(usage.costIncomplete).toBe(false);
   });
 
   it("an Anthropic answer cut at the step's maxOutputTokens fails the step as ProviderOutputTruncated after one attempt", async () => {
-    const cut = { name: 'cut', steps: [{ id: 'short', provider: 'anthropic', task: 'generate', prompt: 'Write at length about {{input.topic}}', maxOutputTokens: 3 }] };
-    const started = await http.post('/v1/workflows').set(auth).send({ definition: cut, input: { topic: 'queues' } }).expect(202);
+    const cut = {
+      name: 'cut',
+      steps: [{ id: 'short', provider: 'anthropic', task: 'generate', prompt: 'Write at length about {{input.topic}}', maxOutputTokens: 3 }],
+    };
+    const started = await http
+      .post('/v1/workflows')
+      .set(auth)
+      .send({ definition: cut, input: { topic: 'queues' } })
+      .expect(202);
     const done = await http.get(`${started.body.resultUrl}?waitSeconds=25`).set(auth).expect(200);
     expect(done.body.status).toBe('FAILED');
     expect(done.body.error).toMatchObject({ step: 'short', type: FailureType.ProviderOutputTruncated });

@@ -21,8 +21,18 @@ describe('provider simulator speaks the Anthropic Messages API as @anthropic-ai/
   afterAll(() => simulator.close());
 
   const ask = (content: string, extra: Partial<Anthropic.MessageCreateParamsNonStreaming> = {}) =>
-    client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 256, system: 'You are a precise, helpful writer.', messages: [{ role: 'user', content }], ...extra });
-  const caught = async <T>(call: Promise<unknown>): Promise<T> => (await call.then(() => undefined, (error: unknown) => error)) as T;
+    client.messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 256,
+      system: 'You are a precise, helpful writer.',
+      messages: [{ role: 'user', content }],
+      ...extra,
+    });
+  const caught = async <T>(call: Promise<unknown>): Promise<T> =>
+    (await call.then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as T;
 
   it('answers with a text block, stop_reason end_turn, the model and usage', async () => {
     const message = await ask('Write about durable execution.');
@@ -53,8 +63,14 @@ describe('provider simulator speaks the Anthropic Messages API as @anthropic-ai/
 
   it('a forced tool call answers with a tool_use block whose input is the structured answer', async () => {
     const message = await ask('Classify: I love this product, it is wonderful.', {
-      system: 'You judge the overall sentiment of a text. Respond only with a JSON object {"label": <one of the allowed labels>, "score": <confidence from 0 to 1>}.\nAllowed labels: ["positive","negative","neutral"]',
-      tools: [{ name: ANSWER_TOOL, input_schema: { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } }, required: ['label', 'score'] } }],
+      system:
+        'You judge the overall sentiment of a text. Respond only with a JSON object {"label": <one of the allowed labels>, "score": <confidence from 0 to 1>}.\nAllowed labels: ["positive","negative","neutral"]',
+      tools: [
+        {
+          name: ANSWER_TOOL,
+          input_schema: { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } }, required: ['label', 'score'] },
+        },
+      ],
       tool_choice: { type: 'tool', name: ANSWER_TOOL },
     });
     expect(message.stop_reason).toBe('tool_use');
@@ -65,7 +81,15 @@ describe('provider simulator speaks the Anthropic Messages API as @anthropic-ai/
 
   it('reads an image content block with a base64 source', async () => {
     const message = await ask('', {
-      messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: TINY_PNG.toString('base64') } }, { type: 'text', text: 'Describe the image.' }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: TINY_PNG.toString('base64') } },
+            { type: 'text', text: 'Describe the image.' },
+          ],
+        },
+      ],
     });
     expect((message.content[0] as Anthropic.TextBlock).text).toMatch(/png/i);
   });
@@ -86,7 +110,12 @@ describe('provider simulator speaks the Anthropic Messages API as @anthropic-ai/
     const billing = await caught<InstanceType<typeof Anthropic.APIError>>(ask('hi [[sim:quota]]'));
     expect(billing.status).toBe(402);
     expect(billing.error).toMatchObject({ error: { type: 'billing_error' } });
-    const invalid = await caught(client.messages.create({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'hi' }] } as unknown as Anthropic.MessageCreateParamsNonStreaming));
+    const invalid = await caught(
+      client.messages.create({
+        model: 'claude-haiku-4-5',
+        messages: [{ role: 'user', content: 'hi' }],
+      } as unknown as Anthropic.MessageCreateParamsNonStreaming),
+    );
     expect(invalid).toBeInstanceOf(Anthropic.BadRequestError);
   });
 

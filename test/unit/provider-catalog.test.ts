@@ -31,9 +31,20 @@ describe('provider catalog', () => {
     expect(Object.keys(DEFAULT_PRICES)).toEqual(PROVIDER_NAMES);
     expect(priceOf(DEFAULT_PRICES, 'anthropic', 'claude-haiku-4-5-20251001')).toEqual({ input: 1, output: 5 });
     const { endpoints } = loadProviderSettings({ CHORUS_SIMULATOR_URL: 'http://127.0.0.1:9999' });
-    expect(endpoints.anthropic).toMatchObject({ wire: 'anthropic-messages', simulated: true, baseUrl: 'http://127.0.0.1:9999/anthropic', credential: { header: 'x-api-key' } });
-    expect(loadProviderSettings({ ANTHROPIC_API_KEY: 'sk-ant' }).endpoints.anthropic).toMatchObject({ simulated: false, apiKey: 'sk-ant', baseUrl: 'https://api.anthropic.com' });
-    expect(REDACTED_PATHS).toEqual(expect.arrayContaining(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'headers["x-api-key"]', 'headers["x-goog-api-key"]', '*.headers["api-key"]']));
+    expect(endpoints.anthropic).toMatchObject({
+      wire: 'anthropic-messages',
+      simulated: true,
+      baseUrl: 'http://127.0.0.1:9999/anthropic',
+      credential: { header: 'x-api-key' },
+    });
+    expect(loadProviderSettings({ ANTHROPIC_API_KEY: 'sk-ant' }).endpoints.anthropic).toMatchObject({
+      simulated: false,
+      apiKey: 'sk-ant',
+      baseUrl: 'https://api.anthropic.com',
+    });
+    expect(REDACTED_PATHS).toEqual(
+      expect.arrayContaining(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'headers["x-api-key"]', 'headers["x-goog-api-key"]', '*.headers["api-key"]']),
+    );
     expect(validatePipeline({ name: 'p', steps: [{ id: 'a', provider: 'anthropic', task: 'generate', prompt: 'x' }] }).problems).toEqual([]);
   });
 });
@@ -41,14 +52,24 @@ describe('provider catalog', () => {
 describe('deployment files follow the catalog', () => {
   const file = (name: string) => readFileSync(join(projectRoot(), name), 'utf8');
 
-  it.each(PROVIDER_CATALOG.map((entry) => [entry.name, entry]))('%s: .env.example documents its key, base URL, model and limits; both compose files pass its key', (_name, entry) => {
-    const prefix = entry.name.toUpperCase();
-    for (const variable of [entry.credential.variable, `${prefix}_BASE_URL=${entry.baseUrl}`, `${prefix}_MODEL=${entry.defaultModel}`, `CHORUS_${prefix}_MAX_RPS=`, `CHORUS_${prefix}_MAX_CONCURRENCY=`]) {
-      expect(file('.env.example')).toContain(variable);
-    }
-    for (const compose of ['docker-compose.yml', 'docker-compose.dev.yml']) expect(file(compose)).toContain(`${entry.credential.variable}: \${${entry.credential.variable}:-}`);
-    expect(file('docker-compose.yml')).toContain(`CHORUS_${prefix}_MAX_RPS: \${CHORUS_${prefix}_MAX_RPS:-}`);
-  });
+  it.each(PROVIDER_CATALOG.map((entry) => [entry.name, entry]))(
+    '%s: .env.example documents its key, base URL, model and limits; both compose files pass its key',
+    (_name, entry) => {
+      const prefix = entry.name.toUpperCase();
+      for (const variable of [
+        entry.credential.variable,
+        `${prefix}_BASE_URL=${entry.baseUrl}`,
+        `${prefix}_MODEL=${entry.defaultModel}`,
+        `CHORUS_${prefix}_MAX_RPS=`,
+        `CHORUS_${prefix}_MAX_CONCURRENCY=`,
+      ]) {
+        expect(file('.env.example')).toContain(variable);
+      }
+      for (const compose of ['docker-compose.yml', 'docker-compose.dev.yml'])
+        expect(file(compose)).toContain(`${entry.credential.variable}: \${${entry.credential.variable}:-}`);
+      expect(file('docker-compose.yml')).toContain(`CHORUS_${prefix}_MAX_RPS: \${CHORUS_${prefix}_MAX_RPS:-}`);
+    },
+  );
 
   it('.env.example and the compose file carry CHORUS_PROVIDERS', () => {
     expect(file('.env.example')).toMatch(/^CHORUS_PROVIDERS=$/m);
@@ -93,7 +114,12 @@ describe('configured instances', () => {
     expect(azure).toMatchObject({ credential: { header: 'api-key' }, capabilities: { vision: true, jsonSchema: true } });
     const request = WIRE_ADAPTERS[azure.wire].toHttpRequest({ model: 'gpt-4o', system: 's', prompt: 'p', json: false }, azure);
     expect(request.headers).toEqual({ 'api-key': 'az-key' });
-    const claudeProxy = loadProviderSettings({ CHORUS_PROVIDERS: 'gateway', GATEWAY_BASE_URL: 'https://llm.example', GATEWAY_MODEL: 'claude-haiku-4-5', GATEWAY_WIRE: 'anthropic-messages' }).endpoints.gateway;
+    const claudeProxy = loadProviderSettings({
+      CHORUS_PROVIDERS: 'gateway',
+      GATEWAY_BASE_URL: 'https://llm.example',
+      GATEWAY_MODEL: 'claude-haiku-4-5',
+      GATEWAY_WIRE: 'anthropic-messages',
+    }).endpoints.gateway;
     expect(claudeProxy).toMatchObject({ wire: 'anthropic-messages', credential: { header: 'x-api-key' } });
   });
 
@@ -114,7 +140,8 @@ describe('configured instances', () => {
 describe('what a step asks of its model, on each wire', () => {
   const base: ProviderCall = { model: 'm', system: 's', prompt: 'p', json: false, maxOutputTokens: 200, temperature: 1.4, stopSequences: ['END'] };
   const endpoint = (provider: string): ProviderEndpoint => loadProviderSettings({ CHORUS_SIMULATOR_URL: 'http://sim' }).endpoints[provider];
-  const body = (provider: string, call: ProviderCall = base) => WIRE_ADAPTERS[endpoint(provider).wire].toHttpRequest(call, endpoint(provider)).body as Record<string, unknown>;
+  const body = (provider: string, call: ProviderCall = base) =>
+    WIRE_ADAPTERS[endpoint(provider).wire].toHttpRequest(call, endpoint(provider)).body as Record<string, unknown>;
 
   it('sends max tokens, temperature and stop sequences in each wire kind own fields', () => {
     expect(body('openai')).toMatchObject({ max_completion_tokens: 200, temperature: 1.4, stop: ['END'] });
@@ -141,19 +168,31 @@ describe('what a step asks of its model, on each wire', () => {
     expect(body('gemini', call).generationConfig).toEqual({ responseMimeType: 'application/json', responseJsonSchema: schema });
     expect(body('anthropic', call)).toMatchObject({ tools: [{ name: 'answer', input_schema: schema }], tool_choice: { type: 'tool', name: 'answer' } });
     // An instance that has not declared schema support gets JSON mode only.
-    expect(WIRE_ADAPTERS['openai-chat'].toHttpRequest(call, loadProviderSettings(LOCAL).endpoints['local-vllm']).body).toMatchObject({ response_format: { type: 'json_object' } });
+    expect(WIRE_ADAPTERS['openai-chat'].toHttpRequest(call, loadProviderSettings(LOCAL).endpoints['local-vllm']).body).toMatchObject({
+      response_format: { type: 'json_object' },
+    });
   });
 
   it('marks an extract schema strict only when it fits OpenAI strict subset', () => {
     expect(isStrictSchema({ type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false })).toBe(true);
     expect(isStrictSchema({ type: 'object', properties: { a: { type: 'string' } }, required: ['a'] })).toBe(false);
-    expect(isStrictSchema({ type: 'object', properties: { a: { type: 'string' }, b: { type: 'number' } }, required: ['a'], additionalProperties: false })).toBe(false);
-    expect(isStrictSchema({ type: 'object', properties: { list: { type: 'array', items: { type: 'object', properties: { x: {} } } } }, required: ['list'], additionalProperties: false })).toBe(false);
+    expect(isStrictSchema({ type: 'object', properties: { a: { type: 'string' }, b: { type: 'number' } }, required: ['a'], additionalProperties: false })).toBe(
+      false,
+    );
+    expect(
+      isStrictSchema({
+        type: 'object',
+        properties: { list: { type: 'array', items: { type: 'object', properties: { x: {} } } } },
+        required: ['list'],
+        additionalProperties: false,
+      }),
+    ).toBe(false);
     expect(planTask('extract', { schema: { type: 'object', properties: { a: { type: 'string' } } } }).responseSchema?.strict).toBe(false);
   });
 
   it('validates the step fields: ranges, counts, types', () => {
-    const withFields = (fields: Record<string, unknown>) => validatePipeline({ name: 'p', steps: [{ id: 'a', provider: 'openai', task: 'generate', prompt: 'x', ...fields }] }).problems;
+    const withFields = (fields: Record<string, unknown>) =>
+      validatePipeline({ name: 'p', steps: [{ id: 'a', provider: 'openai', task: 'generate', prompt: 'x', ...fields }] }).problems;
     expect(withFields({ maxOutputTokens: 500, temperature: 0, stopSequences: ['\n\n'] })).toEqual([]);
     expect(withFields({ maxOutputTokens: 0 })).toEqual([{ field: '$.steps[0].maxOutputTokens', reason: expect.any(String) }]);
     expect(withFields({ maxOutputTokens: 1.5 })).toEqual([{ field: '$.steps[0].maxOutputTokens', reason: expect.any(String) }]);
