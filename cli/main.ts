@@ -17,7 +17,7 @@ const LONG_POLL_SECONDS = 25;
 const WATCH_TOLERATED_FAILURES = 5;
 
 function api(): ChorusApi {
-  const settings = loadCliSettings(process.env);
+  const settings = loadCliSettings();
   if (!settings.apiKey) throw new UsageError('CHORUS_API_KEY is not set: export an API key (under `npm start` the dev key is chorus-dev-key-change-me)');
   return new ChorusApi(settings.apiUrl, settings.apiKey);
 }

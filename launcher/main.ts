@@ -1,12 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseEnv } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { keyDigest, SCOPES, type ApiKeyEntry } from '../src/config/auth';
 import type { Env } from '../src/config/env';
-import { loadProviderSettings } from '../src/config/providers';
-import { loadDevServerSettings, temporalConnectionOptions, loadTemporalSettings } from '../src/config/temporal';
-import { loadWorkerCount } from '../src/config/worker';
+import { launcherEnvironment, loadLauncherSettings } from '../src/config/launcher';
+import { temporalConnectionOptions, loadTemporalSettings } from '../src/config/temporal';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { projectRoot } from '../src/project-root';
 import { ensureTemporalCli } from '../src/temporal/cli';
@@ -48,18 +45,14 @@ async function shutdown(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
-/** `.env` in the project root, if present, fills in what the real environment leaves unset. */
-function environment(): Env {
-  const file = join(projectRoot(), '.env');
-  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
-  return { ...fromFile, ...process.env };
-}
-
 async function main() {
-  const env = environment();
+  // What the processes get: the launcher adds what it starts for them (Temporal address, Redis, dev key).
+  const env = launcherEnvironment();
+  const settings = loadLauncherSettings(env, process.argv.slice(2));
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
-  const workerCount = loadWorkerCount(env, process.argv.slice(2));
+  const { workerCount, api } = settings;
+  const apiUrl = `http://${api.host}:${api.port}`;
   const launch = (name: string, command: string, args: string[], processEnv: Env = env) => {
     const managed = startProcess(name, command, args, processEnv);
     started.push(managed);
@@ -72,28 +65,30 @@ async function main() {
   };
 
   let uiUrl: string | undefined;
-  if (env.TEMPORAL_ADDRESS) {
-    console.log(`Using the Temporal server at ${env.TEMPORAL_ADDRESS}`);
+  let temporalAddress = settings.temporalAddress;
+  if (temporalAddress) {
+    console.log(`Using the Temporal server at ${temporalAddress}`);
   } else {
-    const devServer = loadDevServerSettings(env);
+    const { devServer } = settings;
     // With encryption on, the dev server's Web UI decrypts payloads through the API's codec endpoint.
-    const codecArgs = env.CHORUS_ENCRYPTION_KEYS ? ['--ui-codec-endpoint', `http://${env.CHORUS_BIND_HOST ?? '127.0.0.1'}:${env.CHORUS_API_PORT ?? 3000}/codec`] : [];
-    if (codecArgs.length) env.CHORUS_CODEC_TRUST_LOOPBACK_UI ??= 'true';
-    launch('temporal', ensureTemporalCli(env), [...devServerArgs(devServer), ...codecArgs]);
-    env.TEMPORAL_ADDRESS = `${devServer.ip}:${devServer.port}`;
+    const codecArgs = settings.encryption ? ['--ui-codec-endpoint', `${apiUrl}/codec`] : [];
+    if (settings.encryption && settings.codecTrustLoopbackUi === undefined) env.CHORUS_CODEC_TRUST_LOOPBACK_UI = 'true';
+    launch('temporal', ensureTemporalCli(settings.temporalCli), [...devServerArgs(devServer), ...codecArgs]);
+    temporalAddress = `${devServer.ip}:${devServer.port}`;
+    env.TEMPORAL_ADDRESS = temporalAddress;
     uiUrl = `http://${devServer.ip}:${devServer.uiPort}`;
-    await waitUntil(`Temporal at ${env.TEMPORAL_ADDRESS}`, () => temporalReachable(env), STARTUP_TIMEOUT_MS, 500);
-    const settings = loadTemporalSettings(env);
-    const connection = await Connection.connect(temporalConnectionOptions(settings));
+    await waitUntil(`Temporal at ${temporalAddress}`, () => temporalReachable(env), STARTUP_TIMEOUT_MS, 500);
+    const temporal = loadTemporalSettings(env);
+    const connection = await Connection.connect(temporalConnectionOptions(temporal));
     try {
-      const added = await ensureSearchAttributes(connection, settings.namespace);
+      const added = await ensureSearchAttributes(connection, temporal.namespace);
       if (added.length) console.log(`Registered search attributes ${added.join(', ')} on the dev server`);
     } finally {
       await connection.close();
     }
   }
 
-  const providers = loadProviderSettings(env);
+  const { providers } = settings;
   const simulated = PROVIDER_NAMES.filter((name) => providers.endpoints[name].simulated);
   if (simulated.length) {
     const simulatorUrl = new URL(providers.endpoints[simulated[0]].baseUrl).origin;
@@ -103,32 +98,32 @@ async function main() {
 
   // Several workers hold provider rate limits in every 1 s window only when they pace through one Redis.
   let redisNote = '';
-  if (workerCount > 1 && !env.CHORUS_REDIS_URL) {
+  if (workerCount > 1 && !settings.redisUrl) {
     const redisServer = onPath('redis-server', env);
     if (redisServer) {
       const port = await freeLoopbackPort();
       launch('redis', redisServer, redisServerArgs(port));
-      env.CHORUS_REDIS_URL = `redis://127.0.0.1:${port}`;
+      const redisUrl = `redis://127.0.0.1:${port}`;
+      env.CHORUS_REDIS_URL = redisUrl;
       await waitUntil(`redis-server on ${port}`, () => redisAnswers(port), STARTUP_TIMEOUT_MS, 200);
-      redisNote = `  Redis        ${env.CHORUS_REDIS_URL} (the workers share provider pacing, the API its rate limits)`;
+      redisNote = `  Redis        ${redisUrl} (the workers share provider pacing, the API its rate limits)`;
     } else {
       redisNote = '  Redis        none: each worker paces provider calls on its own (install redis-server or set CHORUS_REDIS_URL to share limits)';
     }
   }
 
-  const exampleKey = env.CHORUS_API_KEYS || env.CHORUS_API_KEYS_FILE ? '<your API key>' : DEV_API_KEY;
-  if (!env.CHORUS_API_KEYS && !env.CHORUS_API_KEYS_FILE && !env.CHORUS_JWT_JWKS_URL) {
+  const exampleKey = settings.credentialsConfigured ? '<your API key>' : DEV_API_KEY;
+  if (!settings.credentialsConfigured) {
     env.CHORUS_API_KEYS = JSON.stringify([DEV_KEY_ENTRY]);
     console.warn(`No API keys configured: using the development key "${DEV_API_KEY}" (tenant "dev", every scope). Create your own with npm run keys:create before exposing the API.`);
   }
-  const metricsPort = Number(env.CHORUS_WORKER_METRICS_PORT ?? 0);
+  const metricsPort = settings.workerMetricsPort;
   for (let index = 1; index <= workerCount; index += 1) {
     // Each worker's metrics endpoint gets its own port: the configured one, then the next ones.
     const workerEnv = metricsPort ? { ...env, CHORUS_WORKER_METRICS_PORT: String(metricsPort + index - 1) } : env;
     launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [dist('worker', 'main.js')], workerEnv);
   }
   launch('api', process.execPath, [dist('api', 'main.js')]);
-  const apiUrl = `http://${env.CHORUS_BIND_HOST ?? '127.0.0.1'}:${env.CHORUS_API_PORT ?? 3000}`;
   await waitUntil(`the API at ${apiUrl}`, () => httpOk(`${apiUrl}/healthz`), STARTUP_TIMEOUT_MS);
 
   console.log(
@@ -136,7 +131,7 @@ async function main() {
       '',
       'Chorus is running:',
       `  API          ${apiUrl}   (OpenAPI UI: ${apiUrl}/docs)`,
-      `  Temporal     ${env.TEMPORAL_ADDRESS}${uiUrl ? `   (Web UI: ${uiUrl})` : ''}`,
+      `  Temporal     ${temporalAddress}${uiUrl ? `   (Web UI: ${uiUrl})` : ''}`,
       `  Workers      ${workerCount} process${workerCount === 1 ? '' : 'es'}${metricsPort ? ` (metrics on ports ${metricsPort}–${metricsPort + workerCount - 1})` : ''}`,
       simulated.length ? `  Simulated    ${simulated.join(', ')} (no API key set; answers come from the Chorus provider simulator)` : '',
       redisNote,

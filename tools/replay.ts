@@ -12,7 +12,7 @@ const USAGE = `Replays a run's history against the current workflow code and rep
 
 async function loadHistory(options: { 'workflow-id'?: string; 'run-id'?: string; file?: string }) {
   if (options.file) return { workflowId: options.file, history: historyFromJSON(JSON.parse(readFileSync(options.file, 'utf8'))) };
-  const settings = loadTemporalSettings(process.env);
+  const settings = loadTemporalSettings();
   const connection = await Connection.connect(temporalConnectionOptions(settings));
   try {
     const client = new Client({ connection, namespace: settings.namespace });

@@ -3,7 +3,7 @@ import { loadObservabilitySettings } from '../src/config/observability';
 import { startTracing } from '../src/observability/tracing';
 
 // Tracing first: the HTTP instrumentation has to be in place before provider calls are made.
-const observability = loadObservabilitySettings(process.env);
+const observability = loadObservabilitySettings();
 const tracing = startTracing('chorus-worker', observability);
 
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
@@ -27,9 +27,9 @@ const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WA
 async function main() {
   const identity = `chorus-worker-${process.pid}@${hostname()}`;
   const logger = createLogger(observability.logLevel, { service: 'chorus-worker', identity });
-  const temporal = loadTemporalSettings(process.env);
-  const providers = loadProviderSettings(process.env);
-  const settings = loadWorkerSettings(process.env);
+  const temporal = loadTemporalSettings();
+  const providers = loadProviderSettings();
+  const settings = loadWorkerSettings();
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -69,8 +69,8 @@ async function main() {
     identity,
     metrics: createProviderCallMetrics(registry),
     tracing,
-    dataConverter: chorusDataConverter(loadEncryptionSettings(process.env)),
-    webhooks: loadWebhookSettings(process.env),
+    dataConverter: chorusDataConverter(loadEncryptionSettings()),
+    webhooks: loadWebhookSettings(),
   });
   const queues = [...worker.workers.keys()].map((role) => taskQueueOf(temporal.taskQueue, role));
   const simulated = PROVIDER_NAMES.filter((name) => providers.endpoints[name].simulated);

@@ -32,7 +32,7 @@ export const DEFAULT_PRICES: PriceTable = {
 
 const PriceFile = z.partialRecord(z.enum(PROVIDER_NAMES), z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict()));
 
-export function loadPriceTable(env: Env): PriceTable {
+export function loadPriceTable(env: Env = process.env): PriceTable {
   const { CHORUS_PRICES_FILE: file } = parseEnv({ CHORUS_PRICES_FILE: z.string().optional() }, env);
   if (!file) return DEFAULT_PRICES;
   const parsed = PriceFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));

@@ -43,7 +43,7 @@ export const DEFAULT_SIMULATOR_URL = 'http://127.0.0.1:8400';
 
 const envPrefix = (provider: ProviderName) => provider.toUpperCase();
 
-export function loadProviderSettings(env: Env): ProviderSettings {
+export function loadProviderSettings(env: Env = process.env): ProviderSettings {
   const perProvider = Object.fromEntries(
     PROVIDER_NAMES.flatMap((provider) => [
       [`${envPrefix(provider)}_API_KEY`, z.string().optional()],

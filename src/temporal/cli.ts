@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Env } from '../config/env';
+import { loadTemporalCliSettings, type TemporalCliSettings } from '../config/temporal';
 import { isExecutable, onPath } from '../process/child-process';
 import { projectRoot } from '../project-root';
 
@@ -11,22 +11,22 @@ const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 export const CLI_CACHE_DIR = join(projectRoot(), '.cache', 'bin');
 
 /** Finds the `temporal` CLI without installing anything: TEMPORAL_CLI, then PATH, then the project cache. */
-export function findTemporalCli(env: Env = process.env): string | undefined {
-  if (env.TEMPORAL_CLI) {
-    if (!isExecutable(env.TEMPORAL_CLI)) throw new Error(`TEMPORAL_CLI=${env.TEMPORAL_CLI} is not an executable file`);
-    return env.TEMPORAL_CLI;
+export function findTemporalCli(settings: TemporalCliSettings = loadTemporalCliSettings()): string | undefined {
+  if (settings.executable) {
+    if (!isExecutable(settings.executable)) throw new Error(`TEMPORAL_CLI=${settings.executable} is not an executable file`);
+    return settings.executable;
   }
-  return onPath('temporal', env) ?? [join(CLI_CACHE_DIR, 'temporal')].find(isExecutable);
+  return onPath('temporal', settings.environment) ?? [join(CLI_CACHE_DIR, 'temporal')].find(isExecutable);
 }
 
 /**
  * Returns a usable `temporal` CLI, building it with `go install` into `.cache/bin` when none is found.
  * Nothing is downloaded as a prebuilt binary: the Go module proxy serves the source.
  */
-export function ensureTemporalCli(env: Env = process.env, log: (line: string) => void = console.error): string {
-  const found = findTemporalCli(env);
+export function ensureTemporalCli(settings: TemporalCliSettings = loadTemporalCliSettings(), log: (line: string) => void = console.error): string {
+  const found = findTemporalCli(settings);
   if (found) return found;
-  const go = onPath('go', env);
+  const go = onPath('go', settings.environment);
   if (!go) {
     throw new Error(
       'The Temporal CLI was not found and Go is not installed to build it. Install it with\n' +
@@ -39,7 +39,7 @@ export function ensureTemporalCli(env: Env = process.env, log: (line: string) =>
   const build = spawnSync(
     go,
     ['install', '-ldflags', `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`, `${MODULE}@v${TEMPORAL_CLI_VERSION}`],
-    { env: { ...env, GOBIN: CLI_CACHE_DIR }, stdio: ['ignore', 'inherit', 'inherit'] },
+    { env: { ...settings.environment, GOBIN: CLI_CACHE_DIR }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const installed = join(CLI_CACHE_DIR, 'temporal');
   if (build.status !== 0 || !isExecutable(installed)) {
