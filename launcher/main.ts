@@ -6,6 +6,7 @@ import { launcherEnvironment, loadLauncherSettings } from '../src/config/launche
 import { temporalConnectionOptions, loadTemporalSettings } from '../src/config/temporal';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { projectRoot } from '../src/project-root';
+import { commandLine } from '../src/process/command-line';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { devServerArgs } from '../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
@@ -45,7 +46,13 @@ async function shutdown(exitCode: number): Promise<void> {
   process.exit(exitCode);
 }
 
+const program = commandLine(
+  'npm start --',
+  'Runs Chorus on this machine: a Temporal dev server (unless TEMPORAL_ADDRESS is set), the provider simulator (for providers without an API key), the workers and the API',
+).option('--workers <n>', 'worker processes to run (default: CHORUS_WORKERS, else 1)');
+
 async function main() {
+  program.parse();
   // What the processes get: the launcher adds what it starts for them (Temporal address, Redis, dev key).
   const env = launcherEnvironment();
   const settings = loadLauncherSettings(env, process.argv.slice(2));

@@ -1,5 +1,6 @@
 import { ConfigError, type Env } from '../src/config/env';
 import { loadSimulatorSettings } from '../src/config/simulator';
+import { commandLine } from '../src/process/command-line';
 import { parseFaultRates } from './faults';
 import { startSimulator, type SimulatorOptions } from './server';
 
@@ -22,6 +23,7 @@ async function main() {
 }
 
 if (require.main === module) {
+  commandLine('npm run start:simulator --', 'Serves the OpenAI, Cohere and Gemini wire formats with simulated answers at CHORUS_SIMULATOR_URL').parse();
   main().catch((error: Error) => {
     console.error(error.message);
     process.exit(1);
