@@ -2,17 +2,20 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { keyDigest, SCOPES, type ApiKeyEntry } from '../src/config/auth';
 import type { Env } from '../src/config/env';
-import { launcherEnvironment, loadLauncherSettings } from '../src/config/launcher';
-import { temporalConnectionOptions, loadTemporalSettings } from '../src/config/temporal';
+import { launcherEnvironment, loadLauncherSettings, type LauncherSettings } from '../src/config/launcher';
+import { temporalConnectionOptions, loadTemporalSettings, type TemporalSettings } from '../src/config/temporal';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
+import { taskQueueOf } from '../src/pipeline/task-queues';
 import { projectRoot } from '../src/project-root';
 import { commandLine } from '../src/process/command-line';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { devServerArgs } from '../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
+import { pollersOf, workerIdentity } from '../src/temporal/worker-readiness';
 import { freeLoopbackPort } from '../src/observability/metrics-server';
 import { httpOk, onPath, startProcess, waitUntil, type ManagedProcess } from '../src/process/child-process';
 import { redisAnswers, redisServerArgs } from '../src/process/redis';
+import { consoleLineFormat } from './console';
 
 /** Only for local runs: printed loudly, and replaced by setting CHORUS_API_KEYS or CHORUS_API_KEYS_FILE. */
 const DEV_API_KEY = 'chorus-dev-key-change-me';
@@ -26,6 +29,21 @@ async function temporalReachable(env: Env): Promise<boolean> {
   try {
     await connection.workflowService.getSystemInfo({});
     return true;
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Whether every worker process started polls the first queue the workers serve: then it has
+ * bundled its workflows and connected, and the banner can say Chorus is running.
+ */
+async function workersPolling(temporal: TemporalSettings, settings: LauncherSettings, workers: ManagedProcess[]): Promise<boolean> {
+  const role = settings.workerQueues[0];
+  const connection = await Connection.connect({ ...temporalConnectionOptions(temporal), connectTimeout: 2000 });
+  try {
+    const polling = await pollersOf(connection, temporal.namespace, taskQueueOf(temporal.taskQueue, role), role === 'workflows' ? 'workflow' : 'activity');
+    return workers.every((worker) => worker.child.pid !== undefined && polling.has(workerIdentity(worker.child.pid)));
   } finally {
     await connection.close();
   }
@@ -60,8 +78,9 @@ async function main() {
   process.once('SIGTERM', () => void shutdown(0));
   const { workerCount, api } = settings;
   const apiUrl = `http://${api.host}:${api.port}`;
+  const formatLine = consoleLineFormat();
   const launch = (name: string, command: string, args: string[], processEnv: Env = env) => {
-    const managed = startProcess(name, command, args, processEnv);
+    const managed = startProcess(name, command, args, processEnv, console.log, formatLine);
     started.push(managed);
     void managed.exited.then((code) => {
       if (stopping) return;
@@ -80,12 +99,14 @@ async function main() {
     // With encryption on, the dev server's Web UI decrypts payloads through the API's codec endpoint.
     const codecArgs = settings.encryption ? ['--ui-codec-endpoint', `${apiUrl}/codec`] : [];
     if (settings.encryption && settings.codecTrustLoopbackUi === undefined) env.CHORUS_CODEC_TRUST_LOOPBACK_UI = 'true';
-    launch('temporal', ensureTemporalCli(settings.temporalCli), [...devServerArgs(devServer), ...codecArgs]);
+    launch('temporal', await ensureTemporalCli(settings.temporalCli), [...devServerArgs(devServer), ...codecArgs]);
     temporalAddress = `${devServer.ip}:${devServer.port}`;
     env.TEMPORAL_ADDRESS = temporalAddress;
     uiUrl = `http://${devServer.ip}:${devServer.uiPort}`;
     await waitUntil(`Temporal at ${temporalAddress}`, () => temporalReachable(env), STARTUP_TIMEOUT_MS, 500);
-    const temporal = loadTemporalSettings(env);
+  }
+  const temporal = loadTemporalSettings(env);
+  if (!settings.temporalAddress) {
     const connection = await Connection.connect(temporalConnectionOptions(temporal));
     try {
       const added = await ensureSearchAttributes(connection, temporal.namespace);
@@ -125,13 +146,15 @@ async function main() {
     console.warn(`No API keys configured: using the development key "${DEV_API_KEY}" (tenant "dev", every scope). Create your own with npm run keys:create before exposing the API.`);
   }
   const metricsPort = settings.workerMetricsPort;
+  const workers: ManagedProcess[] = [];
   for (let index = 1; index <= workerCount; index += 1) {
     // Each worker's metrics endpoint gets its own port: the configured one, then the next ones.
     const workerEnv = metricsPort ? { ...env, CHORUS_WORKER_METRICS_PORT: String(metricsPort + index - 1) } : env;
-    launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [dist('worker', 'main.js')], workerEnv);
+    workers.push(launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [dist('worker', 'main.js')], workerEnv));
   }
   launch('api', process.execPath, [dist('api', 'main.js')]);
   await waitUntil(`the API at ${apiUrl}`, () => httpOk(`${apiUrl}/healthz`), STARTUP_TIMEOUT_MS);
+  await waitUntil(`the worker${workerCount === 1 ? '' : 's'} to poll Temporal`, () => workersPolling(temporal, settings, workers), STARTUP_TIMEOUT_MS, 500);
 
   console.log(
     [

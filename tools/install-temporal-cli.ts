@@ -5,9 +5,10 @@ commandLine(
   'npm run temporal:install --',
   `Prints the path of a usable Temporal CLI (TEMPORAL_CLI, PATH or .cache/bin), building v${TEMPORAL_CLI_VERSION} with go install when there is none`,
 ).parse();
-try {
-  console.log(ensureTemporalCli());
-} catch (error) {
-  console.error((error as Error).message);
-  process.exit(1);
-}
+ensureTemporalCli().then(
+  (path) => console.log(path),
+  (error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  },
+);

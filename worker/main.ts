@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { loadObservabilitySettings } from '../src/config/observability';
 import { startTracing } from '../src/observability/tracing';
 
@@ -19,13 +18,14 @@ import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../src
 import { createProviderCallMetrics } from './provider-metrics';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
+import { workerIdentity } from '../src/temporal/worker-readiness';
 import { createChorusWorker, createProviderPacer, providerRates } from './worker';
 
 const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WARN', debug: 'INFO', trace: 'DEBUG', silent: 'ERROR' } as const;
 
 /** Worker process: runs the queues it is configured for until SIGINT/SIGTERM, then drains in-flight work. */
 async function main() {
-  const identity = `chorus-worker-${process.pid}@${hostname()}`;
+  const identity = workerIdentity();
   const logger = createLogger(observability.logLevel, { service: 'chorus-worker', identity });
   const temporal = loadTemporalSettings();
   const providers = loadProviderSettings();

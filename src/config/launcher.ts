@@ -8,7 +8,8 @@ import { loadEncryptionSettings } from './encryption';
 import { hostPort, optionalFlag, parseEnv, port, redisUrl, url, type Env } from './env';
 import { loadProviderSettings, type ProviderSettings } from './providers';
 import { loadDevServerSettings, loadTemporalCliSettings, type DevServerSettings, type TemporalCliSettings } from './temporal';
-import { loadWorkerCount } from './worker';
+import { QUEUE_ROLES, type QueueRole } from '../pipeline/task-queues';
+import { loadWorkerCount, loadWorkerSettings } from './worker';
 
 export interface LauncherSettings {
   /** TEMPORAL_ADDRESS: a Temporal server to use. @default none: the launcher starts a dev server */
@@ -19,6 +20,8 @@ export interface LauncherSettings {
   api: ApiAddress;
   /** `--workers N` or CHORUS_WORKERS. @default 1 */
   workerCount: number;
+  /** CHORUS_WORKER_QUEUES: the queues the workers serve. @default every queue */
+  workerQueues: readonly QueueRole[];
   /** CHORUS_WORKER_METRICS_PORT of the first worker; the next workers take the next ports. @default 0 (off) */
   workerMetricsPort: number;
   /** CHORUS_REDIS_URL. @default none: with several workers the launcher starts a redis-server when one is installed */
@@ -55,6 +58,7 @@ export function loadLauncherSettings(env: Env = process.env, argv: readonly stri
     temporalCli: loadTemporalCliSettings(env),
     api: loadApiAddress(env),
     workerCount: loadWorkerCount(env, argv),
+    workerQueues: loadWorkerSettings(env).queues ?? QUEUE_ROLES,
     workerMetricsPort: vars.CHORUS_WORKER_METRICS_PORT,
     redisUrl: vars.CHORUS_REDIS_URL,
     encryption: loadEncryptionSettings(env) !== undefined,
