@@ -7,7 +7,8 @@ import { temporalConnectionOptions, loadTemporalSettings, type TemporalSettings 
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
 import { projectRoot } from '../src/project-root';
-import { commandLine } from '../src/process/command-line';
+import { chorusVersion, commandLine } from '../src/process/command-line';
+import { describeNode, unsupportedNode } from '../src/process/node-version';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { devServerArgs } from '../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
@@ -59,7 +60,7 @@ let stopping = false;
 async function shutdown(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log('Stopping Chorus...');
+  if (started.length) console.log('Stopping Chorus...');
   for (const processToStop of [...started].reverse()) await processToStop.stop();
   process.exit(exitCode);
 }
@@ -71,6 +72,9 @@ const program = commandLine(
 
 async function main() {
   program.parse();
+  console.log(`Chorus ${chorusVersion()} on ${describeNode()}`);
+  const nodeProblem = unsupportedNode();
+  if (nodeProblem) throw new Error(nodeProblem);
   // What the processes get: the launcher adds what it starts for them (Temporal address, Redis, dev key).
   const env = launcherEnvironment();
   const settings = loadLauncherSettings(env, process.argv.slice(2));

@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { projectRoot } from '../project-root';
+import { projectPackage } from '../project-root';
 
 /** Exit code of a wrong command line: unknown option, missing or malformed argument. */
 export const EXIT_USAGE = 2;
 
 /** The version in package.json: what every Chorus program answers to --version. */
 export function chorusVersion(): string {
-  return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return projectPackage().version;
 }
 
 /**

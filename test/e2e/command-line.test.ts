@@ -97,6 +97,7 @@ describe('command lines of the Chorus programs', () => {
   it('npm start stops on malformed variables, naming each, before it starts anything', async () => {
     const result = await run('launcher/main.js', [], { TEMPORAL_ADDRESS: 'no-port', CHORUS_WORKER_METRICS_PORT: 'abc' });
     expect(result.code).toBe(1);
+    expect(result.stdout.split('\n')[0]).toBe(`Chorus ${VERSION} on Node.js v${process.versions.node} (${process.execPath})`);
     expect(result.stderr).toMatch(/^ {2}TEMPORAL_ADDRESS: expected host:port$/m);
     expect(result.stderr).toMatch(/^ {2}CHORUS_WORKER_METRICS_PORT: /m);
     // No child process printed a line: nothing was started.
