@@ -4,7 +4,21 @@ import { prettyFactory } from 'pino-pretty';
  * Fields a reader of the console does without: the `[name]` prefix says the process, and the
  * Temporal SDK's bookkeeping (task tokens, queue, namespace) only matters in collected logs.
  */
-const CONSOLE_OMITS = ['pid', 'hostname', 'service', 'identity', 'requestId', 'sdkComponent', 'taskToken', 'taskQueue', 'namespace', 'isLocal', 'activityType', 'workflowType', 'runId'];
+const CONSOLE_OMITS = [
+  'pid',
+  'hostname',
+  'service',
+  'identity',
+  'requestId',
+  'sdkComponent',
+  'taskToken',
+  'taskQueue',
+  'namespace',
+  'isLocal',
+  'activityType',
+  'workflowType',
+  'runId',
+];
 
 /**
  * How `npm start` shows the log lines of the processes it runs. On a terminal, each pino JSON line

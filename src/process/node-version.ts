@@ -13,7 +13,11 @@ export function describeNode(version: string = process.versions.node, execPath: 
 }
 
 /** Why this Node.js cannot run Chorus, or undefined when it can. */
-export function unsupportedNode(version: string = process.versions.node, execPath: string = process.execPath, minimum: number = minimumNodeMajor()): string | undefined {
+export function unsupportedNode(
+  version: string = process.versions.node,
+  execPath: string = process.execPath,
+  minimum: number = minimumNodeMajor(),
+): string | undefined {
   if (Number(version.split('.')[0]) >= minimum) return undefined;
   return (
     `Chorus needs Node.js ${minimum} or newer (22 LTS or 24); this is ${describeNode(version, execPath)}. ` +

@@ -81,10 +81,14 @@ export async function ensureTemporalCli(settings: TemporalCliSettings = loadTemp
   log(`Building the Temporal CLI v${TEMPORAL_CLI_VERSION} (${MODULE}) with go install into ${cacheDir}: a few minutes, once`);
   const startedAt = Date.now();
   const progress = new GoBuildProgress();
-  const build = spawn(go, ['install', '-v', '-ldflags', `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`, `${MODULE}@v${TEMPORAL_CLI_VERSION}`], {
-    env: { ...settings.environment, GOBIN: cacheDir },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const build = spawn(
+    go,
+    ['install', '-v', '-ldflags', `-X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`, `${MODULE}@v${TEMPORAL_CLI_VERSION}`],
+    {
+      env: { ...settings.environment, GOBIN: cacheDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   createInterface({ input: build.stderr }).on('line', (line) => progress.observe(line));
   const reporter = setInterval(() => log(progress.describe(Date.now() - startedAt)), progressEveryMs);
   const exitCode = await new Promise<number | string>((resolve) => {
@@ -94,8 +98,12 @@ export async function ensureTemporalCli(settings: TemporalCliSettings = loadTemp
   const installed = join(cacheDir, 'temporal');
   if (exitCode !== 0 || !isExecutable(installed)) {
     for (const line of progress.problems) log(line);
-    throw new Error(`go install ${MODULE}@v${TEMPORAL_CLI_VERSION} failed (exit ${exitCode}) after ${formatElapsed(Date.now() - startedAt)}; see the output above`);
+    throw new Error(
+      `go install ${MODULE}@v${TEMPORAL_CLI_VERSION} failed (exit ${exitCode}) after ${formatElapsed(Date.now() - startedAt)}; see the output above`,
+    );
   }
-  log(`Built the Temporal CLI in ${formatElapsed(Date.now() - startedAt)} (${progress.packagesCompiled} packages): ${execFileSync(installed, ['--version'], { encoding: 'utf8' }).trim()}`);
+  log(
+    `Built the Temporal CLI in ${formatElapsed(Date.now() - startedAt)} (${progress.packagesCompiled} packages): ${execFileSync(installed, ['--version'], { encoding: 'utf8' }).trim()}`,
+  );
   return installed;
 }

@@ -75,9 +75,19 @@ describe('command lines of the Chorus programs', () => {
     ['chorus without a command', 'cli/main.js', [], /Usage: chorus \[options\] \[command\]/],
     ['chorus run without its pipeline', 'cli/main.js', ['run', '--input', 'input.json'], /error: missing required argument 'pipeline'/],
     ['chorus run without --input', 'cli/main.js', ['run', 'classic'], /error: required option '-i, --input <file>' not specified/],
-    ['chorus watch with a bad interval', 'cli/main.js', ['watch', 'some-id', '--interval', 'soon'], /error: option '--interval <seconds>' argument 'soon' is invalid/],
+    [
+      'chorus watch with a bad interval',
+      'cli/main.js',
+      ['watch', 'some-id', '--interval', 'soon'],
+      /error: option '--interval <seconds>' argument 'soon' is invalid/,
+    ],
     ['keys:create without --tenant', 'tools/create-api-key.js', ['--id', 'ci'], /error: required option '--tenant <tenant>' not specified/],
-    ['keys:create with an unknown scope', 'tools/create-api-key.js', ['--id', 'ci', '--tenant', 'acme', '--scopes', 'workflows:write'], /error: unknown scopes: workflows:write/],
+    [
+      'keys:create with an unknown scope',
+      'tools/create-api-key.js',
+      ['--id', 'ci', '--tenant', 'acme', '--scopes', 'workflows:write'],
+      /error: unknown scopes: workflows:write/,
+    ],
     ['replay with neither --workflow-id nor --file', 'tools/replay.js', [], /error: give either --workflow-id or --file/],
     ['replay with both', 'tools/replay.js', ['--workflow-id', 'a', '--file', 'b.json'], /error: give either --workflow-id or --file/],
   ])('%s exits 2 with the reason and the usage', async (_name, script, args, message) => {

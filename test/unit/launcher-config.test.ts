@@ -30,14 +30,33 @@ describe('launcher configuration', () => {
 
   it('reads what it decides on: external Temporal, workers, credentials, the codec default', () => {
     const defaults = loadLauncherSettings({});
-    expect(defaults).toMatchObject({ temporalAddress: undefined, workerCount: 1, workerMetricsPort: 0, redisUrl: undefined, encryption: false, credentialsConfigured: false });
+    expect(defaults).toMatchObject({
+      temporalAddress: undefined,
+      workerCount: 1,
+      workerMetricsPort: 0,
+      redisUrl: undefined,
+      encryption: false,
+      credentialsConfigured: false,
+    });
     expect(defaults.codecTrustLoopbackUi).toBeUndefined();
     const key = Buffer.alloc(32, 7).toString('base64');
     const configured = loadLauncherSettings(
-      { TEMPORAL_ADDRESS: 'temporal:7233', CHORUS_WORKERS: '2', CHORUS_JWT_JWKS_URL: 'https://issuer.example/jwks', CHORUS_ENCRYPTION_KEYS: `k1:${key}`, CHORUS_CODEC_TRUST_LOOPBACK_UI: 'false' },
+      {
+        TEMPORAL_ADDRESS: 'temporal:7233',
+        CHORUS_WORKERS: '2',
+        CHORUS_JWT_JWKS_URL: 'https://issuer.example/jwks',
+        CHORUS_ENCRYPTION_KEYS: `k1:${key}`,
+        CHORUS_CODEC_TRUST_LOOPBACK_UI: 'false',
+      },
       ['--workers', '3'],
     );
-    expect(configured).toMatchObject({ temporalAddress: 'temporal:7233', workerCount: 3, encryption: true, codecTrustLoopbackUi: false, credentialsConfigured: true });
+    expect(configured).toMatchObject({
+      temporalAddress: 'temporal:7233',
+      workerCount: 3,
+      encryption: true,
+      codecTrustLoopbackUi: false,
+      credentialsConfigured: true,
+    });
   });
 
   it('lets the real environment win over .env', () => {

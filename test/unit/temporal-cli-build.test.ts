@@ -36,10 +36,15 @@ describe('building the Temporal CLI', () => {
     fakeGo(dir, 'builds');
     const lines: string[] = [];
     expect(await build(lines)).toBe(join(dir, 'bin', 'temporal'));
-    expect(lines[0]).toBe(`Building the Temporal CLI v${TEMPORAL_CLI_VERSION} (github.com/temporalio/cli/cmd/temporal) with go install into ${join(dir, 'bin')}: a few minutes, once`);
+    expect(lines[0]).toBe(
+      `Building the Temporal CLI v${TEMPORAL_CLI_VERSION} (github.com/temporalio/cli/cmd/temporal) with go install into ${join(dir, 'bin')}: a few minutes, once`,
+    );
     const progress = lines.filter((line) => line.startsWith('  ... '));
     expect(progress.length).toBeGreaterThanOrEqual(3);
-    for (const line of progress) expect(line).toMatch(new RegExp(`^ {2}\\.\\.\\. \\d+s building the Temporal CLI v${TEMPORAL_CLI_VERSION}: [0-2] modules downloaded, [0-2] packages compiled`));
+    for (const line of progress)
+      expect(line).toMatch(
+        new RegExp(`^ {2}\\.\\.\\. \\d+s building the Temporal CLI v${TEMPORAL_CLI_VERSION}: [0-2] modules downloaded, [0-2] packages compiled`),
+      );
     expect(progress.at(-1)).toMatch(/2 modules downloaded, 2 packages compiled \(last: github\.com\/temporalio\/cli\/cmd\/temporal\)$/);
     expect(lines.at(-1)).toMatch(/^Built the Temporal CLI in \d+s \(2 packages\): temporal version fake$/);
   });
@@ -53,7 +58,8 @@ describe('building the Temporal CLI', () => {
 
   it('counts downloads and compiled packages apart from other output', () => {
     const progress = new GoBuildProgress();
-    for (const line of ['go: downloading golang.org/x/sys v0.30.0', 'errors', 'golang.org/x/sys/unix', 'internal/abi', 'go: warning: something', '']) progress.observe(line);
+    for (const line of ['go: downloading golang.org/x/sys v0.30.0', 'errors', 'golang.org/x/sys/unix', 'internal/abi', 'go: warning: something', ''])
+      progress.observe(line);
     expect(progress).toMatchObject({ modulesDownloaded: 1, packagesCompiled: 3, lastPackage: 'internal/abi', problems: ['go: warning: something'] });
     expect(formatElapsed(9_400)).toBe('9s');
     expect(formatElapsed(200_000)).toBe('3m20s');

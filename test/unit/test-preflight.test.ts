@@ -137,7 +137,9 @@ describe('the test preflight (npm test runs it first)', () => {
     const developer = machine({ sudo: false }).has('redis-server');
     const result = await developer.run();
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('npm test cannot run yet: it needs the Debian packages chromium. Install them with:\n  sudo apt-get update && sudo apt-get install -y chromium\n');
+    expect(result.stderr).toBe(
+      'npm test cannot run yet: it needs the Debian packages chromium. Install them with:\n  sudo apt-get update && sudo apt-get install -y chromium\n',
+    );
     expect(developer.aptCalls()).toEqual([]);
   });
 
