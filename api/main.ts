@@ -3,7 +3,7 @@ import { loadObservabilitySettings } from '../src/config/observability';
 import { startTracing } from '../src/observability/tracing';
 
 // Tracing before Nest and express load: incoming requests become the root span of each run's trace.
-const observability = loadObservabilitySettings(process.env);
+const observability = loadObservabilitySettings();
 const tracing = startTracing('chorus-api', observability);
 
 import { loadApiSettings } from '../src/config/api';
@@ -13,9 +13,9 @@ import { createLogger } from '../src/observability/logger';
 import { createChorusApp } from './app';
 
 async function main() {
-  const api = loadApiSettings(process.env);
+  const api = loadApiSettings();
   const logger = createLogger(observability.logLevel, { service: 'chorus-api' });
-  const app = await createChorusApp({ api, temporal: loadTemporalSettings(process.env), encryption: loadEncryptionSettings(process.env), logger });
+  const app = await createChorusApp({ api, temporal: loadTemporalSettings(), encryption: loadEncryptionSettings(), logger });
   // Spans still buffered are flushed once the server has closed (SIGTERM runs Nest's shutdown hooks).
   if (tracing) app.getHttpServer().once('close', () => void tracing.shutdown());
   await app.listen(api.port, api.host);

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../src/config/env';
+import { DEFAULT_API_URL } from '../src/config/api';
 import { loadCliSettings } from '../src/config/cli';
+import { commandLine } from '../src/process/command-line';
 import { ApiError, ChorusApi, UnreachableError, type RunView } from './api-client';
 import { formatPipelines, formatRun, isClosed, runError, runTotals, stepChanges } from './format';
 
-/** Exit codes: 0 done (a run COMPLETED), 1 the request failed (HTTP error, unreachable, bad usage), 2 the run ended otherwise. */
+/**
+ * Exit codes: 0 done (a run COMPLETED), 1 the request failed (HTTP error, unreachable, no key, unreadable
+ * input), 2 the run ended otherwise or the command line is wrong (with the usage on stderr).
+ */
 const EXIT_FAILED = 1;
 const EXIT_RUN_NOT_COMPLETED = 2;
 
@@ -17,7 +22,7 @@ const LONG_POLL_SECONDS = 25;
 const WATCH_TOLERATED_FAILURES = 5;
 
 function api(): ChorusApi {
-  const settings = loadCliSettings(process.env);
+  const settings = loadCliSettings();
   if (!settings.apiKey) throw new UsageError('CHORUS_API_KEY is not set: export an API key (under `npm start` the dev key is chorus-dev-key-change-me)');
   return new ChorusApi(settings.apiUrl, settings.apiKey);
 }
@@ -106,9 +111,10 @@ const exitWith =
     exitCode = await action(...args);
   };
 
-const program = new Command('chorus')
-  .description('Run and follow Chorus pipelines through the REST API at CHORUS_API_URL (default http://127.0.0.1:3000), with the API key in CHORUS_API_KEY')
-  .showHelpAfterError();
+const program = commandLine(
+  'chorus',
+  `Run and follow Chorus pipelines through the REST API at CHORUS_API_URL (default ${DEFAULT_API_URL}), with the API key in CHORUS_API_KEY`,
+);
 
 program
   .command('run')

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The repository root, whether this file runs from source or from `dist/`. */
@@ -10,4 +10,14 @@ export function projectRoot(from: string = __dirname): string {
     dir = parent;
   }
   return dir;
+}
+
+/** The fields of the project's package.json that the programs report and check. */
+export interface ProjectPackage {
+  version: string;
+  engines: { node: string };
+}
+
+export function projectPackage(): ProjectPackage {
+  return JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as ProjectPackage;
 }

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { commandLine } from '../src/process/command-line';
 import { projectRoot } from '../src/project-root';
 import { PIPELINE_SCHEMA_FILE } from '../src/pipeline/registry';
 import { pipelineJsonSchema } from '../src/pipeline/validate';
@@ -12,6 +13,7 @@ export function pipelineSchemaText(): string {
 }
 
 if (require.main === module) {
+  commandLine('npm run schema:export --', `Writes the JSON Schema of the pipeline definition format to ${PIPELINE_SCHEMA_PATH}, for editors`).parse();
   writeFileSync(PIPELINE_SCHEMA_PATH, pipelineSchemaText());
   console.log(`wrote ${PIPELINE_SCHEMA_PATH}`);
 }

@@ -1,36 +1,42 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { loadTemporalSettings, temporalConnectionOptions } from '../src/config/temporal';
+import { commandLine } from '../src/process/command-line';
 import { WORKFLOWS_PATH } from '../worker/worker';
 
-const USAGE = `Replays a run's history against the current workflow code and reports non-determinism.
-  npm run replay -- --workflow-id ID [--run-id RUN]   history from the Temporal server (TEMPORAL_* env)
-  npm run replay -- --file history.json               history exported with 'temporal workflow show --output json'`;
+interface ReplayOptions {
+  workflowId?: string;
+  runId?: string;
+  file?: string;
+}
 
-async function loadHistory(options: { 'workflow-id'?: string; 'run-id'?: string; file?: string }) {
+/** Exit codes: 0 replays, 1 does not replay or the history could not be read, 2 wrong command line. */
+const program = commandLine('npm run replay --', "Replays a run's history against the current workflow code and reports non-determinism")
+  .option('--workflow-id <id>', 'history from the Temporal server (TEMPORAL_* variables)')
+  .option('--run-id <run>', 'with --workflow-id: that run instead of the latest')
+  .option('--file <history.json>', "history exported with 'temporal workflow show --output json'")
+  .addHelpText('after', '\nGive either --workflow-id or --file.');
+
+async function loadHistory(options: ReplayOptions) {
   if (options.file) return { workflowId: options.file, history: historyFromJSON(JSON.parse(readFileSync(options.file, 'utf8'))) };
-  const settings = loadTemporalSettings(process.env);
+  const settings = loadTemporalSettings();
   const connection = await Connection.connect(temporalConnectionOptions(settings));
   try {
     const client = new Client({ connection, namespace: settings.namespace });
-    const history = await client.workflow.getHandle(options['workflow-id']!, options['run-id']).fetchHistory();
-    return { workflowId: options['workflow-id']!, history };
+    const history = await client.workflow.getHandle(options.workflowId!, options.runId).fetchHistory();
+    return { workflowId: options.workflowId!, history };
   } finally {
     await connection.close();
   }
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { 'workflow-id': { type: 'string' }, 'run-id': { type: 'string' }, file: { type: 'string' } } });
-  if (!values.file === !values['workflow-id']) {
-    console.error(USAGE);
-    return 2;
-  }
+  const options = program.parse().opts<ReplayOptions>();
+  if (!options.file === !options.workflowId) program.error('error: give either --workflow-id or --file');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const { workflowId, history } = await loadHistory(values);
+  const { workflowId, history } = await loadHistory(options);
   try {
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, workflowId);
   } catch (error) {
@@ -45,6 +51,6 @@ main().then(
   (code) => process.exit(code),
   (error: Error) => {
     console.error(error.message);
-    process.exit(2);
+    process.exit(1);
   },
 );

@@ -1,9 +1,8 @@
-import { hostname } from 'node:os';
 import { loadObservabilitySettings } from '../src/config/observability';
 import { startTracing } from '../src/observability/tracing';
 
 // Tracing first: the HTTP instrumentation has to be in place before provider calls are made.
-const observability = loadObservabilitySettings(process.env);
+const observability = loadObservabilitySettings();
 const tracing = startTracing('chorus-worker', observability);
 
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
@@ -19,17 +18,18 @@ import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../src
 import { createProviderCallMetrics } from './provider-metrics';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
+import { workerIdentity } from '../src/temporal/worker-readiness';
 import { createChorusWorker, createProviderPacer, providerRates } from './worker';
 
 const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WARN', debug: 'INFO', trace: 'DEBUG', silent: 'ERROR' } as const;
 
 /** Worker process: runs the queues it is configured for until SIGINT/SIGTERM, then drains in-flight work. */
 async function main() {
-  const identity = `chorus-worker-${process.pid}@${hostname()}`;
+  const identity = workerIdentity();
   const logger = createLogger(observability.logLevel, { service: 'chorus-worker', identity });
-  const temporal = loadTemporalSettings(process.env);
-  const providers = loadProviderSettings(process.env);
-  const settings = loadWorkerSettings(process.env);
+  const temporal = loadTemporalSettings();
+  const providers = loadProviderSettings();
+  const settings = loadWorkerSettings();
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -69,8 +69,8 @@ async function main() {
     identity,
     metrics: createProviderCallMetrics(registry),
     tracing,
-    dataConverter: chorusDataConverter(loadEncryptionSettings(process.env)),
-    webhooks: loadWebhookSettings(process.env),
+    dataConverter: chorusDataConverter(loadEncryptionSettings()),
+    webhooks: loadWebhookSettings(),
   });
   const queues = [...worker.workers.keys()].map((role) => taskQueueOf(temporal.taskQueue, role));
   const simulated = PROVIDER_NAMES.filter((name) => providers.endpoints[name].simulated);

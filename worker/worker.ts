@@ -15,6 +15,7 @@ import type { WebhookSettings } from '../src/config/webhooks';
 import type { WorkerSettings } from '../src/config/worker';
 import type { ProviderName } from '../src/pipeline/providers';
 import { queueRoles, taskQueueOf, type QueueRole } from '../src/pipeline/task-queues';
+import { temporalLoggerAtLeast } from '../src/observability/logger';
 import type { Tracing } from '../src/observability/tracing';
 import { projectRoot } from '../src/project-root';
 import { cachedWorkflowBundle, compiledRootOf } from './workflow-bundle-cache';
@@ -60,7 +61,9 @@ async function workflowCode(options: ChorusWorkerOptions): Promise<Pick<WorkerOp
     failureConverterPath: options.dataConverter?.failureConverterPath,
     payloadConverterPath: options.dataConverter?.payloadConverterPath,
   };
-  return { workflowBundle: await cachedWorkflowBundle(inputs, { cacheDir: WORKFLOW_BUNDLE_CACHE_DIR, compiledRoot, logger: Runtime.instance().logger }) };
+  // webpack's statistics of the bundle are for the SDK's developers: only its warnings and errors are logged.
+  const logger = temporalLoggerAtLeast('WARN', Runtime.instance().logger);
+  return { workflowBundle: await cachedWorkflowBundle(inputs, { cacheDir: WORKFLOW_BUNDLE_CACHE_DIR, compiledRoot, logger }) };
 }
 
 /** Provider calls reuse connections: a fresh TLS handshake per call would dominate short answers. */

@@ -1,11 +1,15 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Logger } from 'pino';
 
-/** Nest's own messages (bootstrap, errors) as pino JSON lines. */
+/**
+ * Nest's own messages as pino JSON lines. Nest's `log` level narrates the bootstrap (each module
+ * loaded, each route mapped: some 40 lines a start), so it is debug here; the API logs its own
+ * "listening" line, and Nest's warnings and errors keep their level.
+ */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string) {
-    this.logger.info({ context }, String(message));
+    this.logger.debug({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string) {
     this.logger.error({ context, trace }, String(message));

@@ -6,6 +6,8 @@ import { ApiMetrics } from './api-metrics';
 import { API_LOGGER } from './logger.token';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** Asked every few seconds by orchestrators, load balancers and Prometheus: logged at debug unless they fail. */
+const PROBE_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * One place sees every request: gives it a request ID (the caller's `x-request-id` when sane),
@@ -30,7 +32,7 @@ export class RequestObserverMiddleware implements NestMiddleware {
       const labels = { method: request.method, route, status: String(response.statusCode) };
       this.metrics.requests.inc(labels);
       this.metrics.duration.observe(labels, seconds);
-      const level = response.statusCode >= 500 ? 'error' : 'info';
+      const level = response.statusCode >= 500 ? 'error' : PROBE_ROUTES.has(route) ? 'debug' : 'info';
       this.logger[level]({ requestId, method: request.method, route, url: request.originalUrl, status: response.statusCode, durationMs: Math.round(seconds * 1000) }, 'request');
     });
     next();

@@ -55,7 +55,7 @@ export class BenchStack {
   }
 
   private async startTemporal() {
-    this.temporalCli = ensureTemporalCli(process.env, this.options.log);
+    this.temporalCli = await ensureTemporalCli(undefined, { log: this.options.log });
     this.temporalVersion = execFileSync(this.temporalCli, ['--version'], { encoding: 'utf8' }).trim();
     const port = await freePort();
     this.temporalAddress = `127.0.0.1:${port}`;

@@ -4,8 +4,9 @@ import { DURATION_PATTERN } from '../pipeline/duration';
 import type { PipelineRunInput, RunDefaults } from '../pipeline/types';
 import { projectRoot } from '../project-root';
 import { loadAuthSettings, type AuthSettings } from './auth';
-import { commaList, ConfigError, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
+import { commaList, ConfigError, DEFAULT_BIND_HOST, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
 import { configuredProviderNames } from './providers';
+import { DEFAULT_TEMPORAL_UI_PORT } from './temporal';
 
 export interface RateLimitSettings {
   /** Requests per minute per API key (or JWT subject), unless its tenant has its own. */
@@ -25,9 +26,25 @@ export interface CodecEndpointSettings {
   trustLoopbackUi: boolean;
 }
 
-export interface ApiSettings {
+/** Where the API listens: the API binds to it, the launcher and the CLI find the API there. */
+export interface ApiAddress {
+  /** CHORUS_BIND_HOST. @default 127.0.0.1 */
   host: string;
+  /** CHORUS_API_PORT. @default 3000 */
   port: number;
+}
+
+export const DEFAULT_API_PORT = 3000;
+export const DEFAULT_API_URL = `http://${DEFAULT_BIND_HOST}:${DEFAULT_API_PORT}`;
+
+const API_ADDRESS = { CHORUS_BIND_HOST: z.string().default(DEFAULT_BIND_HOST), CHORUS_API_PORT: port(DEFAULT_API_PORT) };
+
+export function loadApiAddress(env: Env = process.env): ApiAddress {
+  const vars = parseEnv(API_ADDRESS, env);
+  return { host: vars.CHORUS_BIND_HOST, port: vars.CHORUS_API_PORT };
+}
+
+export interface ApiSettings extends ApiAddress {
   auth: AuthSettings;
   rateLimit: RateLimitSettings;
   /** Largest request body accepted (413 beyond). */
@@ -53,11 +70,10 @@ export interface ApiSettings {
 
 const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
 
-export function loadApiSettings(env: Env): ApiSettings {
+export function loadApiSettings(env: Env = process.env): ApiSettings {
   const vars = parseEnv(
     {
-      CHORUS_BIND_HOST: z.string().default('127.0.0.1'),
-      CHORUS_API_PORT: port(3000),
+      ...API_ADDRESS,
       CHORUS_MAX_WAIT_SECONDS: positiveInt(60),
       CHORUS_PIPELINES_DIR: z.string().default(join(projectRoot(), 'pipelines')),
       CHORUS_ADHOC_PIPELINES: flag(true),
@@ -68,7 +84,7 @@ export function loadApiSettings(env: Env): ApiSettings {
       CHORUS_MAX_INPUT_BYTES: positiveInt(256_000),
       CHORUS_MAX_SCHEDULES_PER_TENANT: positiveInt(100),
       CHORUS_CORS_ORIGINS: commaList().default([]),
-      CHORUS_CODEC_UI_ORIGINS: commaList().default(['http://127.0.0.1:8233', 'http://localhost:8233']),
+      CHORUS_CODEC_UI_ORIGINS: commaList().default([`http://127.0.0.1:${DEFAULT_TEMPORAL_UI_PORT}`, `http://localhost:${DEFAULT_TEMPORAL_UI_PORT}`]),
       CHORUS_CODEC_TRUST_LOOPBACK_UI: flag(false),
       CHORUS_STEP_RETRY_BUDGET: z.string().regex(DURATION_PATTERN, 'expected a duration such as 90s, 10m or 1h').optional(),
     },

@@ -74,7 +74,7 @@ function parseKeyEntries(source: string, text: string): ApiKeyEntry[] {
  * API keys come from CHORUS_API_KEYS_FILE (JSON or YAML list of entries) or CHORUS_API_KEYS (the
  * same list as JSON); JWTs are accepted when CHORUS_JWT_JWKS_URL is set. At least one must be configured.
  */
-export function loadAuthSettings(env: Env): AuthSettings {
+export function loadAuthSettings(env: Env = process.env): AuthSettings {
   const vars = parseEnv(
     {
       CHORUS_API_KEYS: z.string().optional(),

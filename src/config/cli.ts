@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_API_URL } from './api';
 import { parseEnv, url, type Env } from './env';
 
 export interface CliSettings {
@@ -9,7 +10,7 @@ export interface CliSettings {
 }
 
 /** The `chorus` CLI's settings: CHORUS_API_URL and CHORUS_API_KEY. */
-export function loadCliSettings(env: Env): CliSettings {
-  const parsed = parseEnv({ CHORUS_API_URL: url().default('http://127.0.0.1:3000'), CHORUS_API_KEY: z.string().optional() }, env);
+export function loadCliSettings(env: Env = process.env): CliSettings {
+  const parsed = parseEnv({ CHORUS_API_URL: url().default(DEFAULT_API_URL), CHORUS_API_KEY: z.string().optional() }, env);
   return { apiUrl: parsed.CHORUS_API_URL.replace(/\/+$/, ''), apiKey: parsed.CHORUS_API_KEY };
 }

@@ -13,7 +13,7 @@ export interface EncryptionSettings {
  * `openssl rand -base64 32`); CHORUS_ENCRYPTION_KEY_ID picks the active one (default: the first).
  * Unset: payloads are stored as plain JSON.
  */
-export function loadEncryptionSettings(env: Env): EncryptionSettings | undefined {
+export function loadEncryptionSettings(env: Env = process.env): EncryptionSettings | undefined {
   const vars = parseEnv({ CHORUS_ENCRYPTION_KEYS: z.string().optional(), CHORUS_ENCRYPTION_KEY_ID: z.string().optional() }, env);
   if (!vars.CHORUS_ENCRYPTION_KEYS) return undefined;
   const keys = new Map<string, Buffer>();

@@ -17,13 +17,21 @@ export function parseEnv<Shape extends z.ZodRawShape>(shape: Shape, env: Env): z
   return parsed.data;
 }
 
+/** Interface the API, the simulator and the dev server bind to unless CHORUS_BIND_HOST says otherwise. */
+export const DEFAULT_BIND_HOST = '127.0.0.1';
+
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const FLAG_VALUES = ['true', 'false', '1', '0'] as const;
+const isTrue = (value: string) => value === 'true' || value === '1';
 export const flag = (fallback: boolean) =>
   z
-    .enum(['true', 'false', '1', '0'])
+    .enum(FLAG_VALUES)
     .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true' || value === '1');
+    .transform(isTrue);
+/** A flag whose absence means something of its own (the reader picks a default by context). */
+export const optionalFlag = () => z.enum(FLAG_VALUES).transform(isTrue).optional();
+export const hostPort = () => z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port');
 export const url = () => z.url({ protocol: /^https?$/ });
 /** CHORUS_REDIS_URL: the store API instances share rate limits in, and workers share provider pacing in. */
 export const redisUrl = () => z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').optional();

@@ -15,7 +15,7 @@ export interface ObservabilitySettings {
   serviceName?: string;
 }
 
-export function loadObservabilitySettings(env: Env): ObservabilitySettings {
+export function loadObservabilitySettings(env: Env = process.env): ObservabilitySettings {
   const vars = parseEnv(
     {
       CHORUS_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),

@@ -16,7 +16,7 @@ const PriceFile = z.record(z.string(), z.record(z.string(), z.object({ input: z.
  * Catalog prices, then configured instances' own (`<NAME>_PRICES`), then CHORUS_PRICES_FILE, each
  * model entry overriding the one before; the file may name only known providers.
  */
-export function loadPriceTable(env: Env, instancePrices: PriceTable = {}): PriceTable {
+export function loadPriceTable(env: Env = process.env, instancePrices: PriceTable = {}): PriceTable {
   const { CHORUS_PRICES_FILE: file } = parseEnv({ CHORUS_PRICES_FILE: z.string().optional() }, env);
   const table = structuredClone(DEFAULT_PRICES);
   for (const [provider, models] of Object.entries(instancePrices)) table[provider] = { ...models };

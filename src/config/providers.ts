@@ -148,7 +148,7 @@ export function configuredProviderNames(env: Env): ProviderName[] {
   return [...PROVIDER_NAMES, ...loadProviderInstances(env).map((instance) => instance.name)];
 }
 
-export function loadProviderSettings(env: Env): ProviderSettings {
+export function loadProviderSettings(env: Env = process.env): ProviderSettings {
   const perProvider = Object.fromEntries(
     PROVIDER_CATALOG.flatMap((entry) => [
       [entry.credential.variable, z.string().optional()],

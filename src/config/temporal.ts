@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseEnv, flag, port, type Env } from './env';
+import { DEFAULT_BIND_HOST, flag, hostPort, parseEnv, port, type Env } from './env';
 
 export interface TemporalTlsSettings {
   serverName?: string;
@@ -20,11 +20,12 @@ export interface TemporalSettings {
 }
 
 export const DEFAULT_TEMPORAL_PORT = 7233;
+export const DEFAULT_TEMPORAL_UI_PORT = 8233;
 
-export function loadTemporalSettings(env: Env): TemporalSettings {
+export function loadTemporalSettings(env: Env = process.env): TemporalSettings {
   const vars = parseEnv(
     {
-      TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').default(`127.0.0.1:${DEFAULT_TEMPORAL_PORT}`),
+      TEMPORAL_ADDRESS: hostPort().default(`${DEFAULT_BIND_HOST}:${DEFAULT_TEMPORAL_PORT}`),
       TEMPORAL_NAMESPACE: z.string().default('default'),
       TEMPORAL_API_KEY: z.string().optional(),
       TEMPORAL_TLS: flag(false),
@@ -71,12 +72,12 @@ export interface DevServerSettings {
   dbFilename: string;
 }
 
-export function loadDevServerSettings(env: Env): DevServerSettings {
+export function loadDevServerSettings(env: Env = process.env): DevServerSettings {
   const vars = parseEnv(
     {
-      CHORUS_BIND_HOST: z.string().default('127.0.0.1'),
+      CHORUS_BIND_HOST: z.string().default(DEFAULT_BIND_HOST),
       CHORUS_TEMPORAL_PORT: port(DEFAULT_TEMPORAL_PORT),
-      CHORUS_TEMPORAL_UI_PORT: port(8233),
+      CHORUS_TEMPORAL_UI_PORT: port(DEFAULT_TEMPORAL_UI_PORT),
       CHORUS_DATA_DIR: z.string().default('.data'),
     },
     env,
@@ -87,4 +88,16 @@ export function loadDevServerSettings(env: Env): DevServerSettings {
     uiPort: vars.CHORUS_TEMPORAL_UI_PORT,
     dbFilename: `${vars.CHORUS_DATA_DIR}/temporal.db`,
   };
+}
+
+export interface TemporalCliSettings {
+  /** TEMPORAL_CLI: the `temporal` executable to run; else PATH, else the project cache. */
+  executable?: string;
+  /** The environment PATH is searched in and `go install` runs in when the CLI has to be built. */
+  environment: Env;
+}
+
+export function loadTemporalCliSettings(env: Env = process.env): TemporalCliSettings {
+  const vars = parseEnv({ TEMPORAL_CLI: z.string().optional() }, env);
+  return { executable: vars.TEMPORAL_CLI, environment: { ...env } };
 }

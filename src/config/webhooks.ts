@@ -14,7 +14,7 @@ export interface WebhookSettings {
 
 const Secrets = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.string().min(16));
 
-export function loadWebhookSettings(env: Env): WebhookSettings {
+export function loadWebhookSettings(env: Env = process.env): WebhookSettings {
   const vars = parseEnv(
     {
       CHORUS_WEBHOOK_SECRETS: z.string().default('{}'),

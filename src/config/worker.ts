@@ -34,7 +34,7 @@ export interface WorkerSettings {
   redisUrl?: string;
 }
 
-export function loadWorkerSettings(env: Env): WorkerSettings {
+export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
   const providers = configuredProviderNames(env);
   const roles = queueRoles(providers);
   const perProvider = Object.fromEntries(
@@ -88,7 +88,7 @@ export function loadWorkerSettings(env: Env): WorkerSettings {
 }
 
 /** How many worker processes `npm start` runs: `--workers N` wins over CHORUS_WORKERS. @default 1 */
-export function loadWorkerCount(env: Env, argv: readonly string[] = []): number {
+export function loadWorkerCount(env: Env = process.env, argv: readonly string[] = []): number {
   const flagIndex = argv.findIndex((arg) => arg === '--workers' || arg.startsWith('--workers='));
   const fromFlag = flagIndex < 0 ? undefined : argv[flagIndex].includes('=') ? argv[flagIndex].split('=')[1] : argv[flagIndex + 1];
   const vars = parseEnv({ CHORUS_WORKERS: z.coerce.number().int().min(1).max(64).default(1) }, { ...env, ...(fromFlag !== undefined ? { CHORUS_WORKERS: fromFlag } : {}) });

@@ -13,11 +13,21 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Spawns a long-running process whose output lines are prefixed with its name. */
-export function startProcess(name: string, command: string, args: string[], env: Env, output: (line: string) => void = console.log): ManagedProcess {
+/**
+ * Spawns a long-running process whose output lines, passed through `format` (which may make one
+ * line several), are each prefixed with its name.
+ */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  env: Env,
+  output: (line: string) => void = console.log,
+  format: (line: string) => string = (line) => line,
+): ManagedProcess {
   const child = spawn(command, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on('line', (line) => output(`[${name}] ${line}`));
+    if (stream) createInterface({ input: stream }).on('line', (line) => format(line).split('\n').forEach((shown) => output(`[${name}] ${shown}`)));
   }
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));

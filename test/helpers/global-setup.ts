@@ -7,7 +7,7 @@ import { CHORUS_SEARCH_ATTRIBUTES } from '../../src/pipeline/search-attributes';
  * through CHORUS_TEST_TEMPORAL_ADDRESS and isolate themselves with their own task queues.
  */
 export default async function globalSetup(): Promise<void> {
-  const executable = ensureTemporalCli();
+  const executable = await ensureTemporalCli();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: executable },
