@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -153,7 +154,7 @@ export class TemporalCluster {
     const configDir = join(this.options.dir, `node-${index + 1}`);
     mkdirSync(configDir, { recursive: true });
     const services = {} as ClusterNodePorts['services'];
-    for (const service of CLUSTER_SERVICES) services[service] = { grpc: await freeLoopbackPort(), membership: await freeLoopbackPort() };
+    for (const service of CLUSTER_SERVICES) services[service] = { grpc: await freeLoopbackPort(), membership: await freeMembershipPort() };
     const ports: ClusterNodePorts = { services, frontendHttp: await freeLoopbackPort() };
     const postgres = this.postgres!;
     writeFileSync(join(configDir, 'chorus.yaml'), clusterNodeConfig(ports, { port: postgres.port, user: postgres.user, password: postgres.password }, this.address, this.options.serverLogLevel));
@@ -205,6 +206,19 @@ export class TemporalCluster {
       }
     }
   }
+}
+
+/** The cluster_membership table stores ports as smallint: membership ports must stay below 32768, under Linux's ephemeral range. */
+async function freeMembershipPort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer().once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('No free loopback port between 20000 and 32000 for Temporal membership');
 }
 
 /** Processes killed on purpose, whose exit is expected. */
