@@ -46,7 +46,9 @@ describe('cluster: a server node killed and PostgreSQL restarted under load', ()
     const workerEnv = { TEMPORAL_ADDRESS: temporal.address, CHORUS_TASK_QUEUE: temporal.taskQueue, CHORUS_SIMULATOR_URL: simulator.url };
     await Promise.all([startWorkerProcess(pool, 'worker-1', workerEnv), startWorkerProcess(pool, 'worker-2', workerEnv)]);
     // Activities heartbeat: one whose task died with a node is retried seconds later, not after startToClose.
-    const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '5s' }, retry: { initialInterval: '500ms' } });
+    // While shards move to the surviving node (about a minute on this loaded machine) heartbeats are not
+    // recorded and attempts time out: the retry budget must outlast a failover (classic's 3 attempts do not).
+    const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '10s' }, retry: { initialInterval: '1s', maximumAttempts: 10 } });
     const probePipeline: PipelineDefinition = { ...pipeline, steps: pipeline.steps.slice(0, 1), output: { draft: 'steps.draft.text' } };
     const started: string[] = [];
     // A run completes only after its last (gemini) step answered: runs started minus those answers are in flight.
