@@ -6,9 +6,10 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import Long from 'long';
 import { grpc } from '@temporalio/proto';
+import type { Env } from '../src/config/env';
 import { freeLoopbackPort } from '../src/observability/metrics-server';
 import { startProcess, waitUntil, type ManagedProcess } from '../src/process/child-process';
-import { PrivatePostgres } from '../src/process/postgres';
+import { findPostgresBin, PrivatePostgres } from '../src/process/postgres';
 import { startTcpBalancer, type TcpBalancer } from '../src/process/tcp-balancer';
 import { CHORUS_SEARCH_ATTRIBUTES } from '../src/pipeline/search-attributes';
 import { CLUSTER_SERVICES, clusterNodeConfig, TEMPORAL_DATABASE, VISIBILITY_DATABASE, type ClusterNodePorts } from '../src/temporal/cluster-config';
@@ -25,6 +26,9 @@ const SCHEMAS = { [TEMPORAL_DATABASE]: 'postgresql/v12/temporal', [VISIBILITY_DA
 export interface ClusterOptions {
   /** Wiped and recreated at start: the cluster's PostgreSQL data, node configs and logs. */
   dir: string;
+  /** What `go install` and the nodes run with (PATH above all). */
+  env: Env;
+  postgresBin?: string;
   log?: (line: string) => void;
   /** Server log level (the nodes' output goes to node-N/server.log). @default 'warn' */
   serverLogLevel?: string;
@@ -82,12 +86,17 @@ export class TemporalCluster {
       mark = Date.now();
       return elapsed;
     };
-    this.binaries = ensureTemporalServer(process.env, this.log);
+    this.binaries = ensureTemporalServer(this.options.env, this.log);
     this.timings.buildMs = lap();
 
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    this.postgres = new PrivatePostgres({ dir: join(dir, 'postgres'), port: await freeLoopbackPort(), user: 'temporal' });
+    this.postgres = new PrivatePostgres({
+      dir: join(dir, 'postgres'),
+      port: await freeLoopbackPort(),
+      user: 'temporal',
+      bin: this.options.postgresBin ?? findPostgresBin(this.options.env),
+    });
     await this.postgres.init();
     await this.postgres.start();
     this.timings.postgresMs = lap();
@@ -116,8 +125,12 @@ export class TemporalCluster {
     if (node.process && node.process.child.exitCode === null && node.process.child.signalCode === null) return;
     const logStream = createWriteStream(node.logFile, { flags: 'a' });
     this.logs.push(logStream);
-    const managed = startProcess(`temporal-${index + 1}`, this.binaries!.server, ['--root', node.configDir, '--config', '.', '--env', 'chorus', '--allow-no-auth', 'start'], { PATH: process.env.PATH }, (line) =>
-      logStream.write(`${line}\n`),
+    const managed = startProcess(
+      `temporal-${index + 1}`,
+      this.binaries!.server,
+      ['--root', node.configDir, '--config', '.', '--env', 'chorus', '--allow-no-auth', 'start'],
+      { PATH: this.options.env.PATH },
+      (line) => logStream.write(`${line}\n`),
     );
     node.process = managed;
     void managed.exited.then((code) => {
@@ -157,16 +170,21 @@ export class TemporalCluster {
     for (const service of CLUSTER_SERVICES) services[service] = { grpc: await freeLoopbackPort(), membership: await freeMembershipPort() };
     const ports: ClusterNodePorts = { services, frontendHttp: await freeLoopbackPort() };
     const postgres = this.postgres!;
-    writeFileSync(join(configDir, 'chorus.yaml'), clusterNodeConfig(ports, { port: postgres.port, user: postgres.user, password: postgres.password }, this.address, this.options.serverLogLevel));
+    writeFileSync(
+      join(configDir, 'chorus.yaml'),
+      clusterNodeConfig(ports, { port: postgres.port, user: postgres.user, password: postgres.password }, this.address, this.options.serverLogLevel),
+    );
     return { index, ports, configDir, logFile: join(configDir, 'server.log') };
   }
 
   private async sqlTool(database: string, command: string[]): Promise<void> {
     const postgres = this.postgres!;
     const args = ['--plugin', 'postgres12', '--ep', '127.0.0.1', '-p', String(postgres.port), '-u', postgres.user, '--db', database, ...command];
-    await run(this.binaries!.sqlTool, args, { env: { PATH: process.env.PATH, SQL_PASSWORD: postgres.password } }).catch((error: Error & { stderr?: string }) => {
-      throw new Error(`temporal-sql-tool ${args.join(' ')} failed: ${error.stderr || error.message}`);
-    });
+    await run(this.binaries!.sqlTool, args, { env: { PATH: this.options.env.PATH, SQL_PASSWORD: postgres.password } }).catch(
+      (error: Error & { stderr?: string }) => {
+        throw new Error(`temporal-sql-tool ${args.join(' ')} failed: ${error.stderr || error.message}`);
+      },
+    );
   }
 
   private async serving(address: string): Promise<boolean> {
@@ -200,7 +218,12 @@ export class TemporalCluster {
     for (let index = 0; index < this.nodes.length; index += 1) {
       const direct = await Connection.connect({ address: this.nodeAddress(index) });
       try {
-        await waitUntil(`node ${index + 1} to know the namespace and search attributes`, () => direct.workflowService.countWorkflowExecutions({ namespace: NAMESPACE, query }).then(() => true), 60_000, 500);
+        await waitUntil(
+          `node ${index + 1} to know the namespace and search attributes`,
+          () => direct.workflowService.countWorkflowExecutions({ namespace: NAMESPACE, query }).then(() => true),
+          60_000,
+          500,
+        );
       } finally {
         await direct.close();
       }

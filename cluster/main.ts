@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { projectRoot } from '../src/project-root';
+import { loadClusterSettings } from '../src/config/cluster';
 import { TemporalCluster } from './cluster';
 
 /**
@@ -8,8 +8,9 @@ import { TemporalCluster } from './cluster';
  * in CHORUS_CLUSTER_DIR (default .data/cluster) and is recreated at each start. Ctrl-C or SIGTERM stops it.
  */
 async function main() {
-  const dir = process.env.CHORUS_CLUSTER_DIR ?? join(projectRoot(), '.data', 'cluster');
-  const cluster = new TemporalCluster({ dir, log: (line) => console.log(line) });
+  const settings = loadClusterSettings();
+  const { dir } = settings;
+  const cluster = new TemporalCluster({ ...settings, log: (line) => console.log(line) });
   let stopping = false;
   const shutdown = async (exitCode: number) => {
     if (stopping) return;

@@ -10,9 +10,8 @@ const run = promisify(execFile);
 /** PostgreSQL refuses to run as root: as root, the cluster runs it as this system user, created when missing. */
 export const POSTGRES_OS_USER = 'chorus-postgres';
 
-/** The folder holding initdb, pg_ctl and postgres: CHORUS_POSTGRES_BIN, PATH, then Debian's newest /usr/lib/postgresql/N/bin. */
-export function findPostgresBin(env: Env = process.env): string {
-  if (env.CHORUS_POSTGRES_BIN) return env.CHORUS_POSTGRES_BIN;
+/** The folder holding initdb, pg_ctl and postgres: on PATH, else Debian's newest /usr/lib/postgresql/N/bin. */
+export function findPostgresBin(env: Env): string {
   const onPathInitdb = onPath('initdb', env);
   if (onPathInitdb) return join(onPathInitdb, '..');
   const debianRoot = '/usr/lib/postgresql';
@@ -21,7 +20,8 @@ export function findPostgresBin(env: Env = process.env): string {
         .filter((name) => isExecutable(join(debianRoot, name, 'bin', 'initdb')))
         .sort((a, b) => Number(b) - Number(a))
     : [];
-  if (!versions.length) throw new Error('PostgreSQL server binaries not found: apt-get install -y postgresql, or set CHORUS_POSTGRES_BIN to the folder holding initdb');
+  if (!versions.length)
+    throw new Error('PostgreSQL server binaries not found: apt-get install -y postgresql, or set CHORUS_POSTGRES_BIN to the folder holding initdb');
   return join(debianRoot, versions[0], 'bin');
 }
 
@@ -31,7 +31,8 @@ export interface PrivatePostgresOptions {
   port: number;
   /** The superuser initdb creates, which Temporal connects as. */
   user: string;
-  bin?: string;
+  /** Folder of initdb, pg_ctl and postgres (findPostgresBin). */
+  bin: string;
 }
 
 /**
@@ -47,7 +48,7 @@ export class PrivatePostgres {
   private osUser?: string;
 
   constructor(private readonly options: PrivatePostgresOptions) {
-    this.bin = options.bin ?? findPostgresBin();
+    this.bin = options.bin;
     this.dataDir = join(options.dir, 'data');
     this.logFile = join(options.dir, 'postgres.log');
     mkdirSync(options.dir, { recursive: true });
@@ -73,7 +74,18 @@ export class PrivatePostgres {
     writeFileSync(pwfile, this.password, { mode: 0o600 });
     await this.chownToOsUser(pwfile);
     try {
-      await this.pg('initdb', ['-D', this.dataDir, '-U', this.options.user, `--pwfile=${pwfile}`, '--auth-local=scram-sha-256', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C']);
+      await this.pg('initdb', [
+        '-D',
+        this.dataDir,
+        '-U',
+        this.options.user,
+        `--pwfile=${pwfile}`,
+        '--auth-local=scram-sha-256',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C',
+      ]);
     } finally {
       writeFileSync(pwfile, '');
     }
@@ -126,15 +138,25 @@ export class PrivatePostgres {
       () => false,
     );
     if (!exists) {
-      await run('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', POSTGRES_OS_USER]).catch(async (error: Error) => {
-        // Another process may have created it in the meantime.
-        if (!(await run('id', ['-u', POSTGRES_OS_USER]).then(() => true, () => false))) throw error;
-      });
+      await run('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', POSTGRES_OS_USER]).catch(
+        async (error: Error) => {
+          // Another process may have created it in the meantime.
+          if (
+            !(await run('id', ['-u', POSTGRES_OS_USER]).then(
+              () => true,
+              () => false,
+            ))
+          )
+            throw error;
+        },
+      );
     }
     this.osUser = POSTGRES_OS_USER;
     await run('chown', ['-R', `${POSTGRES_OS_USER}:`, this.options.dir]);
     await run('runuser', ['-u', POSTGRES_OS_USER, '--', 'test', '-w', this.options.dir]).catch(() => {
-      throw new Error(`${POSTGRES_OS_USER} cannot reach ${this.options.dir}: every folder above it must be searchable (chmod o+x), or choose another CHORUS_CLUSTER_DIR`);
+      throw new Error(
+        `${POSTGRES_OS_USER} cannot reach ${this.options.dir}: every folder above it must be searchable (chmod o+x), or choose another CHORUS_CLUSTER_DIR`,
+      );
     });
   }
 

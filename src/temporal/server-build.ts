@@ -28,7 +28,7 @@ function cachedBinaries(): TemporalServerBinaries {
  * `.cache/temporal-server-v1.29.1`. The Go module proxy serves the source; no prebuilt binary is fetched.
  * The build takes no tags or flags: the Makefile's `disable_grpc_modules` only trims the binary.
  */
-export function ensureTemporalServer(env: Env = process.env, log: (line: string) => void = console.error): TemporalServerBinaries {
+export function ensureTemporalServer(env: Env, log: (line: string) => void = console.error): TemporalServerBinaries {
   const binaries = cachedBinaries();
   if (isExecutable(binaries.server) && isExecutable(binaries.sqlTool)) return binaries;
   const go = onPath('go', env);

@@ -52,11 +52,14 @@ describe('cluster: a server node killed and PostgreSQL restarted under load', ()
     const probePipeline: PipelineDefinition = { ...pipeline, steps: pipeline.steps.slice(0, 1), output: { draft: 'steps.draft.text' } };
     const started: string[] = [];
     // A run completes only after its last (gemini) step answered: runs started minus those answers are in flight.
-    const inFlight = async () => started.length - (await simulator.requests()).filter((record) => record.provider === 'gemini' && record.answeredAt !== undefined).length;
+    const inFlight = async () =>
+      started.length - (await simulator.requests()).filter((record) => record.provider === 'gemini' && record.answeredAt !== undefined).length;
 
     const wave = async (name: string) => {
       const before = (await simulator.requests()).length;
-      started.push(...(await startPipelineRuns(client, temporal.taskQueue, { prefix: name, count: RUNS_PER_WAVE, pipeline, prompt: (index) => `${name} job ${index}` })));
+      started.push(
+        ...(await startPipelineRuns(client, temporal.taskQueue, { prefix: name, count: RUNS_PER_WAVE, pipeline, prompt: (index) => `${name} job ${index}` })),
+      );
       await waitFor(`${name}'s runs to reach the providers`, async () => (await simulator.requests()).length - before >= 50, 60_000, 200);
       return inFlight();
     };
@@ -67,7 +70,11 @@ describe('cluster: a server node killed and PostgreSQL restarted under load', ()
         'the cluster to accept a new run',
         () =>
           client.workflow
-            .start(pipelineWorkflow, { workflowId, taskQueue: temporal.taskQueue, args: [{ pipeline: probePipeline, input: { prompt: 'probe' } } satisfies PipelineRunInput] })
+            .start(pipelineWorkflow, {
+              workflowId,
+              taskQueue: temporal.taskQueue,
+              args: [{ pipeline: probePipeline, input: { prompt: 'probe' } } satisfies PipelineRunInput],
+            })
             // A start whose answer was lost with the failure did start: take that run.
             .catch((error: Error) => (error instanceof WorkflowExecutionAlreadyStartedError ? client.workflow.getHandle(workflowId) : Promise.reject(error))),
         60_000,

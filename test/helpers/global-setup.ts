@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TemporalCluster } from '../../cluster/cluster';
+import { loadClusterSettings } from '../../src/config/cluster';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { CHORUS_SEARCH_ATTRIBUTES } from '../../src/pipeline/search-attributes';
 import { serveClusterControl } from './cluster-control';
@@ -25,7 +26,11 @@ export default async function globalSetup(): Promise<void> {
   const shared = globalThis as { __chorusTemporal?: TestTemporal };
   if (process.env.CHORUS_TEST_CLUSTER === '1') {
     const startedAt = Date.now();
-    const cluster = new TemporalCluster({ dir: join(tmpdir(), `chorus-test-cluster-${process.pid}`), log: (line) => console.log(`[cluster] ${line}`) });
+    const cluster = new TemporalCluster({
+      ...loadClusterSettings(),
+      dir: join(tmpdir(), `chorus-test-cluster-${process.pid}`),
+      log: (line) => console.log(`[cluster] ${line}`),
+    });
     shared.__chorusTemporal = { cluster };
     // Jest skips the global teardown when the setup fails: stop what did start.
     await cluster.start().catch(async (error: Error) => {
