@@ -12,5 +12,5 @@ export interface ClusterSettings {
 }
 
 export function loadClusterSettings(env: Env = process.env): ClusterSettings {
-  return { dir: env.CHORUS_CLUSTER_DIR ?? join(projectRoot(), '.data', 'cluster'), postgresBin: env.CHORUS_POSTGRES_BIN, env };
+  return { dir: env.CHORUS_CLUSTER_DIR ?? join(projectRoot(), '.data', 'cluster'), postgresBin: env.CHORUS_POSTGRES_BIN || undefined, env };
 }
