@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,6 +58,7 @@ export class TemporalCluster {
   /** Called when a node exits without being asked to. */
   onUnexpectedExit?: (node: number, code: number | string) => void;
   private readonly nodes: ClusterNode[] = [];
+  private readonly assignedPorts = new Set<number>();
   private readonly logs: WriteStream[] = [];
   private balancer?: TcpBalancer;
   private postgres?: PrivatePostgres;
@@ -136,7 +137,18 @@ export class TemporalCluster {
     void managed.exited.then((code) => {
       if (!this.stopping && node.process === managed && !killed.has(managed)) this.onUnexpectedExit?.(index, code);
     });
-    await waitUntil(`Temporal node ${index + 1} to serve (log: ${node.logFile})`, () => this.serving(this.nodeAddress(index)), NODE_READY_TIMEOUT_MS, 500);
+    const exited = () => managed.child.exitCode !== null || managed.child.signalCode !== null;
+    // An exit ends the wait too: a node that died will never serve.
+    await waitUntil(
+      `Temporal node ${index + 1} to serve`,
+      async () => exited() || (await this.serving(this.nodeAddress(index))),
+      NODE_READY_TIMEOUT_MS,
+      500,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${tail(node.logFile)}`);
+    });
+    if (exited())
+      throw new Error(`Temporal node ${index + 1} exited (${managed.child.exitCode ?? managed.child.signalCode}) before serving:\n${tail(node.logFile)}`);
   }
 
   /** SIGKILL, as a crashed machine would: no drain, no goodbye to the ring. */
@@ -167,14 +179,26 @@ export class TemporalCluster {
     const configDir = join(this.options.dir, `node-${index + 1}`);
     mkdirSync(configDir, { recursive: true });
     const services = {} as ClusterNodePorts['services'];
-    for (const service of CLUSTER_SERVICES) services[service] = { grpc: await freeLoopbackPort(), membership: await freeMembershipPort() };
-    const ports: ClusterNodePorts = { services, frontendHttp: await freeLoopbackPort() };
+    for (const service of CLUSTER_SERVICES)
+      services[service] = { grpc: await this.unusedPort(freeLoopbackPort), membership: await this.unusedPort(freeMembershipPort) };
+    const ports: ClusterNodePorts = { services, frontendHttp: await this.unusedPort(freeLoopbackPort) };
     const postgres = this.postgres!;
     writeFileSync(
       join(configDir, 'chorus.yaml'),
       clusterNodeConfig(ports, { port: postgres.port, user: postgres.user, password: postgres.password }, this.address, this.options.serverLogLevel),
     );
     return { index, ports, configDir, logFile: join(configDir, 'server.log') };
+  }
+
+  /** A free port no other service of the cluster was given: a port probed free is released, so it can come back. */
+  private async unusedPort(find: () => Promise<number>): Promise<number> {
+    for (;;) {
+      const port = await find();
+      if (!this.assignedPorts.has(port)) {
+        this.assignedPorts.add(port);
+        return port;
+      }
+    }
   }
 
   private async sqlTool(database: string, command: string[]): Promise<void> {
@@ -242,6 +266,11 @@ async function freeMembershipPort(): Promise<number> {
     if (free) return port;
   }
   throw new Error('No free loopback port between 20000 and 32000 for Temporal membership');
+}
+
+/** The last lines of a node's log, for failure messages. */
+function tail(logFile: string, lines = 15): string {
+  return existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-lines).join('\n') : `(no ${logFile})`;
 }
 
 /** Processes killed on purpose, whose exit is expected. */
