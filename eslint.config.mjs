@@ -19,6 +19,7 @@ const MAY_IMPORT = {
   launcher: ['src'],
   cli: ['src'],
   tools: ['src', 'worker'],
+  cluster: ['src'],
 };
 const TOP_LEVEL = [...Object.keys(MAY_IMPORT), 'workflows', 'test', 'bench'];
 const WHY = {
@@ -30,6 +31,7 @@ const WHY = {
   launcher: 'the launcher starts the processes as children: it imports only src/',
   cli: 'the CLI is a client of the REST API: it imports only src/',
   tools: 'tools import src/ and, for replay, worker/: no other process or layer',
+  cluster: 'the cluster starts Temporal and PostgreSQL as children: it imports only src/',
 };
 const forbiddenFor = (folder) => TOP_LEVEL.filter((name) => name !== folder && !MAY_IMPORT[folder].includes(name));
 

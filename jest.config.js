@@ -33,7 +33,8 @@ module.exports = {
       ...shared,
       displayName: 'integration',
       roots: ['<rootDir>/test'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/'],
+      // test/cluster/ kills cluster nodes: it runs only on the cluster (`npm run test:cluster`).
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/', ...(process.env.CHORUS_TEST_CLUSTER === '1' ? [] : ['<rootDir>/test/cluster/'])],
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },

@@ -1,13 +1,50 @@
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TemporalCluster } from '../../cluster/cluster';
+import { loadClusterSettings } from '../../src/config/cluster';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { CHORUS_SEARCH_ATTRIBUTES } from '../../src/pipeline/search-attributes';
+import { serveClusterControl } from './cluster-control';
+
+export interface TestTemporal {
+  devServer?: TestWorkflowEnvironment;
+  cluster?: TemporalCluster;
+  control?: Server;
+}
 
 /**
- * One real Temporal dev server for the whole run, on a free loopback port. Test files reach it
- * through CHORUS_TEST_TEMPORAL_ADDRESS and isolate themselves with their own task queues.
+ * One Temporal for the whole run, reached by test files through CHORUS_TEST_TEMPORAL_ADDRESS; they
+ * isolate themselves with their own task queues. By default a real dev server on a free loopback
+ * port; with CHORUS_TEST_CLUSTER=1 the two-node PostgreSQL cluster (`npm run test:cluster`); with
+ * CHORUS_TEST_TEMPORAL_ADDRESS already set, that server (e.g. one `npm run cluster` started).
  */
 export default async function globalSetup(): Promise<void> {
   const executable = await ensureTemporalCli();
+  process.env.CHORUS_TEST_TEMPORAL_CLI = executable;
+  const shared = globalThis as { __chorusTemporal?: TestTemporal };
+  if (process.env.CHORUS_TEST_CLUSTER === '1') {
+    const startedAt = Date.now();
+    const cluster = new TemporalCluster({
+      ...loadClusterSettings(),
+      dir: join(tmpdir(), `chorus-test-cluster-${process.pid}`),
+      log: (line) => console.log(`[cluster] ${line}`),
+    });
+    shared.__chorusTemporal = { cluster };
+    // Jest skips the global teardown when the setup fails: stop what did start.
+    await cluster.start().catch(async (error: Error) => {
+      await cluster.stop(true);
+      throw error;
+    });
+    const control = await serveClusterControl(cluster);
+    shared.__chorusTemporal.control = control.server;
+    process.env.CHORUS_TEST_TEMPORAL_ADDRESS = cluster.address;
+    process.env.CHORUS_TEST_CLUSTER_CONTROL = control.url;
+    console.log(`[cluster] up in ${Date.now() - startedAt} ms at ${cluster.address}: ${JSON.stringify(cluster.timings)}`);
+    return;
+  }
+  if (process.env.CHORUS_TEST_TEMPORAL_ADDRESS) return;
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: executable },
@@ -17,6 +54,5 @@ export default async function globalSetup(): Promise<void> {
     },
   });
   process.env.CHORUS_TEST_TEMPORAL_ADDRESS = env.address;
-  process.env.CHORUS_TEST_TEMPORAL_CLI = executable;
-  (globalThis as { __chorusTemporal?: TestWorkflowEnvironment }).__chorusTemporal = env;
+  shared.__chorusTemporal = { devServer: env };
 }

@@ -1,5 +1,8 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestTemporal } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __chorusTemporal?: TestWorkflowEnvironment }).__chorusTemporal?.teardown();
+  const temporal = (globalThis as { __chorusTemporal?: TestTemporal }).__chorusTemporal;
+  temporal?.control?.close();
+  await temporal?.devServer?.teardown();
+  await temporal?.cluster?.stop(true);
 }
