@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { loadTemporalSettings, temporalConnectionOptions } from '../src/config/temporal';
 import { commandLine } from '../src/process/command-line';
@@ -20,7 +19,8 @@ const program = commandLine('npm run replay --', "Replays a run's history agains
   .addHelpText('after', '\nGive either --workflow-id or --file.');
 
 async function loadHistory(options: ReplayOptions) {
-  if (options.file) return { workflowId: options.file, history: historyFromJSON(JSON.parse(readFileSync(options.file, 'utf8'))) };
+  // The SDK's replay takes the exported JSON as it is and converts it itself (its converter is internal).
+  if (options.file) return { workflowId: options.file, history: JSON.parse(readFileSync(options.file, 'utf8')) as { events?: unknown[] } };
   const settings = loadTemporalSettings();
   const connection = await Connection.connect(temporalConnectionOptions(settings));
   try {

@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../helpers/stack';
 import { HISTORY_FIXTURES_DIR, RECORDED_SHAPES } from './fixtures';
@@ -19,7 +18,8 @@ describe('workflow replay', () => {
   it('replays every fixture without non-determinism', async () => {
     const histories = fixtures.map((file) => ({
       workflowId: file.replace(/\.json$/, ''),
-      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORY_FIXTURES_DIR, file), 'utf8'))),
+      // Exported JSON as it is: the SDK's replay converts it with its own (internal) converter.
+      history: JSON.parse(readFileSync(join(HISTORY_FIXTURES_DIR, file), 'utf8')) as unknown,
     }));
     const outcomes: { workflowId: string; error?: unknown }[] = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
