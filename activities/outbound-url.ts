@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { AxiosRequestConfig } from 'axios';
+import ipaddr from 'ipaddr.js';
 
 /** Where the worker may send requests on a pipeline's behalf (image URLs, webhooks): the SSRF guard. */
 export interface OutboundUrlRules {
@@ -8,19 +9,43 @@ export interface OutboundUrlRules {
   allowPrivateHosts: boolean;
 }
 
-// Addresses an outbound URL must not reach unless private hosts are allowed.
-const NON_PUBLIC = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) NON_PUBLIC.addSubnet(network, prefix, 'ipv4');
-for (const [network, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) NON_PUBLIC.addSubnet(network, prefix, 'ipv6');
+const ipv4FromWords = (high: number, low: number) => new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 
+/**
+ * The IPv4 addresses an IPv6 address carries and routes to, by the range it is in; undefined if it
+ * carries none. The local-use NAT64 prefix (64:ff9b:1::/48) is not here: its IPv4 position depends
+ * on a prefix length only its network knows, and it is not globally reachable, so it is not public.
+ */
+function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4[] | undefined {
+  const words = address.parts;
+  const isZero = (from: number, to: number) => words.slice(from, to).every((word) => word === 0);
+  if (address.isIPv4MappedAddress()) return [address.toIPv4Address()];
+  // RFC 6052 well-known NAT64 prefix 64:ff9b::/96.
+  if (words[0] === 0x64 && words[1] === 0xff9b && isZero(2, 6)) return [ipv4FromWords(words[6], words[7])];
+  // RFC 4291 IPv4-compatible ::/96 (deprecated, still routed by some stacks).
+  if (isZero(0, 6)) return [ipv4FromWords(words[6], words[7])];
+  // RFC 3056 6to4 2002:V4V4:V4V4::/48: the site's router.
+  if (words[0] === 0x2002) return [ipv4FromWords(words[1], words[2])];
+  // RFC 4380 Teredo 2001:0:SERVER:flags:port:~CLIENT: both the server and the (inverted) client.
+  if (words[0] === 0x2001 && words[1] === 0) return [ipv4FromWords(words[2], words[3]), ipv4FromWords(words[6] ^ 0xffff, words[7] ^ 0xffff)];
+  return undefined;
+}
+
+/** Global unicast 2000::/3 is the only IPv6 space IANA allocates for public addresses. */
+const GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR('2000::/3');
+
+/**
+ * Whether an address is public: in no special-purpose range of the IANA registries (ipaddr.js's
+ * `unicast`), judged by the IPv4 address it embeds when it embeds one. Anything else is refused.
+ */
 export function isPublicAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return isPublicAddress(mapped[1]);
-  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-  return !NON_PUBLIC.check(address, family);
+  if (!isIP(address)) return false;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() === 'unicast';
+  const ipv6 = parsed as ipaddr.IPv6;
+  const embedded = embeddedIpv4(ipv6);
+  if (embedded) return embedded.every((ipv4) => ipv4.range() === 'unicast');
+  return ipv6.range() === 'unicast' && ipv6.match(GLOBAL_UNICAST);
 }
 
 /**
