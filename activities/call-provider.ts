@@ -11,6 +11,7 @@ import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
 import { WIRE_ADAPTERS } from './providers';
 import { resolveImage } from './images';
+import type { RunIsOpen } from './run-status';
 import { planTask } from './tasks';
 
 /** A step's call as the activity gets it: the definition's call spec, with its templates rendered. */
@@ -34,6 +35,8 @@ export interface ActivityDeps {
   pacer?: ProviderPacer;
   /** Answers of this process, so a retry Temporal schedules after losing an attempt's completion does not pay twice. @default none */
   answered?: AnsweredCalls;
+  /** Whether a run is still open, so a call kept for a retry stops once its run has closed. @default unknown: such a call runs to its end */
+  runIsOpen?: RunIsOpen;
 }
 
 /**
@@ -43,18 +46,44 @@ export interface ActivityDeps {
  * then already answering (and charging for) this request, so the call goes on for the retry to
  * pick its answer up (AnsweredCalls). A step's startToClose means "too slow, call again", and a
  * workflow cancel or a worker shutdown means stop: those abort.
+ *
+ * A retry comes only while the run is open: a run that failed, was terminated or timed out also
+ * answers NOT_FOUND. So the call asks at once whether its run is open, and again every
+ * `recheckEveryMs` while it goes on, and aborts once the run has closed. When the server cannot
+ * say (it is down), the call goes on: that is the outage a retry will follow.
  */
-function answerableSignal(cancellation: AbortSignal, stepTimedOut: () => boolean): AbortSignal {
+function answerableSignal(
+  cancellation: AbortSignal,
+  { stepTimedOut, runClosed, recheckEveryMs }: { stepTimedOut: () => boolean; runClosed: () => Promise<boolean>; recheckEveryMs: number },
+): { signal: AbortSignal; release: () => void } {
   const http = new AbortController();
+  let released = false;
+  let recheck: NodeJS.Timeout | undefined;
+  const watchRun = async () => {
+    if (released) return;
+    if (await runClosed()) http.abort(cancellation.reason);
+    else if (!released) recheck = setTimeout(() => void watchRun(), recheckEveryMs);
+  };
   const onCancel = () => {
     const reason = (cancellation.reason as Error | undefined)?.message;
     const retryComing = reason === 'NOT_FOUND' || (reason === 'TIMED_OUT' && !stepTimedOut());
-    if (!retryComing) http.abort(cancellation.reason);
+    if (retryComing) void watchRun();
+    else http.abort(cancellation.reason);
   };
   if (cancellation.aborted) onCancel();
   else cancellation.addEventListener('abort', onCancel, { once: true });
-  return http.signal;
+  return {
+    signal: http.signal,
+    release: () => {
+      released = true;
+      clearTimeout(recheck);
+      cancellation.removeEventListener('abort', onCancel);
+    },
+  };
 }
+
+/** How often a call kept for a retry asks whether its run is open, when the step has no heartbeat. */
+const RUN_RECHECK_WITHOUT_HEARTBEAT_MS = 1000;
 
 /** Clocks of worker and server differ a little: a TIMED_OUT this close to startToClose is that timeout. */
 const STEP_TIMEOUT_SLACK_MS = 250;
@@ -68,7 +97,7 @@ function answeredCallKey(info: Info): string | undefined {
 const failureTypeOf = (error: unknown) => (error instanceof ApplicationFailure ? (error.type ?? 'Error') : ((error as Error | undefined)?.name ?? 'Error'));
 
 /** Calls one provider for one pipeline step, under Temporal's retry policy and timeouts. */
-export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS, pacer = NO_PACING, answered }: ActivityDeps) {
+export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS, pacer = NO_PACING, answered, runIsOpen }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
@@ -95,6 +124,18 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
     // Heartbeats let Temporal notice a dead worker early and deliver cancellation to this call.
     const heartbeatEvery = context.info.heartbeatTimeoutMs ? Math.max(context.info.heartbeatTimeoutMs / 3, 100) : undefined;
     const heartbeat = heartbeatEvery ? setInterval(() => context.heartbeat(), heartbeatEvery) : undefined;
+    const runClosed = async (): Promise<boolean> => {
+      const run = context.info.workflowExecution;
+      if (!runIsOpen || !run) return false;
+      try {
+        const open = await runIsOpen(run.workflowId, run.runId);
+        if (!open) context.log.info('provider call stopped: its run has closed, no retry will take the answer', { provider: input.provider });
+        return !open;
+      } catch {
+        // The server cannot say (it is down): that is the outage a retry follows.
+        return false;
+      }
+    };
     try {
       const key = answered && answeredCallKey(context.info);
       // When this attempt's own startToClose runs out: a call still going then is one the step gave up on as too slow.
@@ -127,12 +168,20 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         const request = adapter.toHttpRequest(call, endpoint);
         pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
         const startedAt = clock();
-        const response = await http.post(request.url, request.body, {
-          headers: request.headers,
-          timeout: providers.requestTimeoutMs,
-          signal: key ? answerableSignal(context.cancellationSignal, () => clock() >= stepDeadline) : context.cancellationSignal,
-          responseType: 'json',
-        });
+        const answerable = key
+          ? answerableSignal(context.cancellationSignal, { stepTimedOut: () => clock() >= stepDeadline, runClosed, recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS })
+          : undefined;
+        let response;
+        try {
+          response = await http.post(request.url, request.body, {
+            headers: request.headers,
+            timeout: providers.requestTimeoutMs,
+            signal: answerable?.signal ?? context.cancellationSignal,
+            responseType: 'json',
+          });
+        } finally {
+          answerable?.release();
+        }
         const latencyMs = clock() - startedAt;
         let answer;
         try {

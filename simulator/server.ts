@@ -35,6 +35,8 @@ export interface SimulatorRequestRecord {
   receivedAt: number;
   /** Epoch ms when the answer was sent; absent while in flight or for a hang. */
   answeredAt?: number;
+  /** Epoch ms when the client went away (aborted) before the answer was sent. */
+  abandonedAt?: number;
   status: number | 'hang';
   fault?: string;
   /** Fingerprint of the body: the same request retried has the same fingerprint. */
@@ -153,6 +155,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     response.once('finish', () => {
       record.answeredAt = Date.now();
     });
+    response.once('close', () => {
+      if (!response.writableFinished) record.abandonedAt = Date.now();
+    });
+
     const answer = ({ status, body, headers }: WireAnswer) => {
       record.status = status;
       sendJson(response, status, body, headers);

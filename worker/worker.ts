@@ -3,12 +3,14 @@ import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
 import { createActivities } from '../activities';
 import { AnsweredCalls } from '../activities/answered-calls';
 import type { ProviderCallMetrics } from '../activities/metrics';
 import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../activities/provider-pacer';
+import { runIsOpenVia } from '../activities/run-status';
 import type { ProviderSettings } from '../src/config/providers';
 import { temporalConnectionOptions, type TemporalSettings } from '../src/config/temporal';
 import type { WebhookSettings } from '../src/config/webhooks';
@@ -162,6 +164,8 @@ export async function createChorusWorker(
     webhooks: options.webhooks,
     pacer,
     answered: new AnsweredCalls(),
+    // The worker's own connection: a call kept for a retry asks whether its run is still open.
+    runIsOpen: runIsOpenVia(new Client({ connection, namespace: options.temporal.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) })),
   });
   const tracing = options.tracing;
 

@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ProviderStepInput } from '../../activities';
 import { AnsweredCalls } from '../../activities/answered-calls';
+import type { RunIsOpen } from '../../activities/run-status';
 import { FailureType } from '../../src/pipeline/failures';
 import type { StepResult } from '../../src/pipeline/types';
 import { PROVIDER_NAMES } from '../../src/pipeline/providers';
@@ -255,6 +256,84 @@ describe('callProvider activity', () => {
       await callAs(activities, attempt(2, 'slow-1', 400), step({ provider: 'cohere', prompt: 'Too slow, again [[sim:latency=10]]' }));
       expect(providerRequests() - before).toBe(2);
       await first;
+    });
+
+    describe("a NOT_FOUND heartbeat: a retry comes only if the attempt's run is still open", () => {
+      const withRunStatus = (runIsOpen: RunIsOpen) =>
+        createActivities({
+          http: createProviderHttpClient(),
+          providers: { ...simulatedProviders(simulator.url), requestTimeoutMs: 5000, maxRetryAfterMs: 60_000 },
+          answered: new AnsweredCalls(),
+          runIsOpen,
+        });
+      const heartbeating = (heartbeatTimeoutMs: number) =>
+        new MockActivityEnvironment({ attempt: 1, activityId: 'draft-1', startToCloseTimeoutMs: 10_000, heartbeatTimeoutMs, workflowExecution: { workflowId: 'wf-closing', runId: 'run-1' } }, quiet);
+      const lastCohereRequest = () => simulator.requests().filter((record) => record.provider === 'cohere').at(-1)!;
+
+      it('of a run that has closed (failed, terminated, timed out) aborts the call at once: the provider answers no one', async () => {
+        const asked: string[] = [];
+        const activities = withRunStatus(async (workflowId, runId) => (asked.push(`${workflowId}/${runId}`), false));
+        const env = heartbeating(900);
+        const before = providerRequests();
+        const orphaned = callAs(activities, env, step({ provider: 'cohere', prompt: 'Closed run [[sim:latency=3000]]' }));
+        await waitFor('the provider request', () => providerRequests() > before, 2000, 10);
+        const closedAt = Date.now();
+        env.cancel('NOT_FOUND');
+        await expect(orphaned).rejects.toBeInstanceOf(CancelledFailure);
+        await waitFor('the provider request to be aborted', () => lastCohereRequest().abandonedAt !== undefined, 3000, 10);
+        expect(lastCohereRequest().abandonedAt! - closedAt).toBeLessThan(900);
+        expect(asked).toEqual(['wf-closing/run-1']);
+        // An abandoned request can no longer be answered: its connection is gone.
+        expect(lastCohereRequest().answeredAt).toBeUndefined();
+      });
+
+      it('of a run still open (Temporal lost the attempt) goes on, and the retry takes its answer', async () => {
+        const activities = withRunStatus(async () => true);
+        const before = providerRequests();
+        const slow = step({ provider: 'cohere', prompt: 'Lost attempt [[sim:latency=800]]' });
+        const lostEnv = attempt(1);
+        const lost = callAs(activities, lostEnv, slow);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        lostEnv.cancel('NOT_FOUND');
+        await expect(lost).rejects.toBeInstanceOf(CancelledFailure);
+        const retried = await callAs(activities, attempt(2), slow);
+        expect(retried).toMatchObject({ attempt: 2, provider: 'cohere' });
+        expect(providerRequests() - before).toBe(1);
+        expect(lastCohereRequest()).toMatchObject({ status: 200, answeredAt: expect.any(Number) });
+      });
+
+      it('when the server cannot say (it is down), the call goes on for the retry', async () => {
+        const activities = withRunStatus(async () => {
+          throw new Error('14 UNAVAILABLE: connection refused');
+        });
+        const before = providerRequests();
+        const slow = step({ provider: 'cohere', prompt: 'Outage, unknown run [[sim:latency=800]]' });
+        const lostEnv = attempt(1);
+        const lost = callAs(activities, lostEnv, slow);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        lostEnv.cancel('NOT_FOUND');
+        await expect(lost).rejects.toBeInstanceOf(CancelledFailure);
+        expect(await callAs(activities, attempt(2), slow)).toMatchObject({ attempt: 2 });
+        expect(providerRequests() - before).toBe(1);
+      });
+
+      it('of a run that closes later, while its call goes on for a retry, stops the call within a heartbeat interval', async () => {
+        let open = true;
+        const activities = withRunStatus(async () => open);
+        const env = heartbeating(900);
+        const before = providerRequests();
+        const kept = callAs(activities, env, step({ provider: 'cohere', prompt: 'Closes later [[sim:latency=4000]]' }));
+        await waitFor('the provider request', () => providerRequests() > before, 2000, 10);
+        env.cancel('NOT_FOUND');
+        await expect(kept).rejects.toBeInstanceOf(CancelledFailure);
+        await sleep(700);
+        expect(lastCohereRequest().abandonedAt).toBeUndefined();
+        const closedAt = Date.now();
+        open = false;
+        await waitFor('the provider request to be aborted', () => lastCohereRequest().abandonedAt !== undefined, 3000, 10);
+        expect(lastCohereRequest().abandonedAt! - closedAt).toBeLessThan(900);
+        expect(lastCohereRequest().answeredAt).toBeUndefined();
+      });
     });
 
     it('a failed attempt leaves nothing to reuse: the retry calls the provider', async () => {
