@@ -2,8 +2,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 /**
  * Custom search attributes Chorus sets on every run so operators can find runs in the Web UI and
- * the API can list them. The dev server registers them at start; a cluster needs them created once
- * (`temporal operator search-attribute create`, see README).
+ * the API can list them. The one list: the dev server gets them as flags, `npm start` and the compose
+ * files' one-shot job (tools/register-search-attributes.ts) add any a server lacks.
  */
 export const PIPELINE_NAME_ATTRIBUTE = defineSearchAttributeKey('ChorusPipeline', SearchAttributeType.KEYWORD);
 /** Estimated cost of a completed run in USD. */

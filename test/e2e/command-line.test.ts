@@ -19,6 +19,7 @@ const PROGRAMS: Array<[script: string, usage: string, required: string[]]> = [
   ['tools/replay.js', 'npm run replay --', []],
   ['tools/export-schema.js', 'npm run schema:export --', []],
   ['tools/install-temporal-cli.js', 'npm run temporal:install --', []],
+  ['tools/register-search-attributes.js', 'npm run search-attributes --', []],
   ['launcher/main.js', 'npm start --', []],
   ['simulator/main.js', 'npm run start:simulator --', []],
 ];

@@ -1,12 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import Long from 'long';
 import { startProcess, waitUntil, type ManagedProcess } from '../../src/process/child-process';
 import { CHORUS_SEARCH_ATTRIBUTES } from '../../src/pipeline/search-attributes';
 import { devServerArgs } from '../../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
+import { registerSearchAttributes } from '../../tools/register-search-attributes';
 import { freePort } from '../helpers/reliability';
+import { testTemporalAddress } from '../helpers/stack';
 
 /** The dev server as `npm start` runs it, and the search attributes Chorus needs on a server that lacks them. */
 describe('Temporal provisioning', () => {
@@ -30,6 +34,20 @@ describe('Temporal provisioning', () => {
     } finally {
       await connection?.close();
     }
+  });
+
+  it('the compose job registers them on a namespace created a moment ago, and then has nothing to add', async () => {
+    const address = testTemporalAddress();
+    const namespace = `chorus-provisioning-${randomUUID()}`;
+    const connection = await Connection.connect({ address });
+    try {
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(24 * 3600) } });
+    } finally {
+      await connection.close();
+    }
+    const settings = { address, namespace, taskQueue: 'unused' };
+    expect(await registerSearchAttributes(settings, 30, () => undefined)).toEqual(CHORUS_SEARCH_ATTRIBUTES.map((key) => key.name));
+    expect(await registerSearchAttributes(settings, 30, () => undefined)).toEqual([]);
   });
 
   it('starts the dev server with WAL and synchronous=NORMAL SQLite and Chorus search attributes', () => {

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { API_METRIC_NAMES } from '../../api/observability/api-metrics';
 import { PROVIDER_METRIC_NAMES, TEMPORAL_SDK_METRIC_NAMES } from '../../worker/provider-metrics';
-import { CHORUS_SEARCH_ATTRIBUTES } from '../../src/pipeline/search-attributes';
 import { projectRoot } from '../../src/project-root';
 
 const read = (...path: string[]) => readFileSync(join(projectRoot(), ...path), 'utf8');
@@ -91,7 +90,7 @@ describe('docker-compose.yml', () => {
 
   it('runs PostgreSQL, Temporal with its UI, replicated API and workers, Prometheus and Grafana', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'api', 'worker', 'prometheus', 'grafana', 'redis']),
+      expect.arrayContaining(['postgresql', 'temporal', 'search-attributes', 'temporal-ui', 'api', 'worker', 'prometheus', 'grafana', 'redis']),
     );
     expect(compose.services.temporal.image).toMatch(/^temporalio\/(auto-setup|server):/);
     expect(compose.services['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
@@ -103,10 +102,6 @@ describe('docker-compose.yml', () => {
     for (const service of ['api', 'worker']) expect(compose.services[service].environment?.CHORUS_REDIS_URL).toBe('${CHORUS_REDIS_URL:-redis://redis:6379}');
   });
 
-  it("creates every one of Chorus's search attributes", () => {
-    const script = ([] as string[]).concat(compose.services['temporal-admin-tools'].command ?? []).join('\n');
-    for (const attribute of CHORUS_SEARCH_ATTRIBUTES) expect(script).toContain(`${attribute.name}=`);
-  });
 
   it("scrapes the workers' metrics port and the API", () => {
     const prometheus = parse(read('deploy', 'prometheus', 'prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
