@@ -44,12 +44,15 @@ async function main() {
     },
   });
   let metricsServer: MetricsServer | undefined;
+  // Ready once every Worker polls: the container healthcheck reads /readyz on the metrics port.
+  let polling: () => boolean = () => false;
   if (settings.metricsPort) {
     metricsServer = await startMetricsServer({
       host: settings.metricsHost ?? '127.0.0.1',
       port: settings.metricsPort,
       registry,
       upstream: `http://127.0.0.1:${sdkMetricsPort}/metrics`,
+      ready: () => polling(),
     });
   }
 
@@ -75,6 +78,7 @@ async function main() {
   const queues = [...worker.workers.keys()].map((role) => taskQueueOf(temporal.taskQueue, role));
   const simulated = PROVIDER_NAMES.filter((name) => providers.endpoints[name].simulated);
   const running = worker.run();
+  polling = () => worker.getState() === 'RUNNING';
   logger.info(
     { queues, address: temporal.address, namespace: temporal.namespace, simulated, metrics: metricsServer?.url, limits: settings.providerLimits },
     `Chorus worker polling task queues ${queues.map((queue) => `"${queue}"`).join(', ')} on ${temporal.address}` +

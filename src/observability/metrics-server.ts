@@ -9,10 +9,16 @@ export interface MetricsServer {
 
 /**
  * Serves `GET /metrics` in the Prometheus text format: the registry's metrics, followed by those of
- * `upstream` (the Temporal SDK's own exporter), so one scrape target covers the whole process.
+ * `upstream` (the Temporal SDK's own exporter), so one scrape target covers the whole process; and,
+ * given `ready`, `GET /readyz` (200 when ready, else 503) for a container healthcheck.
  */
-export async function startMetricsServer(options: { host: string; port: number; registry: Registry; upstream?: string }): Promise<MetricsServer> {
+export async function startMetricsServer(options: { host: string; port: number; registry: Registry; upstream?: string; ready?: () => boolean }): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
+    if (options.ready && request.method === 'GET' && request.url === '/readyz') {
+      const ready = options.ready();
+      response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready ? 'ready' : 'not ready' }));
+      return;
+    }
     if (request.method !== 'GET' || !request.url?.startsWith('/metrics')) {
       response.writeHead(404).end();
       return;

@@ -50,6 +50,11 @@ describe('metrics', () => {
     await simulator?.close();
   });
 
+  it("answers /readyz on the worker's metrics port once its Workers poll (the container healthcheck)", async () => {
+    const ready = await fetch(metricsUrl.replace(/\/metrics$/, '/readyz'));
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: 'ready' } });
+  });
+
   it('exports API, run, provider-call and Temporal SDK metrics after a pipeline run', async () => {
     const started = await http
       .post('/v1/workflows')

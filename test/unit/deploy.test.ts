@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { API_METRIC_NAMES } from '../../api/observability/api-metrics';
 import { PROVIDER_METRIC_NAMES, TEMPORAL_SDK_METRIC_NAMES } from '../../worker/provider-metrics';
+import { SCOPES } from '../../src/config/auth';
 import { projectRoot } from '../../src/project-root';
 
 const read = (...path: string[]) => readFileSync(join(projectRoot(), ...path), 'utf8');
@@ -83,19 +84,84 @@ describe('Grafana dashboard', () => {
   });
 });
 
-describe('docker-compose.yml', () => {
-  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
-    services: Record<string, { image?: string; command?: string[] | string; environment?: Record<string, unknown>; deploy?: { replicas?: unknown } }>;
-  };
+interface ComposeService {
+  image?: string;
+  command?: string[] | string;
+  entrypoint?: string[] | string;
+  environment?: Record<string, unknown>;
+  deploy?: { replicas?: unknown };
+  healthcheck?: { test?: string[] | string };
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  restart?: string;
+}
 
-  it('runs PostgreSQL, Temporal with its UI, replicated API and workers, Prometheus and Grafana', () => {
+describe('docker-compose.yml', () => {
+  const text = read('docker-compose.yml');
+  const compose = parse(text, { merge: true }) as { services: Record<string, ComposeService> };
+  const services = Object.entries(compose.services);
+  const script = (service: ComposeService) => [service.entrypoint ?? [], service.command ?? []].flat().join(' ');
+  /** One-shot jobs: they run to completion, and what needs them waits for that (their exit code is their health). */
+  const jobs = new Set(
+    services.flatMap(([, service]) =>
+      Array.isArray(service.depends_on) ? [] : Object.entries(service.depends_on ?? {}).flatMap(([name, { condition }]) => (condition === 'service_completed_successfully' ? [name] : [])),
+    ),
+  );
+
+  it('runs PostgreSQL, Temporal with its schema job and UI, replicated API and workers, Prometheus and Grafana', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'search-attributes', 'temporal-ui', 'api', 'worker', 'prometheus', 'grafana', 'redis']),
+      expect.arrayContaining(['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'search-attributes', 'temporal-ui', 'api', 'worker', 'prometheus', 'grafana', 'redis']),
     );
-    expect(compose.services.temporal.image).toMatch(/^temporalio\/(auto-setup|server):/);
     expect(compose.services['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
     expect(String(compose.services.api.deploy?.replicas)).not.toBe('1');
     expect(compose.services.worker.deploy?.replicas).toBeDefined();
+  });
+
+  it("documents an example key whose scopes are all scopes the API knows (it refuses to start otherwise)", () => {
+    const example = /CHORUS_API_KEYS='(\[.*\])'/.exec(text);
+    expect(example).not.toBeNull();
+    const entries = JSON.parse(example![1]) as { scopes: string[] }[];
+    const scopes = entries.flatMap((entry) => entry.scopes);
+    expect(scopes.length).toBeGreaterThan(0);
+    expect(scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope))).toEqual([]);
+  });
+
+  it('runs the Temporal server image (not the deprecated auto-setup) after an explicit schema job of the same version', () => {
+    expect(text).not.toMatch(/auto-setup/);
+    const version = /^temporalio\/server:(\d+\.\d+\.\d+)$/.exec(compose.services.temporal.image ?? '')?.[1];
+    expect(version).toBeDefined();
+    const schema = compose.services['temporal-schema'];
+    expect(schema.image).toBe(`temporalio/admin-tools:${version}`);
+    expect(script(schema)).toMatch(/temporal-sql-tool/);
+    // Both stores: create if missing, then set up and update to the versioned schema of this release.
+    for (const step of ['create', 'setup-schema -v 0.0', 'update-schema -d']) expect(script(schema)).toContain(step);
+    expect(script(schema)).toContain('/etc/temporal/schema/postgresql/v12/');
+    expect(script(schema)).toMatch(/:temporal".*:visibility"/);
+    expect(compose.services.temporal.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+    expect(compose.services['temporal-namespace'].image).toBe(`temporalio/admin-tools:${version}`);
+    expect(script(compose.services['temporal-namespace'])).toMatch(/temporal operator namespace create/);
+  });
+
+  it('checks Temporal with the temporal CLI, never tctl', () => {
+    expect(text).not.toMatch(/\btctl\b/);
+    expect([compose.services.temporal.healthcheck?.test ?? []].flat().join(' ')).toMatch(/^CMD temporal operator cluster health/);
+  });
+
+  it('gives every long-running service a healthcheck; one-shot jobs run once and are waited for', () => {
+    expect(jobs).toEqual(new Set(['temporal-schema', 'temporal-namespace', 'search-attributes']));
+    for (const [name, service] of services) {
+      if (jobs.has(name)) expect({ name, restart: service.restart, healthcheck: service.healthcheck }).toEqual({ name, restart: 'no', healthcheck: undefined });
+      else expect({ name, healthcheck: [service.healthcheck?.test ?? []].flat()[0] }).toEqual({ name, healthcheck: expect.stringMatching(/^CMD(-SHELL)?$/) });
+    }
+  });
+
+  it('starts each service once what it depends on is healthy, or done for a job', () => {
+    for (const [name, service] of services) {
+      expect({ name, listForm: Array.isArray(service.depends_on) }).toEqual({ name, listForm: false });
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        const expected = jobs.has(dependency) ? 'service_completed_successfully' : 'service_healthy';
+        expect({ name, dependency, condition }).toEqual({ name, dependency, condition: expected });
+      }
+    }
   });
 
   it('points the API replicas and the workers at the one Redis, where they share rate limits and provider pacing', () => {
