@@ -3,7 +3,7 @@ import { flag, parseEnv, url, type Env } from './env';
 import { DEFAULT_SIMULATOR_URL } from './providers';
 
 export interface SimulatorSettings {
-  /** From CHORUS_SIMULATOR_URL: the simulator listens where the worker is told to find it. */
+  /** CHORUS_BIND_HOST, as the API and the dev server bind. @default the host of CHORUS_SIMULATOR_URL, where the worker is told to find it */
   host: string;
   port: number;
   /** @default 150 */
@@ -24,6 +24,7 @@ export function loadSimulatorSettings(env: Env = process.env): SimulatorSettings
   const vars = parseEnv(
     {
       CHORUS_SIMULATOR_URL: url().default(DEFAULT_SIMULATOR_URL),
+      CHORUS_BIND_HOST: z.string().optional(),
       CHORUS_SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).default(150),
       CHORUS_SIMULATOR_JITTER_MS: z.coerce.number().int().min(0).default(100),
       CHORUS_SIMULATOR_SEED: z.coerce.number().int().default(1),
@@ -35,7 +36,7 @@ export function loadSimulatorSettings(env: Env = process.env): SimulatorSettings
   );
   const listenOn = new URL(vars.CHORUS_SIMULATOR_URL);
   return {
-    host: listenOn.hostname.replace(/^\[|\]$/g, ''),
+    host: vars.CHORUS_BIND_HOST ?? listenOn.hostname.replace(/^\[|\]$/g, ''),
     port: Number(listenOn.port || 80),
     latencyMs: vars.CHORUS_SIMULATOR_LATENCY_MS,
     jitterMs: vars.CHORUS_SIMULATOR_JITTER_MS,
