@@ -2,7 +2,8 @@
 # `npm test` runs this first: it checks what the suite needs beyond npm packages, installs what is
 # missing where it can (as root, or with passwordless sudo, through apt-get) and otherwise stops at
 # once with the command to run, instead of failing minutes into the suite.
-#   bash tools/test-preflight.sh [COMMAND...]   also require these commands (each a Debian package of that name)
+#   bash tools/test-preflight.sh [COMMAND...]   also require these commands (each a Debian package of that name;
+#                                               postgresql: its initdb, for the cluster tests)
 set -euo pipefail
 cd "${BASH_SOURCE[0]%/*}/.."
 
@@ -41,6 +42,11 @@ fi
 missing=()
 for package in "${packages[@]}"; do
   if [ "$package" = chromium ] && [ -n "${CHORUS_TEST_CHROMIUM:-}" ] && [ -x "${CHORUS_TEST_CHROMIUM}" ]; then continue; fi
+  # Debian's postgresql keeps initdb off PATH, under /usr/lib/postgresql/<version>/bin.
+  if [ "$package" = postgresql ]; then
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
+    continue
+  fi
   command -v "$package" >/dev/null || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

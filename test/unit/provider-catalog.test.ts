@@ -72,7 +72,7 @@ describe('deployment files follow the catalog', () => {
   );
 
   it('.env.example and the compose file carry CHORUS_PROVIDERS', () => {
-    expect(file('.env.example')).toMatch(/^CHORUS_PROVIDERS=$/m);
+    expect(file('.env.example')).toMatch(/^# CHORUS_PROVIDERS=$/m);
     expect(file('docker-compose.yml')).toContain('CHORUS_PROVIDERS: ${CHORUS_PROVIDERS:-}');
   });
 });
