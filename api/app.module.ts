@@ -20,6 +20,7 @@ import { SchedulesService } from './schedules/schedules.service';
 import { TemporalModule } from './temporal/temporal.module';
 import { API_SETTINGS, CODEC } from './tokens';
 import { BatchController } from './workflows/batch.controller';
+import { LiveRunReader } from './workflows/live-run-reader';
 import { RunAdminService } from './workflows/run-admin.service';
 import { RunEventsService } from './workflows/run-events.service';
 import { WorkflowsController } from './workflows/workflows.controller';
@@ -54,6 +55,7 @@ export class AppModule {
         ...codec,
         { provide: PipelinesService, useValue: pipelines },
         WorkflowsService,
+        LiveRunReader,
         RunAdminService,
         RunEventsService,
         SchedulesService,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only overhead,start,throughput,memory,scaling] [--label name]
+ * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit] [--label name]
  *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1]`
  *
  * Starts its own stack on free loopback ports, measures Chorus against a plain Express gateway
@@ -20,13 +20,15 @@ import { API_KEY, BenchStack } from './lib/stack';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import type { SimulatorStats } from './sim-process';
 
-const SCENARIOS = ['overhead', 'start', 'throughput', 'memory', 'scaling', 'rate-limit'] as const;
+const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Plan {
   warmup: number;
   overhead: { latencyMs: number; count: number; concurrency: number; maxMs: number };
   start: { count: number };
+  /** Runs started one after another per loop, each read through GET /v1/workflows/:id right after its 202 and then every `pollEveryMs` until it closes. */
+  statusRead: { latencyMs: number; runs: number; concurrency: number; pollEveryMs: number; maxMs: number };
   throughput: { latencyMs: number; runs: Array<{ concurrency: number; count: number; maxMs: number; abortAfterMs?: number }> };
   memory: { latencyMs: number; inFlight: number; holdMs: number; startConcurrency: number };
   scaling: { latencyMs: number; maxActivities: number; concurrency: number; count: number; maxMs: number };
@@ -39,6 +41,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     warmup: 10,
     overhead: { latencyMs: 100, count: 40, concurrency: 4, maxMs: 15_000 },
     start: { count: 20 },
+    statusRead: { latencyMs: 100, runs: 20, concurrency: 2, pollEveryMs: 25, maxMs: 30_000 },
     throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 300, maxMs: 5_000, abortAfterMs: 15_000 }, { concurrency: 200, count: 600, maxMs: 5_000, abortAfterMs: 15_000 }] },
     // Quick mode holds 500 open runs, not 1,000: terminating a thousand leftovers alone takes ~30 s on 2 busy cores.
     memory: { latencyMs: 1000, inFlight: 500, holdMs: 12_000, startConcurrency: 100 },
@@ -49,6 +52,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     warmup: 30,
     overhead: { latencyMs: 100, count: 300, concurrency: 4, maxMs: 60_000 },
     start: { count: 100 },
+    statusRead: { latencyMs: 100, runs: 100, concurrency: 4, pollEveryMs: 25, maxMs: 60_000 },
     throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 3000, maxMs: 30_000, abortAfterMs: 60_000 }, { concurrency: 200, count: 6000, maxMs: 30_000, abortAfterMs: 60_000 }] },
     memory: { latencyMs: 1000, inFlight: 1000, holdMs: 45_000, startConcurrency: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 60, maxMs: 45_000 },
@@ -245,6 +249,48 @@ const EVENT_TYPE_NAMES: Record<number, string> = {
   40: 'UpsertWorkflowSearchAttributes',
 };
 
+/** How long a status read takes while a run is going: the first right after its 202, then every read until it closes. */
+async function statusReads(stack: BenchStack, http: AxiosInstance, plan: Plan['statusRead']) {
+  const firstReads: number[] = [];
+  const runningReads: number[] = [];
+  const closingReads: number[] = [];
+  const load = await runLoad({ count: plan.runs, concurrency: plan.concurrency, maxMs: plan.maxMs }, async (i, signal) => {
+    const workflowId = await startViaApi(http, stack.apiUrl, i, signal);
+    const url = `${stack.apiUrl}/v1/workflows/${encodeURIComponent(workflowId)}`;
+    // A classic run at this latency closes within a few seconds; the bound only stops a run that never does.
+    for (let read = 0; read < 2000; read++) {
+      const t0 = performance.now();
+      const response = await http.get(url, { headers, signal });
+      const ms = performance.now() - t0;
+      if (response.status !== 200) throw new Error(`GET status answered ${response.status}: ${JSON.stringify(response.data).slice(0, 160)}`);
+      if (response.data.status !== 'RUNNING') {
+        if (response.data.status !== 'COMPLETED') throw new Error(`run ended ${response.data.status}`);
+        closingReads.push(ms);
+        return;
+      }
+      if (!Array.isArray(response.data.steps)) throw new Error('a running run answered without steps (progress not read)');
+      (read === 0 ? firstReads : runningReads).push(ms);
+      await new Promise((resolve) => setTimeout(resolve, plan.pollEveryMs));
+    }
+    throw new Error(`run ${workflowId} still running after 2000 reads`);
+  });
+  const first = summarize(firstReads);
+  const whileRunning = summarize([...firstReads, ...runningReads]);
+  return {
+    ...plan,
+    errors: load.errors,
+    errorCounts: load.errorCounts,
+    firstRead: first,
+    whileRunning,
+    afterClose: summarize(closingReads),
+    targetP50Ms: STATUS_READ_TARGET_MS,
+    met: load.errors === 0 && first.p50 <= STATUS_READ_TARGET_MS && whileRunning.p50 <= STATUS_READ_TARGET_MS,
+  };
+}
+
+/** The issue's goal for a status read of a running run, at every moment of it. */
+const STATUS_READ_TARGET_MS = 20;
+
 /** Terminates runs a scenario left open (aborted by its deadline) so they do not load the next one. */
 async function terminateLeftovers(stack: BenchStack): Promise<number> {
   const client = stack.client!;
@@ -385,6 +431,18 @@ async function main() {
       const direct = summarize(bare);
       results.start = { count: plan.start.count, api, bareClient: direct, apiOverheadMsP50: round(api.p50 - direct.p50), ratioP50: round(api.p50 / direct.p50, 3) };
       log(`start latency: API p50 ${api.p50} ms / p99 ${api.p99} ms; bare client p50 ${direct.p50} ms / p99 ${direct.p99} ms`);
+    }
+
+    if (options.only.has('status-read')) {
+      http = httpClient();
+      await stack.setLatency(plan.statusRead.latencyMs);
+      const statusRead = await statusReads(stack, http, plan.statusRead);
+      results.statusRead = statusRead;
+      const { firstRead: f, whileRunning: w } = statusRead;
+      log(
+        `status read during a run: first read p50 ${f.p50} ms / p95 ${f.p95} ms (n ${f.n}); every read while running p50 ${w.p50} ms / p95 ${w.p95} ms (n ${w.n}); ` +
+          `${statusRead.errors} errors; target p50 ≤ ${STATUS_READ_TARGET_MS} ms ${statusRead.met ? 'met' : 'NOT met'}`,
+      );
     }
 
     if (options.only.has('throughput')) {

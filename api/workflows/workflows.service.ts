@@ -15,20 +15,20 @@ import { FailureType } from '../../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { readPath } from '../../src/pipeline/template';
-import { isApprovalOutcome, isMapResult, isMapStep, type ApprovalDecision, type PipelineDefinition, type StepOutput, type WebhookState, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
+import { isApprovalOutcome, isMapResult, isMapStep, type ApprovalDecision, type PipelineDefinition, type StepOutput, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
 import { requiredInputFields, type FieldProblem } from '../../src/pipeline/validate';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import type { pipelineWorkflow } from '../../workflows';
-import { approvalUpdate, PIPELINE_WORKFLOW_TYPE, progressQuery, webhookQuery } from '../../workflows/definitions';
+import { approvalUpdate, PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
 import { badRequest } from '../errors/bad-request';
 import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import type { Principal } from '../auth/principal';
 import type { ListRunsQuery } from './dto/run-queries.dto';
 import type { StartPipelineDto } from './dto/start-pipeline.dto';
-import type { RunSummary, RunView, StepView } from './run-view';
+import { LiveRunReader } from './live-run-reader';
+import type { RunSummary, RunView } from './run-view';
 import { summaryOf, visibilityQuery, type RunFilter } from './run-visibility';
 
-const PROGRESS_QUERY_DEADLINE_MS = 3000;
 const DEFAULT_WAIT_SECONDS = 30;
 
 export interface StartedRun {
@@ -126,6 +126,7 @@ export class WorkflowsService {
     @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
     @Inject(API_SETTINGS) private readonly api: ApiSettings,
     private readonly pipelines: PipelinesService,
+    private readonly live: LiveRunReader,
   ) {}
 
   /**
@@ -193,6 +194,7 @@ export class WorkflowsService {
       ],
       memo: { ...(requestHash ? { [REQUEST_HASH_MEMO]: requestHash } : {}), ...(rerunOf ? { [RERUN_OF_MEMO]: rerunOf } : {}) },
     });
+    this.live.started(handle.firstExecutionRunId, args[0]);
     return { workflowId, runId: handle.firstExecutionRunId, pipeline: pipeline.name, status: 'RUNNING', ...runLinks(workflowId), ...(rerunOf ? { rerunOf } : {}) };
   }
 
@@ -203,6 +205,8 @@ export class WorkflowsService {
     const rerunOf = description.memo?.[RERUN_OF_MEMO] as RunView['rerunOf'];
     const view: RunView = { ...summaryOf(description), steps: null, ...(rerunOf ? { rerunOf } : {}) };
     const sameRun = settled?.runId === description.runId;
+    // A completed or failed run is described by its outcome from now on.
+    if (view.status === 'COMPLETED' || view.status === 'FAILED') this.live.forget(description.runId);
     if (view.status === 'COMPLETED') {
       const result = sameRun && settled?.result ? settled.result : await handle.result();
       return {
@@ -216,8 +220,8 @@ export class WorkflowsService {
     if (view.status === 'FAILED') {
       return { ...view, ...this.failureView(sameRun && settled?.failure ? settled.failure : await this.failureOf(handle)) };
     }
-    const [steps, webhook] = await Promise.all([this.liveProgress(handle, description), this.liveWebhook(handle)]);
-    return { ...view, steps, ...(webhook ? { webhook } : {}) };
+    // Cancelled, terminated or timed out: the workflow's queries still answer, from its history.
+    return { ...view, ...(await this.live.read(description)) };
   }
 
   /** Waits up to `waitSeconds` for the run to close, then describes it. */
@@ -270,15 +274,6 @@ export class WorkflowsService {
     return { workflows };
   }
 
-  /** Webhook delivery of a running run (null without callbackUrl, or when no worker answered in time). */
-  private async liveWebhook(handle: WorkflowHandle<typeof pipelineWorkflow>): Promise<WebhookState | null> {
-    try {
-      return await this.client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () => handle.query(webhookQuery));
-    } catch {
-      return null;
-    }
-  }
-
   /** The failure of a run that closed as FAILED. */
   private async failureOf(handle: WorkflowHandle<typeof pipelineWorkflow>): Promise<WorkflowFailedError> {
     const error = await handle.result().then(
@@ -297,23 +292,5 @@ export class WorkflowsService {
     }
     const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error');
     return { steps: null, error: { type, message: cause instanceof TemporalFailure ? cause.message : error.message } };
-  }
-
-  /** Progress from the workflow's query, with live attempt numbers and last errors of running steps. */
-  private async liveProgress(handle: WorkflowHandle<typeof pipelineWorkflow>, description: WorkflowExecutionDescription): Promise<StepView[] | null> {
-    let steps: StepView[];
-    try {
-      steps = await this.client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () => handle.query(progressQuery));
-    } catch {
-      return null;
-    }
-    for (const pending of description.raw.pendingActivities ?? []) {
-      const step = steps.find((candidate) => candidate.id === pending.activityId);
-      if (!step || step.status !== 'running') continue;
-      step.attempts = pending.attempt ?? undefined;
-      const failure = pending.lastFailure;
-      if (failure) step.lastError = { type: failure.applicationFailureInfo?.type ?? 'Error', message: failure.message ?? '' };
-    }
-    return steps;
   }
 }

@@ -26,6 +26,18 @@ export interface BenchReport {
       overheadPerStepMs: Record<'p50' | 'p95' | 'p99', number>;
     };
     start?: { count: number; api: LatencySummary; bareClient: LatencySummary; apiOverheadMsP50: number; ratioP50: number };
+    statusRead?: {
+      latencyMs: number;
+      runs: number;
+      concurrency: number;
+      pollEveryMs: number;
+      errors: number;
+      firstRead: LatencySummary;
+      whileRunning: LatencySummary;
+      afterClose: LatencySummary;
+      targetP50Ms: number;
+      met: boolean;
+    };
     throughput?: { simulatorLatencyMs: number; workers: number; runs: Array<{ concurrency: number; baseline: Run; chorus: Run; ratio: number }> };
     memory?: {
       simulatorLatencyMs: number;
@@ -94,6 +106,11 @@ export function markdown(report: BenchReport): string {
   const scaling2 = results.scaling ? scalingSpeedups(results.scaling)[1]?.pipelines : undefined;
   lines.push('## Targets', '', '| target | measured | verdict |', '| --- | --- | --- |');
   lines.push(`| overhead per durable step ≤ 5 ms at p50 | ${overhead ? `${overhead.overheadPerStepMs.p50} ms` : '—'} | ${verdict(overhead && overhead.overheadPerStepMs.p50 <= 5)} |`);
+  const reads = results.statusRead;
+  lines.push(
+    `| status read of a running run ≤ 20 ms at p50, first read included | ` +
+      `${reads ? `first read ${reads.firstRead.p50} ms, every read ${reads.whileRunning.p50} ms (p95 ${reads.whileRunning.p95} ms)${reads.errors ? `, ${reads.errors} errors` : ''}` : '—'} | ${verdict(reads?.met)} |`,
+  );
   lines.push(`| ≥ 100 three-step pipelines/s | ${throughputRuns.length ? `${bestChorus}/s (best steady rate)` : '—'} | ${verdict(throughputRuns.length ? bestChorus >= 100 : undefined)} |`);
   lines.push(`| 2 workers ≥ 1.8× one worker (provider slots the bottleneck) | ${scaling2 !== undefined ? `${scaling2}×` : '—'} | ${verdict(scaling2 === undefined ? undefined : scaling2 >= 1.8)} |`);
   const memory = results.memory?.memory;
@@ -138,6 +155,23 @@ export function markdown(report: BenchReport): string {
       `| POST /v1/workflows | ${api.p50} | ${api.p95} | ${api.p99} |`,
       `| bare client.workflow.start | ${bareClient.p50} | ${bareClient.p95} | ${bareClient.p99} |`,
       `| API cost at p50 | ${results.start.apiOverheadMsP50} ms (${results.start.ratioP50}×) | | |`,
+      '',
+    );
+  }
+
+  if (reads) {
+    lines.push(
+      `## Status read during a run — ${reads.runs} classic runs (simulator latency ${reads.latencyMs} ms), ${reads.concurrency} at a time`,
+      '',
+      `Each run is read with GET /v1/workflows/:id right after its 202, then every ${reads.pollEveryMs} ms until it closes. Errors: ${reads.errors}.`,
+      '',
+      '| read | n | p50 ms | p95 ms | p99 ms | max ms |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...([
+        ['first read, right after the 202', reads.firstRead],
+        ['every read while RUNNING (first included)', reads.whileRunning],
+        ['the read that saw it closed', reads.afterClose],
+      ] as const).map(([name, l]) => `| ${name} | ${l.n} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} |`),
       '',
     );
   }

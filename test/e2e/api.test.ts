@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { INestApplication } from '@nestjs/common';
 import type request from 'supertest';
 import { FailureType } from '../../src/pipeline/failures';
@@ -80,6 +81,55 @@ describe('REST API end to end', () => {
       { id: 'sentiment', provider: 'gemini', status: 'pending' },
     ]);
     await waitForResult(started.resultUrl).expect(200);
+  });
+
+  describe('status reads of a running run', () => {
+    // A query sent before the run's first workflow task completed used to wait for it: 1.5–2 s.
+    it('answers the first read right after the 202 at once, with every step pending or running', async () => {
+      const started = await startClassic('Read me at once [[sim:openai,latency=3000]]');
+      const sentAt = performance.now();
+      const first = await http.get(started.statusUrl).set(auth).expect(200);
+      const elapsedMs = performance.now() - sentAt;
+      expect(first.body).toMatchObject({ workflowId: started.workflowId, runId: started.runId, status: 'RUNNING' });
+      expect(first.body.steps).toEqual([
+        expect.objectContaining({ id: 'draft', provider: 'openai', status: expect.stringMatching(/^(pending|running)$/) }),
+        { id: 'summary', provider: 'cohere', status: 'pending' },
+        { id: 'sentiment', provider: 'gemini', status: 'pending' },
+      ]);
+      // Generous against a loaded machine; the point is that it does not wait out the first workflow task.
+      expect(elapsedMs).toBeLessThan(500);
+      await waitForResult(started.resultUrl).expect(200);
+    });
+
+    it('shows exact progress mid-run, live attempts included, read after read', async () => {
+      // The summary's first attempt takes 1.5 s and fails with a 503; Temporal retries it after 3 s.
+      const started = await startClassic('Exact progress [[sim:cohere:503x1,retry-after=3,latency=1500]]');
+      const stepsNow = async () => (await http.get(started.statusUrl).set(auth).expect(200)).body.steps as unknown[];
+      const draftDone = { id: 'draft', provider: 'openai', status: 'done', attempts: 1 };
+      const sentimentPending = { id: 'sentiment', provider: 'gemini', status: 'pending' };
+      const firstAttempt = [draftDone, { id: 'summary', provider: 'cohere', status: 'running', attempts: 1 }, sentimentPending];
+      const retrying = [
+        draftDone,
+        { id: 'summary', provider: 'cohere', status: 'running', attempts: 2, lastError: { type: FailureType.ProviderUnavailable, message: expect.any(String) } },
+        sentimentPending,
+      ];
+      let steps: unknown[] = [];
+      // Running with its attempt: describe and query are two reads, so a step can show running before its activity shows pending.
+      await waitFor('the summary to be running its first attempt', async () => {
+        steps = await stepsNow();
+        return (steps?.[1] as { attempts?: number } | undefined)?.attempts === 1;
+      }, 5000, 50);
+      expect(steps).toEqual(firstAttempt);
+      expect(await stepsNow()).toEqual(firstAttempt);
+      await waitFor('the summary to wait for its second attempt', async () => {
+        steps = await stepsNow();
+        return (steps?.[1] as { attempts?: number } | undefined)?.attempts === 2;
+      }, 5000, 50);
+      expect(steps).toEqual(retrying);
+      expect(await stepsNow()).toEqual(retrying);
+      const done = await waitForResult(started.resultUrl).expect(200);
+      expect(done.body.steps.map((step: { status: string; attempts: number }) => `${step.status}#${step.attempts}`)).toEqual(['done#1', 'done#2', 'done#1']);
+    });
   });
 
   it('retries a provider 503 and completes', async () => {

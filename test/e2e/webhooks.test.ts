@@ -5,6 +5,7 @@ import type request from 'supertest';
 import { signWebhook } from '../../activities/webhooks';
 import { FailureType } from '../../src/pipeline/failures';
 import { startApiApp, TEST_API_KEY } from '../helpers/api-app';
+import { waitFor } from '../helpers/wait';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const SECRET = 'whsec_acme_0123456789abcdef';
@@ -74,6 +75,26 @@ describe('webhooks', () => {
       expect(delivery.headers['chorus-delivery']).toBe(`${done.workflowId}/${done.runId}`);
       const body = JSON.parse(delivery.body);
       expect(body).toMatchObject({ event: 'run.completed', workflowId: done.workflowId, pipeline: 'classic', status: 'COMPLETED', result: { output: { draft: expect.stringContaining('Tell the receiver') } } });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('shows the delivery in the status of a running run: pending from the first read, delivering while the receiver is down', async () => {
+    const receiver = await startReceiver(2);
+    try {
+      const started = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt: 'Watch the hook' }, callbackUrl: receiver.url }).expect(202);
+      const statusNow = async () => (await http.get(started.body.statusUrl).set(auth).expect(200)).body;
+      expect(await statusNow()).toMatchObject({ status: 'RUNNING', webhook: { url: receiver.url, status: 'pending' } });
+      const seen = new Set<string>();
+      await waitFor('the delivery to be retried', async () => {
+        const status = await statusNow();
+        if (status.status === 'RUNNING') seen.add(status.webhook?.status);
+        return status.webhook?.status === 'delivering';
+      }, 10_000, 50);
+      expect([...seen].every((state) => state === 'pending' || state === 'delivering')).toBe(true);
+      const done = (await http.get(`${started.body.resultUrl}?waitSeconds=25`).set(auth).expect(200)).body;
+      expect(done.webhook).toMatchObject({ url: receiver.url, status: 'delivered', attempts: 3 });
     } finally {
       await receiver.close();
     }
