@@ -4,7 +4,7 @@ import { initialProgress } from '../../src/pipeline/progress';
 import type { PipelineRunInput, StepProgress, WebhookState } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import { progressQuery, webhookQuery } from '../../workflows/definitions';
-import { runInputOf } from '../temporal/run-input';
+import { runInputOf } from '../temporal/payloads';
 import { TEMPORAL_CLIENT } from '../tokens';
 import type { RunView, StepView } from './run-view';
 

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Request, Response } from 'express';
 import type { TemporalSettings } from '../../src/config/temporal';
 import type { Principal } from '../auth/principal';
+import { decodedPayload } from '../temporal/payloads';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import { WorkflowsService } from './workflows.service';
 
@@ -38,7 +40,8 @@ export const stepOfActivity = (activityId: string) => activityId.replace(/(\[\d+
 /**
  * Live progress as Server-Sent Events, read from the run's Temporal history: each event's ID is the
  * history event ID, so a client that reconnects with Last-Event-ID resumes exactly where it left off
- * (even on another API instance). Payloads are never read, so this works with encryption on.
+ * (even on another API instance). The only payload read is an approval's answer (its step), through
+ * the client's data converter, so this works with encryption on.
  */
 @Injectable()
 export class RunEventsService {
@@ -75,7 +78,8 @@ export class RunEventsService {
         );
         for (const event of page.history?.events ?? []) {
           const id = Number(event.eventId);
-          const change = this.stepChange(event, scheduled, attempts);
+          const decided = event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED;
+          const change = decided ? await this.approvalDecided(event) : this.stepChange(event, scheduled, attempts);
           if (id <= resumeAfter) continue;
           if (change) send(id, 'step', change);
           if (event.eventType !== null && event.eventType !== undefined && CLOSE_EVENTS.has(event.eventType)) {
@@ -91,6 +95,13 @@ export class RunEventsService {
       clearInterval(keepAlive);
       response.end();
     }
+  }
+
+  /** The approval step a completed approval update decided: the update answers with the step's id. */
+  private async approvalDecided(event: HistoryEvent): Promise<StepEvent> {
+    const answer = event.workflowExecutionUpdateCompletedEventAttributes?.outcome?.success?.payloads as Payload[] | undefined;
+    const { step } = await decodedPayload<{ step: string }>(this.client, answer);
+    return { step, call: step, status: 'decided' };
   }
 
   /** The step change a history event means, if any; records what later events refer back to. */
@@ -121,8 +132,6 @@ export class RunEventsService {
         return change(callOf(event.activityTaskTimedOutEventAttributes?.scheduledEventId), 'failed', { errorType: 'TimeoutFailure' });
       case EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
         return change(callOf(event.activityTaskCanceledEventAttributes?.scheduledEventId), 'cancelled');
-      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-        return { step: 'approval', call: 'approval', status: 'decided' };
       default:
         return undefined;
     }

@@ -111,6 +111,15 @@ describe('live progress and approvals', () => {
       await http.post(`/v1/workflows/${workflowId}/approve`).set(auth).send({}).expect(409);
     });
 
+    it('streams the decision under the approval step’s own id', async () => {
+      const workflowId = await start({ definition: reviewed({ timeout: '1h' }), input: { topic: 'Streamed decision' } });
+      const events = readEvents(workflowId);
+      await waitForApproval(workflowId);
+      await http.post(`/v1/workflows/${workflowId}/approve`).set(auth).send({}).expect(200);
+      const decided = (await events).filter((event) => event.data.status === 'decided');
+      expect(decided.map((event) => event.data)).toEqual([{ step: 'review', call: 'review', status: 'decided' }]);
+    });
+
     it('fails the run as ApprovalRejected when rejected', async () => {
       const workflowId = await start({ definition: reviewed({}), input: { topic: 'A risky claim' } });
       await waitForApproval(workflowId);
