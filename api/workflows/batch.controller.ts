@@ -13,14 +13,14 @@ export class BatchController {
 
   @Post('reset')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Reset every failed run matching the filter (dryRun lists them only)' })
+  @ApiOperation({ summary: 'Reset every failed run matching the filter, or every failed run with all: true (dryRun lists them only)' })
   reset(@Body() request: BatchRunsDto, @CurrentPrincipal() principal: Principal) {
     return this.admin.batch('reset', principal, request);
   }
 
   @Post('rerun')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Rerun every failed run matching the filter (dryRun lists them only)' })
+  @ApiOperation({ summary: 'Rerun every failed run matching the filter, or every failed run with all: true (dryRun lists them only)' })
   rerun(@Body() request: BatchRunsDto, @CurrentPrincipal() principal: Principal) {
     return this.admin.batch('rerun', principal, request);
   }

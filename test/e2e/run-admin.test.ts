@@ -164,6 +164,35 @@ describe('bringing runs back', () => {
     expect(again.body.results[0].outcome).toBe('skipped');
   });
 
+  it('batch reset and rerun with no body, an empty one or no filter answer 400 naming "all", and touch no run', async () => {
+    const failed = (await start(`Not for an empty batch ${Date.now()} [[sim:cohere:400]]`).expect(202)).body;
+    expect((await waitFor(failed.workflowId)).status).toBe('FAILED');
+    for (const action of ['reset', 'rerun']) {
+      for (const body of [undefined, {}, { dryRun: false, limit: 5 }]) {
+        const request = http.post(`/v1/batch/${action}`).set(auth);
+        const response = await (body === undefined ? request : request.send(body)).expect(400);
+        const reason = expect.stringMatching(/^give a filter \(pipeline, errorType, startedAfter, startedBefore\) or "all": true/);
+        expect(response.body.errors).toEqual([{ field: 'all', reason }]);
+      }
+    }
+    // Neither batch reran or reset it: it is still the current, failed run, and a first rerun of it is accepted.
+    expect((await http.get(`/v1/workflows/${failed.workflowId}`).set(auth).expect(200)).body).toMatchObject({ runId: failed.runId, status: 'FAILED' });
+    await http.post(`/v1/workflows/${failed.workflowId}/rerun`).set(auth).expect(202);
+  });
+
+  it('batch with "all": true selects every failed run of the tenant; "all" with a filter is a 400', async () => {
+    const failed = (await start(`Every failed run ${Date.now()} [[sim:cohere:400]]`).expect(202)).body;
+    expect((await waitFor(failed.workflowId)).status).toBe('FAILED');
+    const listed = await poll(
+      'the dry run with all: true to list the failed run',
+      async () => (await http.post('/v1/batch/rerun').set(auth).send({ all: true, dryRun: true }).expect(200)).body,
+      { ...listingPoll, until: (body) => body.matched.some((run: { workflowId: string }) => run.workflowId === failed.workflowId) },
+    );
+    expect(listed.matched.every((run: { status: string }) => run.status === 'FAILED')).toBe(true);
+    const mixed = await http.post('/v1/batch/reset').set(auth).send({ all: true, pipeline: 'classic' }).expect(400);
+    expect(mixed.body.errors).toEqual([{ field: 'all', reason: 'all: true cannot be combined with a filter' }]);
+  });
+
   it.each([
     [{ startedAfter: 'yesterday' }, 'startedAfter'],
     [{ errorType: "x' OR 1=1" }, 'errorType'],

@@ -1,5 +1,21 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsDateString, IsIn, IsInt, IsOptional, IsString, Matches, MaxLength, Min, Max, ValidateIf } from 'class-validator';
+import {
+  IsBoolean,
+  IsDateString,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  Max,
+  Validate,
+  ValidateIf,
+  ValidatorConstraint,
+  type ValidationArguments,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
 
@@ -38,7 +54,25 @@ export class TerminateRunDto {
   reason?: string;
 }
 
-/** Selects failed runs for a batch reset or rerun. */
+/** The fields that narrow a batch; without one, a batch acts on every failed run of the tenant. */
+const BATCH_FILTERS = ['pipeline', 'errorType', 'startedAfter', 'startedBefore'] as const;
+const isFiltered = (dto: BatchRunsDto) => BATCH_FILTERS.some((field) => dto[field] !== undefined);
+
+/** A batch names what it selects: a filter, or `all: true` for every failed run (an empty body must not mean "all"). */
+@ValidatorConstraint({ name: 'filterOrAll' })
+class FilterOrAll implements ValidatorConstraintInterface {
+  validate(all: unknown, { object }: ValidationArguments): boolean {
+    return isFiltered(object as BatchRunsDto) ? all !== true : all === true;
+  }
+
+  defaultMessage({ object }: ValidationArguments): string {
+    return isFiltered(object as BatchRunsDto)
+      ? 'all: true cannot be combined with a filter'
+      : `give a filter (${BATCH_FILTERS.join(', ')}) or "all": true to act on every failed run of the tenant`;
+  }
+}
+
+/** Selects failed runs for a batch reset or rerun: by a filter, or all of them with `all: true`. */
 export class BatchRunsDto {
   @ApiPropertyOptional({ description: 'Only runs of this pipeline.' })
   @IsOptional()
@@ -59,6 +93,14 @@ export class BatchRunsDto {
   @IsOptional()
   @IsDateString({ strict: true }, { message: 'startedBefore must be an ISO 8601 date-time' })
   startedBefore?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Every failed run of the tenant, with no filter. Required when no filter (pipeline, errorType, startedAfter, startedBefore) is given: ' +
+      'a body without either is a 400, so an empty request never acts on every run.',
+  })
+  @Validate(FilterOrAll)
+  all?: boolean;
 
   @ApiPropertyOptional({ description: 'List the matching runs without touching them.', default: false })
   @IsOptional()
