@@ -56,11 +56,12 @@ export interface StartOptions {
 const REQUEST_HASH_MEMO = 'chorusRequestHash';
 const RERUN_OF_MEMO = 'chorusRerunOf';
 
-/** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
+/** JSON with object keys sorted (absent ones left out), so equal requests hash equally whatever their key order. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
       .sort()
       .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
       .join(',')}}`;
@@ -166,7 +167,10 @@ export class WorkflowsService {
 
     // Keys are scoped per tenant: the same Idempotency-Key from two tenants names two runs.
     const scopedKey = createHash('sha256').update(`${tenant}\n${idempotencyKey}`).digest('hex').slice(0, 32);
-    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, tenant, callbackUrl, requestHash: createHash('sha256').update(canonicalJson({ pipeline, input, callbackUrl })).digest('hex') };
+    // The request as sent: a named pipeline whose file changed since is still the same request.
+    const sent = { pipeline: request.pipeline, definition: request.definition, input, callbackUrl };
+    const requestHash = createHash('sha256').update(canonicalJson(sent)).digest('hex');
+    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, tenant, callbackUrl, requestHash };
     try {
       return await this.startRun(pipeline, input, options);
     } catch (error) {

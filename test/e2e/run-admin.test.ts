@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { INestApplication } from '@nestjs/common';
@@ -44,6 +45,24 @@ describe('bringing runs back', () => {
       await waitFor(first.body.workflowId);
       const afterCompletion = await start('Idempotent job', { 'idempotency-key': key }).expect(200);
       expect(afterCompletion.body).toMatchObject({ workflowId: first.body.workflowId, status: 'COMPLETED' });
+    });
+
+    it('returns the same run for a repeated request after the named pipeline’s file changed', async () => {
+      const key = `edited-${Date.now()}`;
+      const first = await start('Same request', { 'idempotency-key': key }).expect(202);
+      const pipelinesDir = mkdtempSync(join(tmpdir(), 'chorus-pipelines-'));
+      for (const file of readdirSync(join(projectRoot(), 'pipelines'))) copyFileSync(join(projectRoot(), 'pipelines', file), join(pipelinesDir, file));
+      const classic = join(pipelinesDir, 'classic.yaml');
+      writeFileSync(classic, readFileSync(classic, 'utf8').replace(/^description: .*$/m, 'description: Edited after the first request.'));
+      const edited = await startApiApp(stack.temporal, { pipelinesDir });
+      try {
+        expect((await edited.http.get('/v1/pipelines/classic').set(auth).expect(200)).body.description).toBe('Edited after the first request.');
+        const again = await edited.http.post('/v1/workflows').set({ ...auth, 'idempotency-key': key }).send({ pipeline: 'classic', input: { prompt: 'Same request' } }).expect(200);
+        expect(again.body).toMatchObject({ workflowId: first.body.workflowId, runId: first.body.runId, idempotentReplay: true });
+      } finally {
+        await edited.app.close();
+        rmSync(pipelinesDir, { recursive: true, force: true });
+      }
     });
 
     it('answers 409 when the same key comes with a different body', async () => {
