@@ -39,11 +39,11 @@ export interface ChorusApiSettings {
 export class AppModule {
   static forRoot({ api, temporal, encryption, logger }: ChorusApiSettings): DynamicModule {
     const pipelines = new PipelinesService(api);
-    const metrics = new ApiMetrics((name) => pipelines.find(name) !== undefined);
+    const metrics = new ApiMetrics();
     const codec: Provider[] = encryption ? [{ provide: CODEC, useValue: new EncryptionCodec(encryption) }, CodecAccessGuard] : [];
     return {
       module: AppModule,
-      imports: [TemporalModule.forRoot(temporal, encryption, [metrics.runsStartedInterceptor()]), ObservabilityModule.forRoot(metrics, logger)],
+      imports: [TemporalModule.forRoot(temporal, encryption), ObservabilityModule.forRoot(metrics, logger)],
       controllers: [HealthController, PipelinesController, WorkflowsController, BatchController, SchedulesController, ...(encryption ? [CodecController] : [])],
       providers: [
         { provide: API_SETTINGS, useValue: api },

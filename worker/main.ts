@@ -16,6 +16,7 @@ import { loadWorkerSettings } from '../src/config/worker';
 import { createLogger, PinoTemporalLogger } from '../src/observability/logger';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../src/observability/metrics-server';
 import { createProviderCallMetrics } from './provider-metrics';
+import { createRunMetrics } from './run-metrics';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
 import { workerIdentity } from '../src/temporal/worker-readiness';
@@ -71,6 +72,7 @@ async function main() {
     worker: settings,
     identity,
     metrics: createProviderCallMetrics(registry),
+    runMetrics: createRunMetrics(registry),
     tracing,
     dataConverter: chorusDataConverter(loadEncryptionSettings()),
     webhooks: loadWebhookSettings(),

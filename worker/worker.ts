@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, type State, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type InjectedSinks, type State, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
 import { createActivities } from '../activities';
 import { AnsweredCalls } from '../activities/answered-calls';
@@ -20,6 +20,8 @@ import { queueRoles, taskQueueOf, type QueueRole } from '../src/pipeline/task-qu
 import { temporalLoggerAtLeast } from '../src/observability/logger';
 import type { Tracing } from '../src/observability/tracing';
 import { projectRoot } from '../src/project-root';
+import type { RunMetrics } from './run-metrics';
+import type { RunSinks } from './run-start-interceptor';
 import { cachedWorkflowBundle, compiledRootOf } from './workflow-bundle-cache';
 
 export interface ChorusWorkerOptions {
@@ -37,6 +39,8 @@ export interface ChorusWorkerOptions {
   webhooks?: WebhookSettings;
   /** Provider-call metrics. @default none */
   metrics?: ProviderCallMetrics;
+  /** Counts runs as they start (a prebuilt bundle must include RUN_START_INTERCEPTORS). @default none */
+  runMetrics?: RunMetrics;
   /** Traces workflows and activities (a prebuilt bundle must include the tracing workflow interceptors). @default off */
   tracing?: Pick<Tracing, 'spanProcessor' | 'resource'>;
   /** Spaces provider requests to their limits; the worker closes it when it stops. @default createProviderPacer without logging */
@@ -44,6 +48,8 @@ export interface ChorusWorkerOptions {
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** The workflow interceptor that reports each run's start to the worker; every bundle includes it. */
+export const RUN_START_INTERCEPTORS = require.resolve('./run-start-interceptor');
 /** Workflow interceptors that trace workflow runs and propagate the trace to activities. */
 export const TRACING_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 export const WORKFLOW_BUNDLE_CACHE_DIR = join(projectRoot(), '.cache', 'workflow-bundles');
@@ -54,7 +60,7 @@ export const WORKFLOW_BUNDLE_CACHE_DIR = join(projectRoot(), '.cache', 'workflow
  */
 async function workflowCode(options: ChorusWorkerOptions): Promise<Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'>> {
   if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
-  const workflowInterceptorModules = options.tracing ? [TRACING_WORKFLOW_INTERCEPTORS] : [];
+  const workflowInterceptorModules = [RUN_START_INTERCEPTORS, ...(options.tracing ? [TRACING_WORKFLOW_INTERCEPTORS] : [])];
   const compiledRoot = compiledRootOf(WORKFLOWS_PATH);
   if (!compiledRoot) return { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: workflowInterceptorModules } };
   const inputs = {
@@ -66,6 +72,11 @@ async function workflowCode(options: ChorusWorkerOptions): Promise<Pick<WorkerOp
   // webpack's statistics of the bundle are for the SDK's developers: only its warnings and errors are logged.
   const logger = temporalLoggerAtLeast('WARN', Runtime.instance().logger);
   return { workflowBundle: await cachedWorkflowBundle(inputs, { cacheDir: WORKFLOW_BUNDLE_CACHE_DIR, compiledRoot, logger }) };
+}
+
+/** Where the run-start interceptor's reports go: the run's memo says how it started. Not called on replay. */
+export function runSinks(metrics?: RunMetrics): InjectedSinks<RunSinks> {
+  return { runs: { started: { fn: (info) => metrics?.started(info.memo), callDuringReplay: false } } };
 }
 
 /** Provider calls reuse connections: a fresh TLS handshake per call would dominate short answers. */
@@ -183,7 +194,7 @@ export async function createChorusWorker(
             // Webhook deliveries run next to the workflows: they belong to no provider's queue or limit.
             activities,
             maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
-            ...(tracing ? { sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } } : {}),
+            sinks: { ...runSinks(options.runMetrics), ...(tracing ? { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } : {}) },
           }),
         );
       } else {

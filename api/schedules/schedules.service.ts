@@ -12,6 +12,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import { runDefaultsOf, type ApiSettings } from '../../src/config/api';
 import type { TemporalSettings } from '../../src/config/temporal';
+import { runStartMemo } from '../../src/pipeline/run-memo';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
@@ -136,6 +137,7 @@ export class SchedulesService {
           args,
           // As on a run started by POST /v1/workflows: the tenant sees, lists and administers these runs.
           typedSearchAttributes: tenantAttributes,
+          memo: runStartMemo('schedule', pipeline.name),
         },
         typedSearchAttributes: tenantAttributes,
         memo: { [TIMING_MEMO]: timing },

@@ -1,5 +1,5 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { EncryptionSettings } from '../../src/config/encryption';
 import { temporalConnectionOptions, type TemporalSettings } from '../../src/config/temporal';
@@ -11,7 +11,7 @@ import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 export class TemporalModule implements OnApplicationShutdown {
   constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}
 
-  static forRoot(settings: TemporalSettings, encryption?: EncryptionSettings, interceptors: WorkflowClientInterceptor[] = []): DynamicModule {
+  static forRoot(settings: TemporalSettings, encryption?: EncryptionSettings): DynamicModule {
     return {
       module: TemporalModule,
       global: true,
@@ -25,7 +25,7 @@ export class TemporalModule implements OnApplicationShutdown {
               namespace: settings.namespace,
               dataConverter: chorusDataConverter(encryption),
               // Carries the request's trace into the workflow (a no-op while tracing is off).
-              interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor(), ...interceptors] },
+              interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
             }),
         },
       ],

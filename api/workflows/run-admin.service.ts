@@ -6,6 +6,7 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import type { TemporalSettings } from '../../src/config/temporal';
+import { NAMED_PIPELINE_MEMO } from '../../src/pipeline/run-memo';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import { badRequest } from '../errors/bad-request';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
@@ -108,6 +109,9 @@ export class RunAdminService {
         tenant: principal.tenant,
         callbackUrl: original.callbackUrl,
         rerunOf: { workflowId, runId: description.runId },
+        source: 'rerun',
+        // A rerun of a named pipeline's run is still that pipeline's, with the definition the original ran.
+        namedPipeline: description.memo?.[NAMED_PIPELINE_MEMO] as string | undefined,
       });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictException(`This run was already rerun as ${rerunId}`);

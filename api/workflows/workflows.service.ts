@@ -14,6 +14,7 @@ import type { TemporalSettings } from '../../src/config/temporal';
 import { FailureType } from '../../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../../src/pipeline/limits';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
+import { runStartMemo, type RunSource } from '../../src/pipeline/run-memo';
 import { readPath } from '../../src/pipeline/template';
 import { isApprovalOutcome, isMapResult, isMapStep, type ApprovalDecision, type PipelineDefinition, type StepOutput, type PipelineFailureDetails, type PipelineResult, type PipelineRunInput, type StepResult } from '../../src/pipeline/types';
 import { requiredInputFields, type FieldProblem } from '../../src/pipeline/validate';
@@ -47,6 +48,9 @@ export interface StartedRun {
 export interface StartOptions {
   workflowId: string;
   tenant: string;
+  /** How the run starts, and the named pipeline it runs (none for an inline definition): kept in its memo. */
+  source: RunSource;
+  namedPipeline?: string;
   callbackUrl?: string;
   /** Stored in the run's memo; an idempotent retry must match it. */
   requestHash?: string;
@@ -163,14 +167,15 @@ export class WorkflowsService {
     assertRunnableInput(pipeline, input, this.api.maxInputBytes);
     const { tenant } = principal;
     const { callbackUrl } = request;
-    if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}`, tenant, callbackUrl });
+    const how = { source: request.definition === undefined ? 'named' : 'adhoc', namedPipeline: request.pipeline } as const;
+    if (idempotencyKey === undefined) return this.startRun(pipeline, input, { workflowId: `${pipeline.name}-${randomUUID()}`, tenant, callbackUrl, ...how });
 
     // Keys are scoped per tenant: the same Idempotency-Key from two tenants names two runs.
     const scopedKey = createHash('sha256').update(`${tenant}\n${idempotencyKey}`).digest('hex').slice(0, 32);
     // The request as sent: a named pipeline whose file changed since is still the same request.
     const sent = { pipeline: request.pipeline, definition: request.definition, input, callbackUrl };
     const requestHash = createHash('sha256').update(canonicalJson(sent)).digest('hex');
-    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, tenant, callbackUrl, requestHash };
+    const options = { workflowId: `${pipeline.name}-idem-${scopedKey}`, tenant, callbackUrl, requestHash, ...how };
     try {
       return await this.startRun(pipeline, input, options);
     } catch (error) {
@@ -184,7 +189,8 @@ export class WorkflowsService {
   }
 
   /** Starts a run of a validated pipeline; the definition travels in the input. */
-  async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, { workflowId, tenant, callbackUrl, requestHash, rerunOf }: StartOptions): Promise<StartedRun> {
+  async startRun(pipeline: PipelineDefinition, input: Record<string, unknown>, options: StartOptions): Promise<StartedRun> {
+    const { workflowId, tenant, callbackUrl, requestHash, rerunOf } = options;
     const args: [PipelineRunInput] = [{ pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}), ...runDefaultsOf(this.api) }];
     const handle = await this.client.workflow.start<typeof pipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
       workflowId,
@@ -196,7 +202,11 @@ export class WorkflowsService {
         { key: PIPELINE_NAME_ATTRIBUTE, value: pipeline.name },
         { key: TENANT_ATTRIBUTE, value: tenant },
       ],
-      memo: { ...(requestHash ? { [REQUEST_HASH_MEMO]: requestHash } : {}), ...(rerunOf ? { [RERUN_OF_MEMO]: rerunOf } : {}) },
+      memo: {
+        ...runStartMemo(options.source, options.namedPipeline),
+        ...(requestHash ? { [REQUEST_HASH_MEMO]: requestHash } : {}),
+        ...(rerunOf ? { [RERUN_OF_MEMO]: rerunOf } : {}),
+      },
     });
     this.live.started(handle.firstExecutionRunId, args[0]);
     return { workflowId, runId: handle.firstExecutionRunId, pipeline: pipeline.name, status: 'RUNNING', ...runLinks(workflowId), ...(rerunOf ? { rerunOf } : {}) };

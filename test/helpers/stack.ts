@@ -8,7 +8,7 @@ import { loadPipelineDirectory } from '../../src/pipeline/registry';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { projectRoot } from '../../src/project-root';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator/server';
-import { createChorusWorker, WORKFLOWS_PATH, type ChorusWorker, type ChorusWorkerOptions } from '../../worker/worker';
+import { createChorusWorker, RUN_START_INTERCEPTORS, WORKFLOWS_PATH, type ChorusWorker, type ChorusWorkerOptions } from '../../worker/worker';
 
 export function testTemporalAddress(): string {
   const address = process.env.CHORUS_TEST_TEMPORAL_ADDRESS;
@@ -24,7 +24,7 @@ export function testTemporalSettings(name: string): TemporalSettings {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle, built once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [RUN_START_INTERCEPTORS], logger: Runtime.instance().logger });
   return bundle;
 }
 

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ChorusActivities } from '../../activities';
 import { QUEUE_ROLES, taskQueueOf } from '../../src/pipeline/task-queues';
+import { runSinks } from '../../worker/worker';
 import { testTemporalAddress, workflowBundle } from './stack';
 
 export interface StubbedRuns {
@@ -28,7 +29,8 @@ export async function withStubbedActivities<T>(name: string, activities: Partial
           connection: nativeConnection,
           taskQueue: taskQueueOf(taskQueue, role),
           activities,
-          ...(role === 'workflows' ? { workflowBundle: bundle } : {}),
+          // The bundle reports each run's start to a sink; registered here so it has somewhere to go.
+          ...(role === 'workflows' ? { workflowBundle: bundle, sinks: runSinks() } : {}),
           shutdownGraceTime: '1s',
         }),
       ),

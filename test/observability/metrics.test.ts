@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type request from 'supertest';
 import { API_METRIC_NAMES } from '../../api/observability/api-metrics';
 import { PROVIDER_METRIC_NAMES, TEMPORAL_SDK_METRIC_NAMES } from '../../worker/provider-metrics';
+import { RUN_METRIC_NAMES } from '../../worker/run-metrics';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { freePort, ProcessPool, requireBuilt, startWorkerProcess, waitFor, WORKER_ENTRY } from '../helpers/reliability';
@@ -68,7 +69,6 @@ describe('metrics', () => {
     expect(seriesValue(api, 'chorus_api_requests_total', { method: 'POST', route: '/v1/workflows', status: '202' })).toBe(1);
     expect(seriesValue(api, 'chorus_api_request_duration_seconds_count', { method: 'POST', route: '/v1/workflows', status: '202' })).toBe(1);
     expect(seriesValue(api, 'chorus_api_request_duration_seconds_bucket', { route: '/v1/workflows', le: '+Inf' })).toBe(1);
-    expect(seriesValue(api, 'chorus_runs_started_total', { pipeline: 'classic' })).toBe(1);
 
     // The worker's endpoint: Chorus's own series, then the Temporal SDK's.
     let worker = '';
@@ -80,6 +80,8 @@ describe('metrics', () => {
       },
       10_000,
     );
+    // Runs are counted where every run starts, the worker, by how they started.
+    expect(seriesValue(worker, 'chorus_runs_started_total', { source: 'named', pipeline: 'classic' })).toBe(1);
     for (const provider of ['openai', 'cohere', 'gemini']) {
       expect(seriesValue(worker, 'chorus_provider_calls_total', { provider, outcome: 'success' })).toBe(1);
       expect(seriesValue(worker, 'chorus_provider_call_duration_seconds_count', { provider, outcome: 'success' })).toBe(1);
@@ -111,15 +113,47 @@ describe('metrics', () => {
     // Every name the Grafana dashboard may query is one of these, and each is really exported.
     const exported = (scrape: string) => new Set([...scrape.matchAll(/^# TYPE (\S+) /gm)].map(([, name]) => name));
     expect([...API_METRIC_NAMES].filter((name) => !exported(api).has(name))).toEqual([]);
-    expect([...PROVIDER_METRIC_NAMES, ...TEMPORAL_SDK_METRIC_NAMES].filter((name) => !exported(worker).has(name))).toEqual([]);
+    expect([...PROVIDER_METRIC_NAMES, ...RUN_METRIC_NAMES, ...TEMPORAL_SDK_METRIC_NAMES].filter((name) => !exported(worker).has(name))).toEqual([]);
   });
 
   it('counts runs of inline definitions under one "(adhoc)" label, whatever name the client gave them', async () => {
     const definition = { name: 'my-experiment-42', steps: [{ id: 'only', provider: 'gemini', task: 'generate', prompt: '{{input.prompt}}' }] };
     const started = await http.post('/v1/workflows').set('x-api-key', TEST_API_KEY).send({ definition, input: { prompt: 'Ad hoc' } }).expect(202);
     await new Client({ connection }).workflow.getHandle(started.body.workflowId).result();
-    const api = (await http.get('/metrics').expect(200)).text;
-    expect(seriesValue(api, 'chorus_runs_started_total', { pipeline: '(adhoc)' })).toBe(1);
-    expect(seriesValue(api, 'chorus_runs_started_total', { pipeline: 'my-experiment-42' })).toBeUndefined();
+    const worker = await (await fetch(metricsUrl)).text();
+    expect(seriesValue(worker, 'chorus_runs_started_total', { source: 'adhoc', pipeline: '(adhoc)' })).toBe(1);
+    expect(seriesValue(worker, 'chorus_runs_started_total', { pipeline: 'my-experiment-42' })).toBeUndefined();
+  });
+
+  it('counts runs by how they started: an inline definition named like a pipeline is ad hoc; reruns and scheduled runs count too', async () => {
+    const client = new Client({ connection });
+    const auth = { 'x-api-key': TEST_API_KEY };
+    const impostor = { name: 'classic', steps: [{ id: 'only', provider: 'gemini', task: 'generate', prompt: '{{input.prompt}}' }] };
+    const inline = await http.post('/v1/workflows').set(auth).send({ definition: impostor, input: { prompt: 'Not the classic pipeline' } }).expect(202);
+    await client.workflow.getHandle(inline.body.workflowId).result();
+    const named = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt: 'To be rerun' } }).expect(202);
+    await client.workflow.getHandle(named.body.workflowId).result();
+    const rerun = await http.post(`/v1/workflows/${named.body.workflowId}/rerun`).set(auth).expect(202);
+    await client.workflow.getHandle(rerun.body.workflowId).result();
+
+    const schedule = await http.post('/v1/schedules').set(auth).send({ pipeline: 'classic', input: { prompt: 'Scheduled' }, every: '1h', paused: true }).expect(201);
+    try {
+      await http.post(`/v1/schedules/${schedule.body.id}/trigger`).set(auth).expect(202);
+      let scheduledRun: string | undefined;
+      await waitFor('the triggered run to start', async () => {
+        scheduledRun = (await http.get(`/v1/schedules/${schedule.body.id}`).set(auth).expect(200)).body.recentRuns[0]?.workflowId;
+        return scheduledRun !== undefined;
+      }, 10_000);
+      await client.workflow.getHandle(scheduledRun!).result();
+    } finally {
+      await http.delete(`/v1/schedules/${schedule.body.id}`).set(auth).expect(204);
+    }
+
+    const worker = await (await fetch(metricsUrl)).text();
+    // The first test's run, the run to be rerun; the impostor is not among them.
+    expect(seriesValue(worker, 'chorus_runs_started_total', { source: 'named', pipeline: 'classic' })).toBe(2);
+    expect(seriesValue(worker, 'chorus_runs_started_total', { source: 'adhoc', pipeline: '(adhoc)' })).toBe(2);
+    expect(seriesValue(worker, 'chorus_runs_started_total', { source: 'rerun', pipeline: 'classic' })).toBe(1);
+    expect(seriesValue(worker, 'chorus_runs_started_total', { source: 'schedule', pipeline: 'classic' })).toBe(1);
   });
 });
