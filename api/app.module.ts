@@ -17,6 +17,7 @@ import { PipelinesService } from './pipelines/pipelines.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
+import { RunStarter } from './temporal/run-starter';
 import { TemporalModule } from './temporal/temporal.module';
 import { API_SETTINGS, CODEC } from './tokens';
 import { BatchController } from './workflows/batch.controller';
@@ -24,7 +25,8 @@ import { LiveRunReader } from './workflows/live-run-reader';
 import { RunAdminService } from './workflows/run-admin.service';
 import { RunEventsService } from './workflows/run-events.service';
 import { WorkflowsController } from './workflows/workflows.controller';
-import { WorkflowsService } from './workflows/workflows.service';
+import { RunReadService } from './workflows/run-read.service';
+import { RunStartService } from './workflows/run-start.service';
 
 export interface ChorusApiSettings {
   api: ApiSettings;
@@ -54,7 +56,9 @@ export class AppModule {
         { provide: APP_FILTER, useClass: TemporalExceptionFilter },
         ...codec,
         { provide: PipelinesService, useValue: pipelines },
-        WorkflowsService,
+        RunStarter,
+        RunStartService,
+        RunReadService,
         LiveRunReader,
         RunAdminService,
         RunEventsService,

@@ -1,8 +1,4 @@
-/** A field the API rejected, as every Chorus 400 lists them. */
-export interface FieldError {
-  field: string;
-  reason: string;
-}
+import type { FieldProblem, PipelineSummary, ResetRun, RunView, StartedRun } from '../src/contract/api';
 
 /** An answer of the API that is not a success, with what the API said about it. */
 export class ApiError extends Error {
@@ -11,7 +7,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly statusText: string,
     message: string,
-    readonly errors: FieldError[] = [],
+    readonly errors: FieldProblem[] = [],
   ) {
     super(message);
   }
@@ -20,52 +16,6 @@ export class ApiError extends Error {
 /** The API could not be reached (refused, DNS, timeout): nothing was done. */
 export class UnreachableError extends Error {
   override readonly name = 'UnreachableError';
-}
-
-export interface StepView {
-  id: string;
-  provider: string;
-  status: string;
-  attempts?: number;
-  items?: { done: number; total: number };
-  /** Approval steps while waiting: what is asked, and when the timeout decides. */
-  approval?: { prompt: string | null; timeoutAt: string | null };
-  error?: { type: string; message: string };
-  lastError?: { type: string; message: string };
-}
-
-export interface RunView {
-  workflowId: string;
-  runId: string;
-  pipeline: string | null;
-  status: string;
-  startedAt: string;
-  closedAt: string | null;
-  costUsd: number | null;
-  totalTokens: number | null;
-  steps: StepView[] | null;
-  result?: { output: unknown; usage?: { total?: { inputTokens?: number; outputTokens?: number; costUsd?: number | null } } };
-  error?: { type: string; message: string; step?: string };
-  simulated?: boolean;
-}
-
-export interface StartedRun {
-  workflowId: string;
-  runId: string;
-  status: string;
-}
-
-export interface PipelineSummary {
-  name: string;
-  description: string | null;
-  requiredInput: string[];
-}
-
-export interface ResetAnswer {
-  workflowId: string;
-  previousRunId: string;
-  runId: string;
-  resetTo: { point: string; eventId?: number };
 }
 
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -94,7 +44,8 @@ export class ChorusApi {
     return this.request('GET', `/v1/workflows/${encodeURIComponent(workflowId)}/result?waitSeconds=${waitSeconds}`);
   }
 
-  resetRun(workflowId: string, body: { to?: string; eventId?: number; reason?: string }): Promise<ResetAnswer> {
+  /** `to` goes as given: the API answers 400 naming it when it is not a reset point. */
+  resetRun(workflowId: string, body: { to?: string; eventId?: number; reason?: string }): Promise<ResetRun> {
     return this.request('POST', `/v1/workflows/${encodeURIComponent(workflowId)}/reset`, body);
   }
 
@@ -124,7 +75,7 @@ export class ChorusApi {
       parsed = undefined;
     }
     if (!response.ok) {
-      const answer = (parsed ?? {}) as { message?: unknown; errors?: FieldError[] };
+      const answer = (parsed ?? {}) as { message?: unknown; errors?: FieldProblem[] };
       const message = typeof answer.message === 'string' ? answer.message : Array.isArray(answer.message) ? answer.message.join('; ') : text.slice(0, 200) || response.statusText;
       throw new ApiError(response.status, response.statusText, message, Array.isArray(answer.errors) ? answer.errors : []);
     }

@@ -1,11 +1,11 @@
-import type { PipelineSummary, RunView, StepView } from './api-client';
+import type { PipelineSummary, RunView, StepView } from '../src/contract/api';
 
 /** Run states in which nothing will change any more. */
 export const isClosed = (run: Pick<RunView, 'status'>) => run.status !== 'RUNNING';
 
 /** One step's state in a line: status, attempts, map progress, the error it failed or is retrying with. */
 export function stepState(step: StepView): string {
-  const parts = [step.status];
+  const parts: string[] = [step.status];
   if (step.items) parts.push(`${step.items.done}/${step.items.total} items`);
   if (step.attempts !== undefined && (step.attempts > 1 || step.status === 'running')) parts.push(`attempt ${step.attempts}`);
   if (step.status === 'waiting' && step.approval) {

@@ -4,8 +4,9 @@ import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../src/config/env';
 import { DEFAULT_API_URL } from '../src/config/api';
 import { loadCliSettings } from '../src/config/cli';
+import type { RunView } from '../src/contract/api';
 import { commandLine } from '../src/process/command-line';
-import { ApiError, ChorusApi, UnreachableError, type RunView } from './api-client';
+import { ApiError, ChorusApi, UnreachableError } from './api-client';
 import { formatPipelines, formatRun, isClosed, runError, runTotals, stepChanges } from './format';
 
 /**

@@ -1,17 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiSettings } from '../../src/config/api';
+import type { PipelineSummary } from '../../src/contract/api';
 import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
 import { loadPipelineDirectory } from '../../src/pipeline/registry';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { requiredInputFields, validatePipeline, type FieldProblem } from '../../src/pipeline/validate';
 import { badRequest } from '../errors/bad-request';
 import { API_SETTINGS } from '../tokens';
-
-export interface PipelineSummary {
-  name: string;
-  description: string | null;
-  requiredInput: string[];
-}
 
 /** The named pipelines, loaded and validated once at start: a bad file stops the API naming file and path. */
 @Injectable()

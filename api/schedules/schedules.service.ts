@@ -10,52 +10,22 @@ import {
   type ScheduleSummary,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { runDefaultsOf, type ApiSettings } from '../../src/config/api';
-import type { TemporalSettings } from '../../src/config/temporal';
-import { runStartMemo } from '../../src/pipeline/run-memo';
+import type { ApiSettings } from '../../src/config/api';
+import type { ScheduledRun, ScheduleDetails, ScheduleTiming, ScheduleView } from '../../src/contract/api';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
-import { PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
 import type { Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
 import { grpcCode } from '../errors/temporal-exception.filter';
 import { PipelinesService } from '../pipelines/pipelines.service';
-import { API_SETTINGS, TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
-import { assertRunnableInput } from '../workflows/workflows.service';
+import { firstOf } from '../temporal/listing';
+import { runLinks, RunStarter } from '../temporal/run-starter';
+import { API_SETTINGS, TEMPORAL_CLIENT } from '../tokens';
 import type { CreateScheduleDto } from './dto/schedule.dto';
 
-/** How runs are timed, as the caller gave it (Temporal itself keeps cron only as calendars). */
-interface Timing {
-  cron?: string;
-  every?: string;
-  timezone?: string;
-}
+/** Memo of a schedule: how its runs are timed, as the caller gave it (Temporal itself keeps cron only as calendars). */
 const TIMING_MEMO = 'chorusTiming';
-
-export interface ScheduledRun {
-  workflowId: string;
-  runId: string;
-  scheduledAt: string;
-  startedAt: string;
-  statusUrl: string;
-}
-
-export interface ScheduleView extends Timing {
-  id: string;
-  pipeline: string | null;
-  paused: boolean;
-  note: string | null;
-  nextRunTimes: string[];
-  /** Most recent runs it started (scheduled or triggered), oldest first. */
-  recentRuns: ScheduledRun[];
-}
-
-export interface ScheduleDetails extends ScheduleView {
-  input: Record<string, unknown> | null;
-  createdAt: string;
-  runsStarted: number;
-}
 
 /**
  * A schedule's Temporal ID is its tenant, ":", then its ID. Tenants cannot contain ":", so every
@@ -76,7 +46,7 @@ function recentRuns(actions: ScheduleExecutionResult[]): ScheduledRun[] {
             runId: action.workflow.firstExecutionRunId,
             scheduledAt: scheduledAt.toISOString(),
             startedAt: takenAt.toISOString(),
-            statusUrl: `/v1/workflows/${encodeURIComponent(action.workflow.workflowId)}`,
+            statusUrl: runLinks(action.workflow.workflowId).statusUrl,
           },
         ]
       : [],
@@ -84,7 +54,7 @@ function recentRuns(actions: ScheduleExecutionResult[]): ScheduledRun[] {
 }
 
 function viewOf(id: string, schedule: ScheduleSummary | ScheduleDescription): ScheduleView {
-  const timing = (schedule.memo?.[TIMING_MEMO] ?? {}) as Timing;
+  const timing = (schedule.memo?.[TIMING_MEMO] ?? {}) as ScheduleTiming;
   return {
     id,
     pipeline: schedule.typedSearchAttributes?.get(PIPELINE_NAME_ATTRIBUTE) ?? null,
@@ -101,45 +71,32 @@ function viewOf(id: string, schedule: ScheduleSummary | ScheduleDescription): Sc
 export class SchedulesService {
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
-    @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
     @Inject(API_SETTINGS) private readonly api: ApiSettings,
     private readonly pipelines: PipelinesService,
+    private readonly starter: RunStarter,
   ) {}
 
   async create(request: CreateScheduleDto, principal: Principal): Promise<ScheduleDetails> {
     const { pipeline: name, input, cron, every, timezone, paused = false, note } = request;
     if (cron !== undefined && every !== undefined) throw badRequest([{ field: 'every', reason: 'give either cron or every, not both' }]);
     const pipeline = this.pipelines.require(name);
-    assertRunnableInput(pipeline, input, this.api.maxInputBytes);
+    const id = request.id ?? `${pipeline.name}-${randomUUID().slice(0, 8)}`;
+    // Built first: it checks the input as every run's input is checked.
+    const action = this.starter.scheduleAction(id, { pipeline, input, tenant: principal.tenant, source: 'schedule', namedPipeline: pipeline.name });
     // A schedule starts paid runs forever: each tenant gets a bounded number (OWASP API4).
     const existing = await this.list(principal, this.api.maxSchedulesPerTenant);
     if (existing.schedules.length >= this.api.maxSchedulesPerTenant) {
       throw new ConflictException(`Tenant "${principal.tenant}" already has ${this.api.maxSchedulesPerTenant} schedules, the limit (CHORUS_MAX_SCHEDULES_PER_TENANT)`);
     }
 
-    const id = request.id ?? `${pipeline.name}-${randomUUID().slice(0, 8)}`;
-    const tenantAttributes = [
-      { key: PIPELINE_NAME_ATTRIBUTE, value: pipeline.name },
-      { key: TENANT_ATTRIBUTE, value: principal.tenant },
-    ];
-    const timing: Timing = cron !== undefined ? { cron, ...(timezone ? { timezone } : {}) } : { every };
-    const args: [PipelineRunInput] = [{ pipeline, input, tenant: principal.tenant, ...runDefaultsOf(this.api) }];
+    const timing: ScheduleTiming = cron !== undefined ? { cron, ...(timezone ? { timezone } : {}) } : { every };
     try {
       await this.client.schedule.create<typeof pipelineWorkflow>({
         scheduleId: temporalId(principal.tenant, id),
         spec: cron !== undefined ? { cronExpressions: [cron], timezone } : { intervals: [{ every: every as Duration }] },
-        action: {
-          type: 'startWorkflow',
-          workflowType: PIPELINE_WORKFLOW_TYPE,
-          // Temporal appends the scheduled time; the random part keeps runs of equal IDs in two tenants apart.
-          workflowId: `${id}-${randomUUID().slice(0, 8)}`,
-          taskQueue: this.temporal.taskQueue,
-          args,
-          // As on a run started by POST /v1/workflows: the tenant sees, lists and administers these runs.
-          typedSearchAttributes: tenantAttributes,
-          memo: runStartMemo('schedule', pipeline.name),
-        },
-        typedSearchAttributes: tenantAttributes,
+        action,
+        // The schedule itself is listed by its tenant and pipeline, as its runs are.
+        typedSearchAttributes: action.typedSearchAttributes,
         memo: { [TIMING_MEMO]: timing },
         state: { paused, ...(note ? { note } : {}) },
       });
@@ -154,14 +111,10 @@ export class SchedulesService {
 
   async list(principal: Principal, limit = 50): Promise<{ schedules: ScheduleView[] }> {
     const prefix = tenantPrefix(principal.tenant);
-    const schedules: ScheduleView[] = [];
     // The tenant is a validated identifier ([A-Za-z0-9_.-]), so it cannot change the query's shape.
-    for await (const schedule of this.client.schedule.list({ query: `${TENANT_ATTRIBUTE.name} = '${principal.tenant}'` })) {
-      // The ID prefix is what owns a schedule; the search attribute only narrows the listing.
-      if (!schedule.scheduleId.startsWith(prefix)) continue;
-      schedules.push(viewOf(schedule.scheduleId.slice(prefix.length), schedule));
-      if (schedules.length >= limit) break;
-    }
+    const listing = this.client.schedule.list({ query: `${TENANT_ATTRIBUTE.name} = '${principal.tenant}'` });
+    // The ID prefix is what owns a schedule; the search attribute only narrows the listing.
+    const schedules = await firstOf(listing, limit, (schedule) => (schedule.scheduleId.startsWith(prefix) ? viewOf(schedule.scheduleId.slice(prefix.length), schedule) : undefined));
     return { schedules };
   }
 

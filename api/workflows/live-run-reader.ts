@@ -6,7 +6,7 @@ import type { pipelineWorkflow } from '../../workflows';
 import { progressQuery, webhookQuery } from '../../workflows/definitions';
 import { runInputOf } from '../temporal/payloads';
 import { TEMPORAL_CLIENT } from '../tokens';
-import type { RunView, StepView } from './run-view';
+import type { RunView, StepView } from '../../src/contract/api';
 
 const QUERY_DEADLINE_MS = 3000;
 /** WorkflowExecutionStarted, WorkflowTaskScheduled, WorkflowTaskStarted: a run this short has not decided anything yet. */
@@ -56,8 +56,8 @@ export class LiveRunReader {
   }
 
   /** Remembers a run this API instance just started, so its first read needs no look at its input. */
-  started(runId: string, input: PipelineRunInput): void {
-    this.keep(runId, rememberedRun(input));
+  started(runId: string, run: Pick<PipelineRunInput, 'pipeline' | 'tenant' | 'callbackUrl'>): void {
+    this.keep(runId, rememberedRun(run));
   }
 
   /** Drops what is kept of a run whose outcome describes it from now on. */
@@ -87,7 +87,7 @@ export class LiveRunReader {
   }
 }
 
-function rememberedRun({ pipeline, callbackUrl, tenant }: PipelineRunInput): RememberedRun {
+function rememberedRun({ pipeline, callbackUrl, tenant }: Pick<PipelineRunInput, 'pipeline' | 'tenant' | 'callbackUrl'>): RememberedRun {
   // As the workflow decides: a webhook needs both a URL and the tenant that signs it.
   return { initialProgress: initialProgress(pipeline), webhookUrl: callbackUrl && tenant ? callbackUrl : null };
 }

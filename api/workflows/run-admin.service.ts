@@ -1,61 +1,73 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable } from '@nestjs/common';
-import { Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import type { TemporalSettings } from '../../src/config/temporal';
+import type { BatchOutcome, ResetPoint, ResetRun, StartedRun } from '../../src/contract/api';
 import { NAMED_PIPELINE_MEMO } from '../../src/pipeline/run-memo';
-import type { PipelineRunInput } from '../../src/pipeline/types';
+import type { ApprovalDecision } from '../../src/pipeline/types';
+import type { pipelineWorkflow } from '../../workflows';
+import { approvalUpdate } from '../../workflows/definitions';
 import { badRequest } from '../errors/bad-request';
+import { firstOf } from '../temporal/listing';
+import { runInputOf } from '../temporal/payloads';
+import { runIds, runLinks, RunStarter } from '../temporal/run-starter';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import type { Principal } from '../auth/principal';
-import type { BatchRunsDto, ResetPoint, ResetRunDto } from './dto/admin.dto';
-import type { RunSummary } from './run-view';
+import type { BatchRunsDto, ResetRunDto } from './dto/admin.dto';
+import { RunReadService } from './run-read.service';
 import { summaryOf, visibilityQuery } from './run-visibility';
-import { runLinks, WorkflowsService, type StartedRun } from './workflows.service';
 
 const { EventType } = temporal.api.enums.v1;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-export interface ResetRun {
-  workflowId: string;
-  previousRunId: string;
-  runId: string;
-  resetTo: { point: ResetPoint; eventId: number };
-  statusUrl: string;
-  resultUrl: string;
-}
-
-export interface BatchOutcome {
-  dryRun: boolean;
-  matched: RunSummary[];
-  results?: { workflowId: string; runId: string; outcome: 'reset' | 'rerun' | 'skipped' | 'error'; newRunId?: string; newWorkflowId?: string; reason?: string }[];
-}
-
 const eventId = (event: HistoryEvent) => Number(event.eventId);
 
 /**
- * Bringing runs back: reset (same workflow ID, new run from a chosen point), rerun (a fresh run with
- * the same definition and input, linked to the original), terminate, and the batch forms.
+ * Acting on runs (the workflows:admin routes): deciding an approval, cancel, terminate, and bringing
+ * runs back: reset (same workflow ID, new run from a chosen point), rerun (a fresh run with the same
+ * definition and input, linked to the original), and the batch forms.
  */
 @Injectable()
 export class RunAdminService {
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
-    private readonly workflows: WorkflowsService,
+    private readonly runs: RunReadService,
+    private readonly starter: RunStarter,
   ) {}
 
+  /** Decides the approval step a run is waiting at; 409 when the run is not waiting for one. */
+  async decideApproval(workflowId: string, principal: Principal, decision: ApprovalDecision['decision'], comment?: string) {
+    const description = await this.runs.describeOwned(workflowId, principal);
+    if (description.status.name !== 'RUNNING') throw new ConflictException(`The run is ${description.status.name}, not waiting for an approval`);
+    try {
+      const { step } = await this.client.workflow
+        .getHandle<typeof pipelineWorkflow>(workflowId, description.runId)
+        .executeUpdate(approvalUpdate, { args: [{ decision, comment, by: principal.id }] });
+      return { workflowId, step, decision };
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new ConflictException('No approval step is waiting for a decision');
+      throw error;
+    }
+  }
+
+  async cancel(workflowId: string, principal: Principal): Promise<{ workflowId: string; status: 'CANCEL_REQUESTED' }> {
+    const { runId } = await this.runs.describeOwned(workflowId, principal);
+    await this.client.workflow.getHandle(workflowId, runId).cancel();
+    return { workflowId, status: 'CANCEL_REQUESTED' };
+  }
+
   async terminate(workflowId: string, principal: Principal, reason = 'terminated through the Chorus API'): Promise<{ workflowId: string; status: 'TERMINATED' }> {
-    const { runId } = await this.workflows.describeOwned(workflowId, principal);
+    const { runId } = await this.runs.describeOwned(workflowId, principal);
     await this.client.workflow.getHandle(workflowId, runId).terminate(reason);
     return { workflowId, status: 'TERMINATED' };
   }
 
   async reset(workflowId: string, principal: Principal, { to, eventId: requestedEventId, reason }: ResetRunDto, expectedRunId?: string): Promise<ResetRun> {
-    const description = await this.workflows.describeOwned(workflowId, principal);
+    const description = await this.runs.describeOwned(workflowId, principal);
     if (expectedRunId && description.runId !== expectedRunId) throw new ConflictException('The run was already reset or rerun');
     const events = (await this.client.workflow.getHandle(workflowId, description.runId).fetchHistory()).events ?? [];
     const point = to ?? (description.status.name === 'FAILED' ? 'failed-step' : 'last-workflow-task');
@@ -99,13 +111,14 @@ export class RunAdminService {
    * the original run, so rerunning the same run twice finds the first rerun instead of starting another.
    */
   async rerun(workflowId: string, principal: Principal, expectedRunId?: string): Promise<StartedRun> {
-    const description = await this.workflows.describeOwned(workflowId, principal);
+    const description = await this.runs.describeOwned(workflowId, principal);
     if (expectedRunId && description.runId !== expectedRunId) throw new ConflictException('The run was already reset');
-    const original = await this.originalInput(description);
-    const rerunId = `${workflowId.replace(/-rerun-[0-9a-f]{8}$/, '')}-rerun-${description.runId.replace(/-/g, '').slice(-8)}`;
+    const original = await runInputOf(this.client, description.workflowId, description.runId);
+    const rerunId = runIds.rerun(workflowId, description.runId);
     try {
-      return await this.workflows.startRun(original.pipeline, original.input, {
-        workflowId: rerunId,
+      return await this.starter.start(rerunId, {
+        pipeline: original.pipeline,
+        input: original.input,
         tenant: principal.tenant,
         callbackUrl: original.callbackUrl,
         rerunOf: { workflowId, runId: description.runId },
@@ -119,12 +132,6 @@ export class RunAdminService {
     }
   }
 
-  private async originalInput(description: WorkflowExecutionDescription): Promise<PipelineRunInput> {
-    const history = await this.client.workflow.getHandle(description.workflowId, description.runId).fetchHistory();
-    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-    return decodeFromPayloadsAtIndex<PipelineRunInput>(this.client.options.loadedDataConverter, 0, started?.input?.payloads);
-  }
-
   /** Resets or reruns every failed run that matches; a dry run only lists them. */
   async batch(action: 'reset' | 'rerun', principal: Principal, { dryRun = false, limit = 50, to, pipeline, errorType, startedAfter, startedBefore }: BatchRunsDto): Promise<BatchOutcome> {
     const query = visibilityQuery({
@@ -135,11 +142,7 @@ export class RunAdminService {
       startedAfter: startedAfter ? new Date(startedAfter) : undefined,
       startedBefore: startedBefore ? new Date(startedBefore) : undefined,
     });
-    const matched: RunSummary[] = [];
-    for await (const info of this.client.workflow.list({ query, pageSize: limit })) {
-      matched.push(summaryOf(info));
-      if (matched.length >= limit) break;
-    }
+    const matched = await firstOf(this.client.workflow.list({ query, pageSize: limit }), limit, summaryOf);
     if (dryRun) return { dryRun, matched };
     const results: NonNullable<BatchOutcome['results']> = [];
     // One at a time: a batch must not become a burst against Temporal or the providers.

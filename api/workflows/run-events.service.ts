@@ -7,7 +7,7 @@ import type { TemporalSettings } from '../../src/config/temporal';
 import type { Principal } from '../auth/principal';
 import { decodedPayload } from '../temporal/payloads';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
-import { WorkflowsService } from './workflows.service';
+import { RunReadService } from './run-read.service';
 
 const { EventType } = temporal.api.enums.v1;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -48,12 +48,12 @@ export class RunEventsService {
   constructor(
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
-    private readonly workflows: WorkflowsService,
+    private readonly runs: RunReadService,
   ) {}
 
   async stream(workflowId: string, principal: Principal, lastEventId: string | undefined, request: Request, response: Response): Promise<void> {
     // Ownership is checked before any byte is sent, so a foreign run is a plain 404.
-    const { runId } = await this.workflows.describeOwned(workflowId, principal);
+    const { runId } = await this.runs.describeOwned(workflowId, principal);
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const send = (id: number, event: string, data: unknown) => response.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const resumeAfter = /^\d+$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
@@ -83,7 +83,7 @@ export class RunEventsService {
           if (id <= resumeAfter) continue;
           if (change) send(id, 'step', change);
           if (event.eventType !== null && event.eventType !== undefined && CLOSE_EVENTS.has(event.eventType)) {
-            send(id, 'run', await this.workflows.describeRun(workflowId, principal));
+            send(id, 'run', await this.runs.describeRun(workflowId, principal));
             return;
           }
         }

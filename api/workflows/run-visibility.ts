@@ -1,8 +1,7 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { COST_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
-import type { RunStatus } from './dto/run-queries.dto';
-import type { RunSummary, RunView } from './run-view';
+import type { RunStatus, RunSummary, RunView } from '../../src/contract/api';
 
 // Visibility query spelling of each run status.
 export const VISIBILITY_STATUS: Record<RunStatus, string> = {

@@ -6,9 +6,10 @@ import { badRequest } from '../errors/bad-request';
 import { ApprovalDecisionDto, ResetRunDto, TerminateRunDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
 import { RunEventsService } from './run-events.service';
+import { RunReadService } from './run-read.service';
+import { RunStartService } from './run-start.service';
 import { ListRunsQuery, WaitForResultQuery } from './dto/run-queries.dto';
 import { StartPipelineDto } from './dto/start-pipeline.dto';
-import { WorkflowsService } from './workflows.service';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -17,7 +18,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 @Controller('v1/workflows')
 export class WorkflowsController {
   constructor(
-    private readonly workflows: WorkflowsService,
+    private readonly starts: RunStartService,
+    private readonly runs: RunReadService,
     private readonly admin: RunAdminService,
     private readonly events: RunEventsService,
   ) {}
@@ -37,7 +39,7 @@ export class WorkflowsController {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw badRequest([{ field: 'Idempotency-Key', reason: 'must be 1-255 visible ASCII characters' }]);
     }
-    const run = await this.workflows.startPipeline(request, principal, idempotencyKey);
+    const run = await this.starts.startPipeline(request, principal, idempotencyKey);
     response.status(run.idempotentReplay ? HttpStatus.OK : HttpStatus.ACCEPTED);
     return run;
   }
@@ -46,7 +48,7 @@ export class WorkflowsController {
   @RequireScopes('workflows:read')
   @ApiOperation({ summary: 'List pipeline runs, newest first' })
   list(@Query() query: ListRunsQuery, @CurrentPrincipal() principal: Principal) {
-    return this.workflows.listRuns({ ...query, tenant: principal.tenant });
+    return this.runs.listRuns({ ...query, tenant: principal.tenant });
   }
 
   @Get(':id')
@@ -54,7 +56,7 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'Status of a run: per-step progress, result or typed error' })
   @ApiOkResponse({ description: 'The run, whatever its state.' })
   describe(@Param('id') workflowId: string, @CurrentPrincipal() principal: Principal) {
-    return this.workflows.describeRun(workflowId, principal);
+    return this.runs.describeRun(workflowId, principal);
   }
 
   @Get(':id/events')
@@ -80,7 +82,7 @@ export class WorkflowsController {
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) response: Response,
   ) {
-    const run = await this.workflows.waitForRun(workflowId, principal, waitSeconds);
+    const run = await this.runs.waitForRun(workflowId, principal, waitSeconds);
     response.status(run.status === 'RUNNING' ? HttpStatus.ACCEPTED : HttpStatus.OK);
     return run;
   }
@@ -114,7 +116,7 @@ export class WorkflowsController {
   @RequireScopes('workflows:admin')
   @ApiOperation({ summary: 'Approve the approval step the run is waiting at (409 when it waits for none)' })
   approve(@Param('id') workflowId: string, @Body() { comment }: ApprovalDecisionDto, @CurrentPrincipal() principal: Principal) {
-    return this.workflows.decideApproval(workflowId, principal, 'approved', comment);
+    return this.admin.decideApproval(workflowId, principal, 'approved', comment);
   }
 
   @Post(':id/reject')
@@ -122,7 +124,7 @@ export class WorkflowsController {
   @RequireScopes('workflows:admin')
   @ApiOperation({ summary: 'Reject the approval step the run is waiting at (409 when it waits for none)' })
   reject(@Param('id') workflowId: string, @Body() { comment }: ApprovalDecisionDto, @CurrentPrincipal() principal: Principal) {
-    return this.workflows.decideApproval(workflowId, principal, 'rejected', comment);
+    return this.admin.decideApproval(workflowId, principal, 'rejected', comment);
   }
 
   @Post(':id/cancel')
@@ -130,6 +132,6 @@ export class WorkflowsController {
   @RequireScopes('workflows:admin')
   @ApiOperation({ summary: 'Request cancellation: in-flight provider calls stop and the run ends as CANCELLED' })
   cancel(@Param('id') workflowId: string, @CurrentPrincipal() principal: Principal) {
-    return this.workflows.cancelRun(workflowId, principal);
+    return this.admin.cancel(workflowId, principal);
   }
 }

@@ -16,11 +16,9 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
+import { RESET_POINTS, type ResetPoint } from '../../../src/contract/api';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
-
-export const RESET_POINTS = ['failed-step', 'first-workflow-task', 'last-workflow-task', 'event'] as const;
-export type ResetPoint = (typeof RESET_POINTS)[number];
 
 export class ResetRunDto {
   @ApiPropertyOptional({

@@ -1,11 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { RUN_STATUSES, type RunStatus } from '../../../src/contract/api';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
-
-export const RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export class WaitForResultQuery {
   @ApiPropertyOptional({ description: 'Seconds to wait for the run to close before answering (bounded by CHORUS_MAX_WAIT_SECONDS).', default: 30 })

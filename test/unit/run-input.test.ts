@@ -1,0 +1,86 @@
+import { firstOf } from '../../api/temporal/listing';
+import { checkRunInput } from '../../src/pipeline/run-input';
+import type { PipelineDefinition } from '../../src/pipeline/types';
+import { runStartLabels } from '../../worker/run-metrics';
+
+const digest = {
+  name: 'digest-like',
+  steps: [
+    { id: 'each', map: { over: 'input.documents', step: { provider: 'cohere', task: 'summarize', prompt: '{{item}} for {{input.audience}}' } } },
+    { id: 'all', provider: 'openai', task: 'generate', prompt: '{{steps.each.texts}}' },
+  ],
+} as PipelineDefinition;
+
+describe('checkRunInput: the one check of a run input, whoever starts the run', () => {
+  it('accepts an input with every field the templates read and a short enough list', () => {
+    expect(checkRunInput(digest, { documents: ['a', 'b'], audience: 'ops' }, { maxInputBytes: 1000 })).toEqual({ bytes: 40, tooLarge: false, problems: [] });
+  });
+
+  it('names each missing field and each map list that is not a list or too long', () => {
+    expect(checkRunInput(digest, { documents: 'one', audience: '' }, { maxInputBytes: 1000 }).problems).toEqual([
+      { field: 'input.audience', reason: 'required by pipeline "digest-like"' },
+      { field: 'input.documents', reason: 'must be a list (step "each" maps over it)' },
+    ]);
+    expect(checkRunInput(digest, { documents: Array(501).fill('d'), audience: 'ops' }, { maxInputBytes: 1_000_000 }).problems).toEqual([
+      { field: 'input.documents', reason: 'must have at most 500 elements' },
+    ]);
+  });
+
+  it('counts the input as UTF-8 JSON against the cap, and checks nothing else over it', () => {
+    const input = { documents: ['é'.repeat(20)] };
+    const bytes = Buffer.byteLength(JSON.stringify(input));
+    expect(checkRunInput(digest, input, { maxInputBytes: bytes })).toMatchObject({ bytes, tooLarge: false });
+    expect(checkRunInput(digest, input, { maxInputBytes: bytes - 1 })).toEqual({
+      bytes,
+      tooLarge: true,
+      problems: [{ field: 'input', reason: `at most ${bytes - 1} bytes as JSON` }],
+    });
+  });
+});
+
+describe('firstOf: the one listing loop', () => {
+  async function* listing(items: number[], read: number[]) {
+    for (const item of items) {
+      read.push(item);
+      yield item;
+    }
+  }
+
+  it('keeps what pick keeps, up to the limit, and reads no further', async () => {
+    const read: number[] = [];
+    expect(await firstOf(listing([1, 2, 3, 4, 5, 6], read), 2, (n) => (n % 2 === 0 ? `#${n}` : undefined))).toEqual(['#2', '#4']);
+    expect(read).toEqual([1, 2, 3, 4]);
+  });
+
+  it('answers everything kept when the listing ends first, and nothing for a limit of 0', async () => {
+    expect(await firstOf(listing([1, 2], []), 10, (n) => n)).toEqual([1, 2]);
+    const read: number[] = [];
+    expect(await firstOf(listing([1, 2], read), 0, (n) => n)).toEqual([]);
+    expect(read).toEqual([]);
+  });
+});
+
+describe('runStartLabels: how the worker labels a run it counts', () => {
+  it.each([
+    [
+      { chorusSource: 'named', chorusNamedPipeline: 'classic' },
+      { source: 'named', pipeline: 'classic' },
+    ],
+    [{ chorusSource: 'adhoc' }, { source: 'adhoc', pipeline: '(adhoc)' }],
+    [
+      { chorusSource: 'rerun', chorusNamedPipeline: 'digest' },
+      { source: 'rerun', pipeline: 'digest' },
+    ],
+    [
+      { chorusSource: 'schedule', chorusNamedPipeline: 'classic' },
+      { source: 'schedule', pipeline: 'classic' },
+    ],
+    [
+      { chorusSource: 'made-up', chorusNamedPipeline: 'classic' },
+      { source: '(unknown)', pipeline: '(unknown)' },
+    ],
+    [undefined, { source: '(unknown)', pipeline: '(unknown)' }],
+  ])('%j → %j', (memo, labels) => {
+    expect(runStartLabels(memo)).toEqual(labels);
+  });
+});
