@@ -1,15 +1,16 @@
+import { status } from '@grpc/grpc-js';
 import { Catch, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Response } from 'express';
 
 // gRPC status codes Temporal answers with, mapped to what an HTTP client should see.
-const GRPC_TO_HTTP: Record<number, { status: number; error: string }> = {
-  4: { status: HttpStatus.SERVICE_UNAVAILABLE, error: 'Temporal did not answer in time' },
-  5: { status: HttpStatus.NOT_FOUND, error: 'Not Found' },
-  6: { status: HttpStatus.CONFLICT, error: 'Conflict' },
-  9: { status: HttpStatus.CONFLICT, error: 'Conflict' },
-  14: { status: HttpStatus.SERVICE_UNAVAILABLE, error: 'Temporal is unavailable' },
+const GRPC_TO_HTTP: Partial<Record<status, { status: number; error: string }>> = {
+  [status.DEADLINE_EXCEEDED]: { status: HttpStatus.SERVICE_UNAVAILABLE, error: 'Temporal did not answer in time' },
+  [status.NOT_FOUND]: { status: HttpStatus.NOT_FOUND, error: 'Not Found' },
+  [status.ALREADY_EXISTS]: { status: HttpStatus.CONFLICT, error: 'Conflict' },
+  [status.FAILED_PRECONDITION]: { status: HttpStatus.CONFLICT, error: 'Conflict' },
+  [status.UNAVAILABLE]: { status: HttpStatus.SERVICE_UNAVAILABLE, error: 'Temporal is unavailable' },
 };
 
 /** The gRPC status code of a Temporal client error, however the SDK wrapped it. */
@@ -34,7 +35,8 @@ export class TemporalExceptionFilter implements ExceptionFilter {
       response.status(409).json({ statusCode: 409, error: 'Conflict', message: `Workflow ${error.workflowId} is already running` });
       return;
     }
-    const mapped = GRPC_TO_HTTP[grpcCode(error) ?? -1];
+    const code = grpcCode(error);
+    const mapped = code === undefined ? undefined : GRPC_TO_HTTP[code as status];
     if (mapped) {
       response.status(mapped.status).json({ statusCode: mapped.status, error: mapped.error, message: error.message });
       return;

@@ -9,6 +9,7 @@ import {
   type ScheduleHandle,
   type ScheduleSummary,
 } from '@temporalio/client';
+import { status } from '@grpc/grpc-js';
 import type { Duration } from '@temporalio/common';
 import type { ApiSettings } from '../../src/config/api';
 import type { ScheduledRun, ScheduleDetails, ScheduleTiming, ScheduleView } from '../../src/contract/api';
@@ -103,7 +104,7 @@ export class SchedulesService {
     } catch (error) {
       if (error instanceof ScheduleAlreadyRunning) throw new ConflictException(`A schedule with ID "${id}" already exists`);
       // Our checks should catch every bad spec first; whatever Temporal still rejects is the caller's spec.
-      if (grpcCode(error) === 3) throw badRequest([{ field: cron !== undefined ? 'cron' : 'every', reason: (error as Error).message }]);
+      if (grpcCode(error) === status.INVALID_ARGUMENT) throw badRequest([{ field: cron !== undefined ? 'cron' : 'every', reason: (error as Error).message }]);
       throw error;
     }
     return this.describe(id, principal);
@@ -154,7 +155,7 @@ export class SchedulesService {
     try {
       return await operation(this.client.schedule.getHandle(temporalId(principal.tenant, id)));
     } catch (error) {
-      if (error instanceof ScheduleNotFoundError || grpcCode(error) === 5) throw new NotFoundException(NOT_FOUND);
+      if (error instanceof ScheduleNotFoundError || grpcCode(error) === status.NOT_FOUND) throw new NotFoundException(NOT_FOUND);
       throw error;
     }
   }
