@@ -133,7 +133,7 @@ export class BenchStack {
     const worker = spawnChild(
       `worker-${this.workers.length + 1}`,
       process.execPath,
-      [join(this.distRoot, 'src', 'worker', 'main.js')],
+      [join(this.distRoot, 'worker', 'main.js')],
       isolatedEnv({
         TEMPORAL_ADDRESS: this.temporalAddress,
         CHORUS_TASK_QUEUE: TASK_QUEUE,
