@@ -179,16 +179,4 @@ export default defineConfig(
     files: ['src/config/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
-  // Temporary warnings instead of errors, file by file, for what the changes in flight for issue 11
-  // remove: the entry points that still hand process.env to src/config's loaders and the workflow's
-  // Date.now() (items 3 and 5), and the SDK deep imports (item 5).
-  // Delete each entry once its file is clean; then run eslint with --max-warnings 0.
-  {
-    files: ['workflows/pipeline.workflow.ts'],
-    rules: { 'no-restricted-properties': 'warn' },
-  },
-  {
-    files: ['api/workflows/run-admin.service.ts', 'tools/replay.ts', 'test/replay/replay.test.ts', 'workflows/pipeline.workflow.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': 'warn' },
-  },
 );

@@ -1,8 +1,5 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import {
-  isApprovalStep,
-  isMapStep,
-  isParallelStep,
   type ApprovalDecision,
   type PipelineRunInput,
   type PipelineStep,
@@ -10,6 +7,7 @@ import {
   type StepProgress,
   type WebhookState,
 } from '../src/pipeline/types';
+import { progressEntries } from '../src/pipeline/progress';
 import { approvalUpdate, progressQuery, webhookQuery } from './definitions';
 
 export type StepOutputs = Record<string, StepOutput>;
@@ -18,14 +16,6 @@ export type StepOutputs = Record<string, StepOutput>;
 export interface TemplateScope extends Record<string, unknown> {
   input: Record<string, unknown>;
   steps: StepOutputs;
-}
-
-/** The progress entries of one pipeline step: one per provider call site (parallel members each have theirs). */
-function progressEntries(step: PipelineStep): StepProgress[] {
-  if (isParallelStep(step)) return step.parallel.map((member) => ({ id: member.id, provider: member.provider, status: 'pending' }));
-  if (isMapStep(step)) return [{ id: step.id, provider: step.map.step.provider, status: 'pending', items: { done: 0, total: 0 } }];
-  if (isApprovalStep(step)) return [{ id: step.id, provider: 'human', status: 'pending' }];
-  return [{ id: step.id, provider: step.provider, status: 'pending' }];
 }
 
 /**
