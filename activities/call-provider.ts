@@ -15,7 +15,10 @@ import type { RunIsOpen } from './run-status';
 import { planTask } from './tasks';
 
 /** A step's call as the activity gets it: the definition's call spec, with its templates rendered. */
-export interface ProviderStepInput extends Pick<ProviderCallSpec, 'provider' | 'model' | 'task' | 'labels' | 'schema' | 'maxOutputTokens' | 'temperature' | 'stopSequences'> {
+export interface ProviderStepInput extends Pick<
+  ProviderCallSpec,
+  'provider' | 'model' | 'task' | 'labels' | 'schema' | 'maxOutputTokens' | 'temperature' | 'stopSequences'
+> {
   stepId: string;
   /** The rendered prompt. */
   prompt: string;
@@ -97,7 +100,15 @@ function answeredCallKey(info: Info): string | undefined {
 const failureTypeOf = (error: unknown) => (error instanceof ApplicationFailure ? (error.type ?? 'Error') : ((error as Error | undefined)?.name ?? 'Error'));
 
 /** Calls one provider for one pipeline step, under Temporal's retry policy and timeouts. */
-export function createCallProvider({ http, providers, clock = Date.now, metrics = NO_PROVIDER_CALL_METRICS, pacer = NO_PACING, answered, runIsOpen }: ActivityDeps) {
+export function createCallProvider({
+  http,
+  providers,
+  clock = Date.now,
+  metrics = NO_PROVIDER_CALL_METRICS,
+  pacer = NO_PACING,
+  answered,
+  runIsOpen,
+}: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
@@ -143,7 +154,10 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
       if (key && context.info.attempt > 1) {
         const earlier = await answered!.earlier(key);
         if (earlier) {
-          context.log.info('provider answer reused: Temporal had not recorded the attempt that got it', { provider: input.provider, answeredInAttempt: earlier.attempt });
+          context.log.info('provider answer reused: Temporal had not recorded the attempt that got it', {
+            provider: input.provider,
+            answeredInAttempt: earlier.attempt,
+          });
           return { ...earlier, attempt: context.info.attempt };
         }
       }
@@ -151,7 +165,11 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         // A text-only model would answer about an image it never saw: fail the step before paying for that.
         if (input.image && !acceptsImages(endpoint.capabilities, model)) {
           const { vision } = endpoint.capabilities;
-          throw modelLacksCapability(input.provider, model, `does not accept images${Array.isArray(vision) ? `: name a vision model (${vision.map((prefix) => `${prefix}-…`).join(', ')}) in the step` : ''}`);
+          throw modelLacksCapability(
+            input.provider,
+            model,
+            `does not accept images${Array.isArray(vision) ? `: name a vision model (${vision.map((prefix) => `${prefix}-…`).join(', ')}) in the step` : ''}`,
+          );
         }
         const image = input.image ? await resolveImage(input.image, http, providers.images, context.cancellationSignal) : undefined;
         const call = {
@@ -169,7 +187,11 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
         pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
         const startedAt = clock();
         const answerable = key
-          ? answerableSignal(context.cancellationSignal, { stepTimedOut: () => clock() >= stepDeadline, runClosed, recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS })
+          ? answerableSignal(context.cancellationSignal, {
+              stepTimedOut: () => clock() >= stepDeadline,
+              runClosed,
+              recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS,
+            })
           : undefined;
         let response;
         try {
@@ -188,7 +210,8 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
           answer = adapter.parseAnswer(response.data, call);
         } catch (error) {
           if (error instanceof ZodError) {
-            const typeOfBody = typeof response.data === 'string' ? 'not JSON' : error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+            const typeOfBody =
+              typeof response.data === 'string' ? 'not JSON' : error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
             throw malformedResponse(input.provider, typeOfBody);
           }
           throw error;
@@ -213,7 +236,13 @@ export function createCallProvider({ http, providers, clock = Date.now, metrics 
       // The attempt ends when it is cancelled; a call still answering for a retry goes on without it.
       const result = key ? await Promise.race([answered!.track(key, stepDeadline, produce), context.cancelled]) : await produce();
       report('success', result);
-      context.log.info('provider call succeeded', { provider: input.provider, model: result.model, latencyMs: result.latencyMs, pacedMs: Math.round(pacedMs ?? 0), tokens: result.usage.inputTokens + result.usage.outputTokens });
+      context.log.info('provider call succeeded', {
+        provider: input.provider,
+        model: result.model,
+        latencyMs: result.latencyMs,
+        pacedMs: Math.round(pacedMs ?? 0),
+        tokens: result.usage.inputTokens + result.usage.outputTokens,
+      });
       return result;
     } catch (error) {
       if (context.cancellationSignal.aborted) {

@@ -58,7 +58,11 @@ function readErrorBody(data: unknown): ErrorBody {
   return {
     codes: strings(error.code, error.type, error.status),
     reasons: strings(...ofType('google.rpc.ErrorInfo').map((detail) => detail.reason)),
-    quotaIds: strings(...ofType('google.rpc.QuotaFailure').flatMap((detail) => (Array.isArray(detail.violations) ? detail.violations.filter(isRecord).map((violation) => violation.quotaId) : []))),
+    quotaIds: strings(
+      ...ofType('google.rpc.QuotaFailure').flatMap((detail) =>
+        Array.isArray(detail.violations) ? detail.violations.filter(isRecord).map((violation) => violation.quotaId) : [],
+      ),
+    ),
     retryDelay: strings(...ofType('google.rpc.RetryInfo').map((detail) => detail.retryDelay))[0],
   };
 }
@@ -163,7 +167,10 @@ export interface FailureContext {
  * Turns whatever a provider call threw into a typed ApplicationFailure. Details carry only the
  * provider, status and error code: never headers, keys or the request.
  */
-export function toProviderFailure(error: unknown, { provider, wire = catalogEntry(provider)?.wire, nowMs, maxRetryAfterMs }: FailureContext): ApplicationFailure {
+export function toProviderFailure(
+  error: unknown,
+  { provider, wire = catalogEntry(provider)?.wire, nowMs, maxRetryAfterMs }: FailureContext,
+): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
   if (isAxiosError(error) && error.response) {
     const { status, data } = error.response;

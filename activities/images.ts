@@ -37,7 +37,10 @@ export async function resolveImage(reference: string, http: AxiosInstance, rules
       timeout: rules.timeoutMs,
       signal,
     });
-    const mimeType = String(response.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const mimeType = String(response.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     if (!mimeType.startsWith('image/')) throw rejected(`the URL answered ${mimeType || 'no content type'}, not an image`);
     return { mimeType, base64: Buffer.from(response.data).toString('base64') };
   } catch (error) {

@@ -60,7 +60,12 @@ const MAX_RESERVATIONS = 10;
  * to the milliseconds waited. A caller that wakes too late (a busy event loop) takes a new slot; if
  * that keeps happening it goes anyway rather than starve (its activity timeout would otherwise end it).
  */
-export async function waitForTurn(pacer: ProviderPacer, provider: ProviderName, sleep: (ms: number) => Promise<void>, clock: () => number = Date.now): Promise<number> {
+export async function waitForTurn(
+  pacer: ProviderPacer,
+  provider: ProviderName,
+  sleep: (ms: number) => Promise<void>,
+  clock: () => number = Date.now,
+): Promise<number> {
   const startedAt = clock();
   for (let reservation = 1; reservation <= MAX_RESERVATIONS; reservation += 1) {
     const sendAt = await pacer.reserve(provider);

@@ -37,6 +37,8 @@ export function configureApp(app: INestApplication, settings: ApiSettings): INes
 }
 
 export async function createChorusApp(settings: ChorusApiSettings): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forRoot(settings), { logger: settings.logger ? new PinoNestLogger(settings.logger) : ['error', 'warn', 'log'] });
+  const app = await NestFactory.create(AppModule.forRoot(settings), {
+    logger: settings.logger ? new PinoNestLogger(settings.logger) : ['error', 'warn', 'log'],
+  });
   return configureApp(app, settings.api);
 }

@@ -42,7 +42,13 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     overhead: { latencyMs: 100, count: 40, concurrency: 4, maxMs: 15_000 },
     start: { count: 20 },
     statusRead: { latencyMs: 100, runs: 20, concurrency: 2, pollEveryMs: 25, maxMs: 30_000 },
-    throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 300, maxMs: 5_000, abortAfterMs: 15_000 }, { concurrency: 200, count: 600, maxMs: 5_000, abortAfterMs: 15_000 }] },
+    throughput: {
+      latencyMs: 50,
+      runs: [
+        { concurrency: 50, count: 300, maxMs: 5_000, abortAfterMs: 15_000 },
+        { concurrency: 200, count: 600, maxMs: 5_000, abortAfterMs: 15_000 },
+      ],
+    },
     // Quick mode holds 500 open runs, not 1,000: terminating a thousand leftovers alone takes ~30 s on 2 busy cores.
     memory: { latencyMs: 1000, inFlight: 500, holdMs: 12_000, startConcurrency: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 24, maxMs: 20_000 },
@@ -53,7 +59,13 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     overhead: { latencyMs: 100, count: 300, concurrency: 4, maxMs: 60_000 },
     start: { count: 100 },
     statusRead: { latencyMs: 100, runs: 100, concurrency: 4, pollEveryMs: 25, maxMs: 60_000 },
-    throughput: { latencyMs: 50, runs: [{ concurrency: 50, count: 3000, maxMs: 30_000, abortAfterMs: 60_000 }, { concurrency: 200, count: 6000, maxMs: 30_000, abortAfterMs: 60_000 }] },
+    throughput: {
+      latencyMs: 50,
+      runs: [
+        { concurrency: 50, count: 3000, maxMs: 30_000, abortAfterMs: 60_000 },
+        { concurrency: 200, count: 6000, maxMs: 30_000, abortAfterMs: 60_000 },
+      ],
+    },
     memory: { latencyMs: 1000, inFlight: 1000, holdMs: 45_000, startConcurrency: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 60, maxMs: 45_000 },
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 600, maxMs: 90_000 },
@@ -185,13 +197,21 @@ async function longPoll(http: AxiosInstance, url: string, signal?: AbortSignal) 
   }
 }
 
-async function chorusPipeline(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal, onStarted?: () => void, pipeline?: string | object): Promise<void> {
+async function chorusPipeline(
+  http: AxiosInstance,
+  apiUrl: string,
+  index: number,
+  signal?: AbortSignal,
+  onStarted?: () => void,
+  pipeline?: string | object,
+): Promise<void> {
   const workflowId = await startViaApi(http, apiUrl, index, signal, pipeline);
   onStarted?.();
   for (let poll = 0; poll < 4; poll++) {
     const response = await longPoll(http, `${apiUrl}/v1/workflows/${encodeURIComponent(workflowId)}/result?waitSeconds=30`, signal);
     if (response.status === 200) {
-      if (response.data.status !== 'COMPLETED') throw new Error(`run ended ${response.data.status}: ${JSON.stringify(response.data.error ?? {}).slice(0, 160)}`);
+      if (response.data.status !== 'COMPLETED')
+        throw new Error(`run ended ${response.data.status}: ${JSON.stringify(response.data.error ?? {}).slice(0, 160)}`);
       return;
     }
     if (response.status !== 202) throw new Error(`GET result answered ${response.status}: ${JSON.stringify(response.data).slice(0, 160)}`);
@@ -227,7 +247,9 @@ async function historyTimeline(stack: BenchStack, http: AxiosInstance) {
     /** Client clock (same machine) relative to the first event. */
     client: { postSentMs: postAt - t0, postAnsweredMs: postedAt - t0, resultAnsweredMs: resultAt - t0, resultAfterCloseMs: resultAt - t0 - closedAt },
     events: list,
-    phases: Object.entries(phases).map(([phase, totalMs]) => ({ phase, totalMs })).sort((a, b) => b.totalMs - a.totalMs),
+    phases: Object.entries(phases)
+      .map(([phase, totalMs]) => ({ phase, totalMs }))
+      .sort((a, b) => b.totalMs - a.totalMs),
   };
 }
 
@@ -305,7 +327,14 @@ async function terminateLeftovers(stack: BenchStack): Promise<number> {
     }
     if (!open.length) break;
     for (let i = 0; i < open.length; i += 200) {
-      await Promise.all(open.slice(i, i + 200).map((id) => client.workflow.getHandle(id).terminate('benchmark scenario ended').catch(() => undefined)));
+      await Promise.all(
+        open.slice(i, i + 200).map((id) =>
+          client.workflow
+            .getHandle(id)
+            .terminate('benchmark scenario ended')
+            .catch(() => undefined),
+        ),
+      );
     }
     terminated += open.length;
   }
@@ -370,7 +399,9 @@ async function main() {
     log(`mode ${options.mode}, scenarios ${[...options.only].join(', ')}; starting the stack in ${stack.tmp}`);
     await stack.start();
     for (let i = 0; i < options.workers; i++) await stack.startWorker();
-    log(`Temporal ${stack.temporalAddress}, simulator ${stack.simulatorUrl}, gateway ${stack.gatewayUrl}, API ${stack.apiUrl}, ${stack.workers.length} worker(s)`);
+    log(
+      `Temporal ${stack.temporalAddress}, simulator ${stack.simulatorUrl}, gateway ${stack.gatewayUrl}, API ${stack.apiUrl}, ${stack.workers.length} worker(s)`,
+    );
     // A fresh connection pool per scenario: a keep-alive socket idle across the gap between scenarios can
     // be closed by the server (5 s keep-alive timeout) just as it is reused, which the client sees as a reset.
     let http = httpClient();
@@ -385,8 +416,12 @@ async function main() {
       http = httpClient();
       const { latencyMs, ...load } = plan.overhead;
       await stack.setLatency(latencyMs);
-      const baseline = await measured(stack, `overhead baseline @${latencyMs} ms`, () => runLoad(load, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal)));
-      const chorus = await measured(stack, `overhead chorus @${latencyMs} ms`, () => runLoad(load, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)));
+      const baseline = await measured(stack, `overhead baseline @${latencyMs} ms`, () =>
+        runLoad(load, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal)),
+      );
+      const chorus = await measured(stack, `overhead chorus @${latencyMs} ms`, () =>
+        runLoad(load, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)),
+      );
       const b = baseline.load.latencyMs;
       const c = chorus.load.latencyMs;
       const timeline = await historyTimeline(stack, http);
@@ -421,7 +456,12 @@ async function main() {
         viaApi.push(performance.now() - t0);
         const workflowId = `bench-bare-${randomUUID()}`;
         t0 = performance.now();
-        await client.workflow.start(description.type, { workflowId, taskQueue: description.taskQueue, args, typedSearchAttributes: description.typedSearchAttributes });
+        await client.workflow.start(description.type, {
+          workflowId,
+          taskQueue: description.taskQueue,
+          args,
+          typedSearchAttributes: description.typedSearchAttributes,
+        });
         bare.push(performance.now() - t0);
         ids.push(workflowId);
       }
@@ -429,7 +469,13 @@ async function main() {
       await client.withDeadline(Date.now() + 60_000, () => Promise.all(ids.map((id) => client.workflow.getHandle(id).result())));
       const api = summarize(viaApi);
       const direct = summarize(bare);
-      results.start = { count: plan.start.count, api, bareClient: direct, apiOverheadMsP50: round(api.p50 - direct.p50), ratioP50: round(api.p50 / direct.p50, 3) };
+      results.start = {
+        count: plan.start.count,
+        api,
+        bareClient: direct,
+        apiOverheadMsP50: round(api.p50 - direct.p50),
+        ratioP50: round(api.p50 / direct.p50, 3),
+      };
       log(`start latency: API p50 ${api.p50} ms / p99 ${api.p99} ms; bare client p50 ${direct.p50} ms / p99 ${direct.p99} ms`);
     }
 
@@ -450,8 +496,12 @@ async function main() {
       await stack.setLatency(plan.throughput.latencyMs);
       const runs = [];
       for (const run of plan.throughput.runs) {
-        const baseline = await measured(stack, `throughput baseline c=${run.concurrency}`, () => runLoad(run, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal)));
-        const chorus = await measured(stack, `throughput chorus c=${run.concurrency}`, () => runLoad(run, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)));
+        const baseline = await measured(stack, `throughput baseline c=${run.concurrency}`, () =>
+          runLoad(run, (i, signal) => baselinePipeline(http, stack.gatewayUrl, i, signal)),
+        );
+        const chorus = await measured(stack, `throughput chorus c=${run.concurrency}`, () =>
+          runLoad(run, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)),
+        );
         runs.push({ ...run, baseline, chorus, ratio: round(chorus.load.steadyThroughputPerSec / baseline.load.steadyThroughputPerSec, 3) });
       }
       results.throughput = { simulatorLatencyMs: plan.throughput.latencyMs, workers: stack.workers.length, runs };
@@ -553,7 +603,9 @@ async function main() {
       };
       results.rateLimit = rateLimit;
       log(`rate limit: requests per second ${JSON.stringify(run.simulator.perSecondByProvider)}`);
-      log(`rate limit: utilization ${JSON.stringify(rateLimit.utilizationByProvider)}, peak per 1 s ${JSON.stringify(run.simulator.peakRatePerSecByProvider)}, 429s ${run.simulator.rateLimited429}`);
+      log(
+        `rate limit: utilization ${JSON.stringify(rateLimit.utilizationByProvider)}, peak per 1 s ${JSON.stringify(run.simulator.peakRatePerSecByProvider)}, 429s ${run.simulator.rateLimited429}`,
+      );
     }
   } catch (error) {
     console.error(`[bench] failed: ${(error as Error).stack ?? (error as Error).message}`);

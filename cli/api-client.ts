@@ -76,7 +76,12 @@ export class ChorusApi {
     }
     if (!response.ok) {
       const answer = (parsed ?? {}) as { message?: unknown; errors?: FieldProblem[] };
-      const message = typeof answer.message === 'string' ? answer.message : Array.isArray(answer.message) ? answer.message.join('; ') : text.slice(0, 200) || response.statusText;
+      const message =
+        typeof answer.message === 'string'
+          ? answer.message
+          : Array.isArray(answer.message)
+            ? answer.message.join('; ')
+            : text.slice(0, 200) || response.statusText;
       throw new ApiError(response.status, response.statusText, message, Array.isArray(answer.errors) ? answer.errors : []);
     }
     return parsed as T;

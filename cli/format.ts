@@ -9,7 +9,9 @@ export function stepState(step: StepView): string {
   if (step.items) parts.push(`${step.items.done}/${step.items.total} items`);
   if (step.attempts !== undefined && (step.attempts > 1 || step.status === 'running')) parts.push(`attempt ${step.attempts}`);
   if (step.status === 'waiting' && step.approval) {
-    parts.push(`approval asked${step.approval.prompt ? `: ${step.approval.prompt}` : ''}${step.approval.timeoutAt ? ` (decided by timeout at ${step.approval.timeoutAt})` : ''}`);
+    parts.push(
+      `approval asked${step.approval.prompt ? `: ${step.approval.prompt}` : ''}${step.approval.timeoutAt ? ` (decided by timeout at ${step.approval.timeoutAt})` : ''}`,
+    );
   }
   const error = step.error ?? step.lastError;
   if (error) parts.push(`${step.error ? 'error' : 'last error'} ${error.type}: ${error.message}`);
@@ -56,7 +58,10 @@ export function formatPipelines(pipelines: PipelineSummary[]): string {
   if (!pipelines.length) return '(no pipelines)';
   const width = Math.max(...pipelines.map((pipeline) => pipeline.name.length), 4);
   return pipelines
-    .map((pipeline) => `${pipeline.name.padEnd(width)}  input: ${pipeline.requiredInput.join(', ') || '-'}${pipeline.description ? `\n${' '.repeat(width + 2)}${pipeline.description}` : ''}`)
+    .map(
+      (pipeline) =>
+        `${pipeline.name.padEnd(width)}  input: ${pipeline.requiredInput.join(', ') || '-'}${pipeline.description ? `\n${' '.repeat(width + 2)}${pipeline.description}` : ''}`,
+    )
     .join('\n');
 }
 

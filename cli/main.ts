@@ -124,32 +124,36 @@ program
   .requiredOption('-i, --input <file>', 'JSON file with the input object ("-" reads stdin)')
   .option('-w, --wait', 'wait for the run to close and print its output')
   .option('--json', 'with --wait: print the whole run as JSON')
-  .action(exitWith(async (pipeline: string, options: { input: string; wait?: boolean; json?: boolean }) => {
-    const input = readInput(options.input);
-    const client = api();
-    const started = await client.startRun(pipeline, input);
-    if (!options.wait) {
-      console.error(`Started ${started.workflowId}; follow it with: chorus watch ${started.workflowId}`);
-      console.log(started.workflowId);
-      return 0;
-    }
-    console.error(`Started ${started.workflowId}; waiting for it to finish…`);
-    const run = await waitUntilClosed(client, started.workflowId);
-    if (options.json) console.log(JSON.stringify(run, null, 2));
-    else if (run.result) console.log(JSON.stringify(run.result.output, null, 2));
-    return settle(run);
-  }));
+  .action(
+    exitWith(async (pipeline: string, options: { input: string; wait?: boolean; json?: boolean }) => {
+      const input = readInput(options.input);
+      const client = api();
+      const started = await client.startRun(pipeline, input);
+      if (!options.wait) {
+        console.error(`Started ${started.workflowId}; follow it with: chorus watch ${started.workflowId}`);
+        console.log(started.workflowId);
+        return 0;
+      }
+      console.error(`Started ${started.workflowId}; waiting for it to finish…`);
+      const run = await waitUntilClosed(client, started.workflowId);
+      if (options.json) console.log(JSON.stringify(run, null, 2));
+      else if (run.result) console.log(JSON.stringify(run.result.output, null, 2));
+      return settle(run);
+    }),
+  );
 
 program
   .command('status')
   .description("A run's status, each step's state, its error or output")
   .argument('<id>', 'workflow ID')
   .option('--json', 'print the API answer as JSON')
-  .action(exitWith(async (workflowId: string, options: { json?: boolean }) => {
-    const run = await api().describeRun(workflowId);
-    console.log(options.json ? JSON.stringify(run, null, 2) : formatRun(run));
-    return 0;
-  }));
+  .action(
+    exitWith(async (workflowId: string, options: { json?: boolean }) => {
+      const run = await api().describeRun(workflowId);
+      console.log(options.json ? JSON.stringify(run, null, 2) : formatRun(run));
+      return 0;
+    }),
+  );
 
 program
   .command('watch')
@@ -165,22 +169,28 @@ program
   .option('--to <point>', 'failed-step, first-workflow-task, last-workflow-task or event')
   .option('--event-id <n>', 'with --to event: a WorkflowTaskCompleted event ID', positiveInteger)
   .option('--reason <text>', 'why; recorded in the run history')
-  .action(exitWith(async (workflowId: string, options: { to?: string; eventId?: number; reason?: string }) => {
-    const reset = await api().resetRun(workflowId, { to: options.to, eventId: options.eventId, reason: options.reason });
-    console.log(`Reset ${reset.workflowId} to ${reset.resetTo.point}${reset.resetTo.eventId ? ` (event ${reset.resetTo.eventId})` : ''}: new run ${reset.runId} (was ${reset.previousRunId})`);
-    console.log(`Follow it with: chorus watch ${reset.workflowId}`);
-    return 0;
-  }));
+  .action(
+    exitWith(async (workflowId: string, options: { to?: string; eventId?: number; reason?: string }) => {
+      const reset = await api().resetRun(workflowId, { to: options.to, eventId: options.eventId, reason: options.reason });
+      console.log(
+        `Reset ${reset.workflowId} to ${reset.resetTo.point}${reset.resetTo.eventId ? ` (event ${reset.resetTo.eventId})` : ''}: new run ${reset.runId} (was ${reset.previousRunId})`,
+      );
+      console.log(`Follow it with: chorus watch ${reset.workflowId}`);
+      return 0;
+    }),
+  );
 
 program
   .command('pipelines')
   .description('The named pipelines and the input each needs')
   .option('--json', 'print the API answer as JSON')
-  .action(exitWith(async (options: { json?: boolean }) => {
-    const { pipelines } = await api().listPipelines();
-    console.log(options.json ? JSON.stringify(pipelines, null, 2) : formatPipelines(pipelines));
-    return 0;
-  }));
+  .action(
+    exitWith(async (options: { json?: boolean }) => {
+      const { pipelines } = await api().listPipelines();
+      console.log(options.json ? JSON.stringify(pipelines, null, 2) : formatPipelines(pipelines));
+      return 0;
+    }),
+  );
 
 /** Prints what went wrong as the API said it, and answers the exit code. */
 function report(error: unknown): number {

@@ -147,7 +147,9 @@ async function main() {
   const exampleKey = settings.credentialsConfigured ? '<your API key>' : DEV_API_KEY;
   if (!settings.credentialsConfigured) {
     env.CHORUS_API_KEYS = JSON.stringify([DEV_KEY_ENTRY]);
-    console.warn(`No API keys configured: using the development key "${DEV_API_KEY}" (tenant "dev", every scope). Create your own with npm run keys:create before exposing the API.`);
+    console.warn(
+      `No API keys configured: using the development key "${DEV_API_KEY}" (tenant "dev", every scope). Create your own with npm run keys:create before exposing the API.`,
+    );
   }
   const metricsPort = settings.workerMetricsPort;
   const workers: ManagedProcess[] = [];

@@ -47,7 +47,8 @@ function parseFault(token: string): FaultKind {
   const word = WORD_FAULTS.find((candidate) => candidate === token);
   if (word) return { kind: word };
   const status = Number(token);
-  if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`"${token}" is not a fault (a 4xx/5xx status or one of ${WORD_FAULTS.join(', ')})`);
+  if (!Number.isInteger(status) || status < 400 || status > 599)
+    throw new Error(`"${token}" is not a fault (a 4xx/5xx status or one of ${WORD_FAULTS.join(', ')})`);
   return { kind: 'status', status };
 }
 
@@ -85,7 +86,10 @@ export function directiveTokens(text: string): string[] {
 }
 
 export function stripDirectives(text: string): string {
-  return text.replace(DIRECTIVE, '').replace(/[ \t]+\n/g, '\n').trim();
+  return text
+    .replace(DIRECTIVE, '')
+    .replace(/[ \t]+\n/g, '\n')
+    .trim();
 }
 
 /** `[[sim:cohere:503x2,retry-after=1,latency=300]]`, `[[sim:gemini:truncate,thinking=500]]` → directive; malformed directives are ignored. */
@@ -103,7 +107,9 @@ export function parseDirectives(text: string): Directive[] {
         directive.fault = parseFault(scoped[2]);
         directive.times = scoped[3] === undefined ? undefined : Number(scoped[3]);
       } else if (setting) {
-        const key = ({ 'retry-after': 'retryAfterSeconds', latency: 'latencyMs', thinking: 'thinkingTokens' } as const)[setting[1] as 'retry-after' | 'latency' | 'thinking'];
+        const key = ({ 'retry-after': 'retryAfterSeconds', latency: 'latencyMs', thinking: 'thinkingTokens' } as const)[
+          setting[1] as 'retry-after' | 'latency' | 'thinking'
+        ];
         directive[key] = Number(setting[2]);
       } else if (finish) {
         directive.finishReason = finish[1];

@@ -18,7 +18,24 @@ export interface SimulatedPrompt {
   images?: SimulatedImage[];
 }
 
-const POSITIVE = ['good', 'great', 'excellent', 'love', 'happy', 'success', 'benefit', 'improve', 'win', 'bright', 'reliable', 'durable', 'fast', 'clear', 'helpful', 'gain'];
+const POSITIVE = [
+  'good',
+  'great',
+  'excellent',
+  'love',
+  'happy',
+  'success',
+  'benefit',
+  'improve',
+  'win',
+  'bright',
+  'reliable',
+  'durable',
+  'fast',
+  'clear',
+  'helpful',
+  'gain',
+];
 const NEGATIVE = ['bad', 'terrible', 'awful', 'hate', 'sad', 'failure', 'fail', 'loss', 'crash', 'broken', 'slow', 'angry', 'risk', 'poor', 'lost', 'worse'];
 
 export function estimateTokens(text: string): number {
@@ -26,7 +43,10 @@ export function estimateTokens(text: string): number {
 }
 
 function lastParagraph(text: string): string {
-  const paragraphs = stripDirectives(text).split(/\n\s*\n/).map((part) => part.trim()).filter(Boolean);
+  const paragraphs = stripDirectives(text)
+    .split(/\n\s*\n/)
+    .map((part) => part.trim())
+    .filter(Boolean);
   return paragraphs[paragraphs.length - 1] ?? '';
 }
 
@@ -71,7 +91,7 @@ export function imageSize(bytes: Buffer): { format: string; width: number; heigh
   if (bytes.length >= 24 && bytes.readUInt32BE(0) === 0x89504e47) return { format: 'PNG', width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
   if (bytes.length >= 10 && bytes.toString('ascii', 0, 3) === 'GIF') return { format: 'GIF', width: bytes.readUInt16LE(6), height: bytes.readUInt16LE(8) };
   if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8) {
-    for (let offset = 2; offset + 9 < bytes.length; ) {
+    for (let offset = 2; offset + 9 < bytes.length;) {
       if (bytes[offset] !== 0xff) break;
       const marker = bytes[offset + 1];
       if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {

@@ -233,9 +233,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     const route = request.method === 'POST' ? routeOf(path) : undefined;
-    const done = route
-      ? handleProvider(request, response, route.provider, route.wire, route.match)
-      : Promise.resolve(handleControl(request, response, path));
+    const done = route ? handleProvider(request, response, route.provider, route.wire, route.match) : Promise.resolve(handleControl(request, response, path));
     done.catch((error: Error) => {
       if (!response.headersSent) sendJson(response, 500, { error: { message: `simulator error: ${error.message}` } });
     });

@@ -163,7 +163,9 @@ const openai: ProviderWire = {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text ?? null, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason }],
+      choices: [
+        { index: 0, message: { role: 'assistant', content: text ?? null, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason },
+      ],
       ...(usage
         ? {
             usage: {
@@ -202,16 +204,35 @@ const openai: ProviderWire = {
   },
   renderQuotaExhausted() {
     // No Retry-After: waiting does not bring the quota back.
-    return { status: 429, body: openaiError('You exceeded your current quota, please check your plan and billing details (simulated).', 'insufficient_quota', 'insufficient_quota') };
+    return {
+      status: 429,
+      body: openaiError('You exceeded your current quota, please check your plan and billing details (simulated).', 'insufficient_quota', 'insufficient_quota'),
+    };
   },
   renderCredentialError(problem) {
     return problem === 'missing'
-      ? { status: 401, body: openaiError("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (simulated).", 'invalid_request_error', null) }
+      ? {
+          status: 401,
+          body: openaiError(
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (simulated).",
+            'invalid_request_error',
+            null,
+          ),
+        }
       : { status: 401, body: openaiError('Incorrect API key provided (simulated).', 'invalid_request_error', 'invalid_api_key') };
   },
   renderRefusal(model) {
-    const completion = openai.renderCompletion({ model, text: '', inputTokens: 1, outputTokens: 0, finishReason: 'content_filter', usage: true }) as { choices: Json[] };
-    completion.choices = [{ index: 0, message: { role: 'assistant', content: null, refusal: "I'm sorry, I can't help with that." }, logprobs: null, finish_reason: 'content_filter' }];
+    const completion = openai.renderCompletion({ model, text: '', inputTokens: 1, outputTokens: 0, finishReason: 'content_filter', usage: true }) as {
+      choices: Json[];
+    };
+    completion.choices = [
+      {
+        index: 0,
+        message: { role: 'assistant', content: null, refusal: "I'm sorry, I can't help with that." },
+        logprobs: null,
+        finish_reason: 'content_filter',
+      },
+    ];
     return completion;
   },
   rateLimitHeaders: openaiRateHeaders,
@@ -230,7 +251,11 @@ const cohere: ProviderWire = {
   credential: bearer,
   parseRequest(body) {
     const format = (body as Json).response_format;
-    const parsed = { ...chatMessages(body), json: isObject(format) && format.type === 'json_object', maxOutputTokens: positiveNumber((body as Json).max_tokens) };
+    const parsed = {
+      ...chatMessages(body),
+      json: isObject(format) && format.type === 'json_object',
+      maxOutputTokens: positiveNumber((body as Json).max_tokens),
+    };
     if (parsed.images.length && !acceptsImages(COHERE_CAPABILITIES, parsed.model)) {
       throw new WireFormatError(`invalid request: model '${parsed.model}' does not accept image inputs; use a vision model (simulated)`);
     }
@@ -294,7 +319,10 @@ function geminiQuotaError(model: string, quotaId: string, quotaMetric: string, r
       '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
       violations: [{ quotaMetric, quotaId, quotaDimensions: { location: 'global', model }, quotaValue: '15' }],
     },
-    { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+    {
+      '@type': 'type.googleapis.com/google.rpc.Help',
+      links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
+    },
     { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryDelaySeconds}s` },
   ]);
 }
@@ -307,7 +335,8 @@ const gemini: ProviderWire = {
   parseRequest(body, match) {
     const name = decodeURIComponent(match[2]);
     // An escaped `/` (models%2Fgemini-…) names no model: Gemini answers 404 for it.
-    if (name.includes('/')) throw new WireFormatError(`${match[1]}/${name} is not found for API version v1beta, or is not supported for generateContent (simulated).`, 404);
+    if (name.includes('/'))
+      throw new WireFormatError(`${match[1]}/${name} is not found for API version v1beta, or is not supported for generateContent (simulated).`, 404);
     if (!isObject(body)) throw new WireFormatError('request body must be a JSON object');
     const partsOf = (content: unknown): Json[] => {
       if (!isObject(content) || !Array.isArray(content.parts)) throw new WireFormatError('each content needs a parts array');
@@ -363,27 +392,61 @@ const gemini: ProviderWire = {
   renderRateLimited(retryAfterSeconds, model) {
     // No Retry-After header: Gemini says when to retry only in the body.
     const message = 'You exceeded your current quota, please check your plan and billing details (simulated).';
-    return { status: 429, body: geminiQuotaError(model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', 'generativelanguage.googleapis.com/generate_content_free_tier_requests', retryAfterSeconds, message) };
+    return {
+      status: 429,
+      body: geminiQuotaError(
+        model,
+        'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+        'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+        retryAfterSeconds,
+        message,
+      ),
+    };
   },
   renderQuotaExhausted(model) {
     const message = 'You exceeded your current quota, please check your plan and billing details (simulated).';
-    return { status: 429, body: geminiQuotaError(model, 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'generativelanguage.googleapis.com/generate_content_free_tier_requests', 3600, message) };
+    return {
+      status: 429,
+      body: geminiQuotaError(
+        model,
+        'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
+        'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+        3600,
+        message,
+      ),
+    };
   },
   renderCredentialError(problem) {
     if (problem === 'missing') {
-      return { status: 403, body: googleError(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API (simulated).") };
+      return {
+        status: 403,
+        body: googleError(
+          403,
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API (simulated).",
+        ),
+      };
     }
     const message = 'API key not valid. Please pass a valid API key (simulated).';
     return {
       status: 400,
       body: googleError(400, message, [
-        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'API_KEY_INVALID',
+          domain: 'googleapis.com',
+          metadata: { service: 'generativelanguage.googleapis.com' },
+        },
         { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message },
       ]),
     };
   },
   renderRefusal(model) {
-    return { promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 }, modelVersion: model, responseId: randomUUID() };
+    return {
+      promptFeedback: { blockReason: 'SAFETY' },
+      usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 },
+      modelVersion: model,
+      responseId: randomUUID(),
+    };
   },
 };
 
@@ -435,7 +498,9 @@ const anthropic: ProviderWire = {
     // Required by the API, unlike the other providers' output limits.
     if (typeof body.max_tokens !== 'number' || body.max_tokens < 1) throw new WireFormatError('max_tokens: Field required');
     if (!Array.isArray(body.messages) || body.messages.length === 0) throw new WireFormatError('messages: Field required');
-    const user = body.messages.filter((message): message is Json => isObject(message) && message.role === 'user').map((message) => anthropicContent(message.content));
+    const user = body.messages
+      .filter((message): message is Json => isObject(message) && message.role === 'user')
+      .map((message) => anthropicContent(message.content));
     const system = typeof body.system === 'string' ? body.system : Array.isArray(body.system) ? anthropicContent(body.system).text : undefined;
     const choice = isObject(body.tool_choice) ? body.tool_choice : undefined;
     const tool = choice?.type === 'tool' && typeof choice.name === 'string' ? choice.name : undefined;
@@ -501,10 +566,19 @@ const anthropic: ProviderWire = {
     };
   },
   renderQuotaExhausted() {
-    return { status: 402, body: anthropicError('billing_error', 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits (simulated).') };
+    return {
+      status: 402,
+      body: anthropicError(
+        'billing_error',
+        'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits (simulated).',
+      ),
+    };
   },
   renderCredentialError(problem) {
-    return { status: 401, body: anthropicError('authentication_error', problem === 'missing' ? 'x-api-key header is required (simulated)' : 'invalid x-api-key (simulated)') };
+    return {
+      status: 401,
+      body: anthropicError('authentication_error', problem === 'missing' ? 'x-api-key header is required (simulated)' : 'invalid x-api-key (simulated)'),
+    };
   },
   renderRefusal(model) {
     return anthropic.renderCompletion({ model, text: undefined, inputTokens: 1, outputTokens: 0, finishReason: 'refusal', usage: true });

@@ -48,8 +48,18 @@ export function createProviderCallMetrics(registry: Registry): ProviderCallMetri
     buckets: CALL_SECONDS_BUCKETS,
     registers,
   });
-  const retries = new Counter({ name: 'chorus_provider_retries_total', help: 'Provider call attempts after the first (Temporal retries)', labelNames: ['provider', 'model'], registers });
-  const tokens = new Counter({ name: 'chorus_provider_tokens_total', help: 'Tokens of successful provider calls', labelNames: ['provider', 'model', 'direction'], registers });
+  const retries = new Counter({
+    name: 'chorus_provider_retries_total',
+    help: 'Provider call attempts after the first (Temporal retries)',
+    labelNames: ['provider', 'model'],
+    registers,
+  });
+  const tokens = new Counter({
+    name: 'chorus_provider_tokens_total',
+    help: 'Tokens of successful provider calls',
+    labelNames: ['provider', 'model', 'direction'],
+    registers,
+  });
   const cost = new Counter({
     name: 'chorus_provider_cost_usd_total',
     help: 'Estimated cost in USD of successful provider calls (models without a price count 0)',

@@ -92,9 +92,7 @@ export function createProviderHttpClient() {
 
 /** Rates of the providers that have a per-second limit. */
 export function providerRates(settings: WorkerSettings): Partial<Record<ProviderName, number>> {
-  return Object.fromEntries(
-    Object.entries(settings.providerLimits ?? {}).flatMap(([provider, limits]) => (limits?.maxRps ? [[provider, limits.maxRps]] : [])),
-  );
+  return Object.fromEntries(Object.entries(settings.providerLimits ?? {}).flatMap(([provider, limits]) => (limits?.maxRps ? [[provider, limits.maxRps]] : [])));
 }
 
 /**
@@ -108,9 +106,7 @@ export async function createProviderPacer(
 ): Promise<ProviderPacer> {
   const rates = providerRates(settings);
   if (Object.keys(rates).length === 0) return NO_PACING;
-  return settings.redisUrl
-    ? createSharedPacer(rates, { redisUrl: settings.redisUrl, scope: temporal.taskQueue, onSharedChange })
-    : createLocalPacer(rates);
+  return settings.redisUrl ? createSharedPacer(rates, { redisUrl: settings.redisUrl, scope: temporal.taskQueue, onSharedChange }) : createLocalPacer(rates);
 }
 
 /**
@@ -176,7 +172,9 @@ export async function createChorusWorker(
     pacer,
     answered: new AnsweredCalls(),
     // The worker's own connection: a call kept for a retry asks whether its run is still open.
-    runIsOpen: runIsOpenVia(new Client({ connection, namespace: options.temporal.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) })),
+    runIsOpen: runIsOpenVia(
+      new Client({ connection, namespace: options.temporal.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) }),
+    ),
   });
   const tracing = options.tracing;
 

@@ -52,7 +52,10 @@ export function workflowBundleKey(inputs: WorkflowBundleInputs, compiledRoot: st
  * worker (after a crash, a deploy, a scale-up) then polls in well under a second instead of
  * spending one to several seconds of CPU on webpack. An unwritable cache only costs that time.
  */
-export async function cachedWorkflowBundle(inputs: WorkflowBundleInputs, options: WorkflowBundleCacheOptions): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
+export async function cachedWorkflowBundle(
+  inputs: WorkflowBundleInputs,
+  options: WorkflowBundleCacheOptions,
+): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
   const key = workflowBundleKey(inputs, options.compiledRoot);
   const codePath = join(options.cacheDir, `workflows-${key}.js`);
   try {

@@ -15,7 +15,13 @@ export async function runApprovalStep(step: ApprovalStep, run: RunState): Promis
   const decision = await run.decision(step.id, timeoutMs);
   const outcome: ApprovalOutcome = decision
     ? { decision: decision.decision, comment: decision.comment ?? null, by: decision.by, decidedAt: new Date().toISOString(), timedOut: false }
-    : { decision: step.approval.onTimeout === 'approve' ? 'approved' : 'rejected', comment: null, by: null, decidedAt: new Date().toISOString(), timedOut: true };
+    : {
+        decision: step.approval.onTimeout === 'approve' ? 'approved' : 'rejected',
+        comment: null,
+        by: null,
+        decidedAt: new Date().toISOString(),
+        timedOut: true,
+      };
   run.outputs[step.id] = outcome;
   delete state.approval;
   if (outcome.decision === 'rejected' && (step.approval.onReject ?? 'fail') === 'fail') {

@@ -49,7 +49,13 @@ async function completeRun(run: RunState): Promise<PipelineResult> {
     { key: COST_ATTRIBUTE, value: usage.total.costUsd },
     { key: TOKENS_ATTRIBUTE, value: usage.total.inputTokens + usage.total.outputTokens },
   ]);
-  const result: PipelineResult = { pipeline: run.run.pipeline.name, output: outputOf(run.run.pipeline, run.scope), steps: run.outputs, progress: run.progress, usage };
+  const result: PipelineResult = {
+    pipeline: run.run.pipeline.name,
+    output: outputOf(run.run.pipeline, run.scope),
+    steps: run.outputs,
+    progress: run.progress,
+    usage,
+  };
   await notifyWebhook(run, 'run.completed', { status: 'COMPLETED', result });
   return run.webhook ? { ...result, webhook: run.webhook } : result;
 }

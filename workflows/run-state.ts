@@ -1,12 +1,5 @@
 import { condition, setHandler } from '@temporalio/workflow';
-import {
-  type ApprovalDecision,
-  type PipelineRunInput,
-  type PipelineStep,
-  type StepOutput,
-  type StepProgress,
-  type WebhookState,
-} from '../src/pipeline/types';
+import { type ApprovalDecision, type PipelineRunInput, type PipelineStep, type StepOutput, type StepProgress, type WebhookState } from '../src/pipeline/types';
 import { progressEntries } from '../src/pipeline/progress';
 import { approvalUpdate, progressQuery, webhookQuery } from './definitions';
 

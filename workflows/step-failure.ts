@@ -18,7 +18,9 @@ export class StepFailed extends Error {
 function budgetSpent(error: ActivityFailure): StepFailureInfo | undefined {
   if (error.retryState !== 'TIMEOUT' && !(error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'SCHEDULE_TO_CLOSE')) return undefined;
   const last =
-    error.cause instanceof ApplicationFailure ? `; the last attempt failed with ${error.cause.type}: ${error.cause.message}` : '; the last attempt was still running';
+    error.cause instanceof ApplicationFailure
+      ? `; the last attempt failed with ${error.cause.type}: ${error.cause.message}`
+      : '; the last attempt was still running';
   return { type: FailureType.RetryBudgetExhausted, message: `Retried for the whole retry budget${last}` };
 }
 

@@ -25,7 +25,9 @@ const FINISH_OUTCOMES: Record<string, AnswerFinish['outcome']> = {
 };
 
 function tokenUsage(counts: z.infer<typeof TokenCounts> | undefined): TokenUsage | undefined {
-  return counts?.input_tokens === undefined || counts.output_tokens === undefined ? undefined : { inputTokens: counts.input_tokens, outputTokens: counts.output_tokens };
+  return counts?.input_tokens === undefined || counts.output_tokens === undefined
+    ? undefined
+    : { inputTokens: counts.input_tokens, outputTokens: counts.output_tokens };
 }
 
 export const cohereAdapter: ProviderAdapter = {

@@ -31,10 +31,17 @@ const FINISH_OUTCOMES: Record<string, AnswerFinish['outcome']> = {
 /** Gemini: POST {base}/v1beta/{models/…}:generateContent, key in x-goog-api-key. A candidate's `parts` and every token count are optional. */
 const GenerateContentResponse = z.object({
   candidates: z
-    .array(z.object({ content: z.object({ parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional() }).optional(), finishReason: z.string().optional() }))
+    .array(
+      z.object({
+        content: z.object({ parts: z.array(z.object({ text: z.string().optional(), thought: z.boolean().optional() })).optional() }).optional(),
+        finishReason: z.string().optional(),
+      }),
+    )
     .optional(),
   promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
-  usageMetadata: z.object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional(), thoughtsTokenCount: z.number().optional() }).optional(),
+  usageMetadata: z
+    .object({ promptTokenCount: z.number().optional(), candidatesTokenCount: z.number().optional(), thoughtsTokenCount: z.number().optional() })
+    .optional(),
   modelVersion: z.string().optional(),
 });
 
@@ -45,7 +52,8 @@ const GenerateContentResponse = z.object({
 function modelPath(model: string, provider: string): string {
   const name = model.startsWith('models/') || model.startsWith('tunedModels/') ? model : `models/${model}`;
   const segments = name.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) throw rejectedBeforeSending(provider, `model "${model}" is not a model resource name`);
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..'))
+    throw rejectedBeforeSending(provider, `model "${model}" is not a model resource name`);
   return segments.map(encodeURIComponent).join('/');
 }
 
@@ -79,7 +87,9 @@ export const geminiAdapter: ProviderAdapter = {
     const usage = response.usageMetadata;
     const thinkingTokens = usage?.thoughtsTokenCount ?? 0;
     return {
-      finish: blockReason ? { outcome: 'blocked', reason: `block reason ${blockReason}` } : { outcome: FINISH_OUTCOMES[reason] ?? 'complete', reason: `finishReason ${reason}` },
+      finish: blockReason
+        ? { outcome: 'blocked', reason: `block reason ${blockReason}` }
+        : { outcome: FINISH_OUTCOMES[reason] ?? 'complete', reason: `finishReason ${reason}` },
       // Thought summaries (parts marked `thought`) are the model's thinking, not its answer.
       text: (candidate?.content?.parts ?? [])
         .filter((part) => !part.thought)
@@ -88,7 +98,11 @@ export const geminiAdapter: ProviderAdapter = {
       model: response.modelVersion ?? model,
       // Gemini bills thinking as output: candidatesTokenCount leaves it out, so it is added.
       usage: usage
-        ? { inputTokens: usage.promptTokenCount ?? 0, outputTokens: (usage.candidatesTokenCount ?? 0) + thinkingTokens, ...(thinkingTokens ? { thinkingTokens } : {}) }
+        ? {
+            inputTokens: usage.promptTokenCount ?? 0,
+            outputTokens: (usage.candidatesTokenCount ?? 0) + thinkingTokens,
+            ...(thinkingTokens ? { thinkingTokens } : {}),
+          }
         : undefined,
     };
   },

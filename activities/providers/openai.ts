@@ -29,7 +29,9 @@ const FINISH_OUTCOMES: Record<string, AnswerFinish['outcome']> = {
 /** Structured output: the schema itself where the endpoint holds answers to one, else JSON mode. */
 function responseFormat({ json, responseSchema }: ProviderCall, endpoint: ProviderEndpoint) {
   if (responseSchema && endpoint.capabilities.jsonSchema) {
-    return { response_format: { type: 'json_schema', json_schema: { name: responseSchema.name, schema: responseSchema.schema, strict: responseSchema.strict } } };
+    return {
+      response_format: { type: 'json_schema', json_schema: { name: responseSchema.name, schema: responseSchema.schema, strict: responseSchema.strict } },
+    };
   }
   return json ? { response_format: { type: 'json_object' } } : {};
 }

@@ -21,7 +21,13 @@ export class CodecAccessGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const origin = request.header('origin');
     const hasCredentials = Boolean(request.header('x-api-key') ?? request.header('authorization'));
-    if (!hasCredentials && this.settings.codec.trustLoopbackUi && origin && this.settings.codec.uiOrigins.includes(origin) && LOOPBACK.has(request.socket.remoteAddress ?? '')) {
+    if (
+      !hasCredentials &&
+      this.settings.codec.trustLoopbackUi &&
+      origin &&
+      this.settings.codec.uiOrigins.includes(origin) &&
+      LOOPBACK.has(request.socket.remoteAddress ?? '')
+    ) {
       return true;
     }
     const principal = await this.auth.authenticate(request);

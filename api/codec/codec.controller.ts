@@ -21,7 +21,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 /** The request's payloads, or a 400 naming the first malformed one. */
 function payloadsOf(body: unknown): Payload[] {
   const payloads = isRecord(body) ? body.payloads : undefined;
-  if (!Array.isArray(payloads) || payloads.length > MAX_PAYLOADS) throw badRequest([{ field: 'payloads', reason: `must be a list of at most ${MAX_PAYLOADS} payloads` }]);
+  if (!Array.isArray(payloads) || payloads.length > MAX_PAYLOADS)
+    throw badRequest([{ field: 'payloads', reason: `must be a list of at most ${MAX_PAYLOADS} payloads` }]);
   return payloads.map((payload, index) => {
     const valid =
       isRecord(payload) &&

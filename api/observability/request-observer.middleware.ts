@@ -33,7 +33,10 @@ export class RequestObserverMiddleware implements NestMiddleware {
       this.metrics.requests.inc(labels);
       this.metrics.duration.observe(labels, seconds);
       const level = response.statusCode >= 500 ? 'error' : PROBE_ROUTES.has(route) ? 'debug' : 'info';
-      this.logger[level]({ requestId, method: request.method, route, url: request.originalUrl, status: response.statusCode, durationMs: Math.round(seconds * 1000) }, 'request');
+      this.logger[level](
+        { requestId, method: request.method, route, url: request.originalUrl, status: response.statusCode, durationMs: Math.round(seconds * 1000) },
+        'request',
+      );
     });
     next();
   }

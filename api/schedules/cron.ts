@@ -47,7 +47,8 @@ function itemProblem(item: string, field: CronField): string | undefined {
 
 export function cronProblem(expression: string): string | undefined {
   const trimmed = expression.trim();
-  if (trimmed.startsWith('@')) return MACROS.has(trimmed.toLowerCase()) ? undefined : `unknown macro "${trimmed}"; use ${[...MACROS].join(', ')} or five fields`;
+  if (trimmed.startsWith('@'))
+    return MACROS.has(trimmed.toLowerCase()) ? undefined : `unknown macro "${trimmed}"; use ${[...MACROS].join(', ')} or five fields`;
   const parts = trimmed.split(/\s+/);
   if (parts.length !== FIELDS.length) return `must have 5 fields (minute hour day-of-month month day-of-week), not ${parts.length}`;
   for (const [i, part] of parts.entries()) {

@@ -87,7 +87,9 @@ export class SchedulesService {
     // A schedule starts paid runs forever: each tenant gets a bounded number (OWASP API4).
     const existing = await this.list(principal, this.api.maxSchedulesPerTenant);
     if (existing.schedules.length >= this.api.maxSchedulesPerTenant) {
-      throw new ConflictException(`Tenant "${principal.tenant}" already has ${this.api.maxSchedulesPerTenant} schedules, the limit (CHORUS_MAX_SCHEDULES_PER_TENANT)`);
+      throw new ConflictException(
+        `Tenant "${principal.tenant}" already has ${this.api.maxSchedulesPerTenant} schedules, the limit (CHORUS_MAX_SCHEDULES_PER_TENANT)`,
+      );
     }
 
     const timing: ScheduleTiming = cron !== undefined ? { cron, ...(timezone ? { timezone } : {}) } : { every };
@@ -115,7 +117,9 @@ export class SchedulesService {
     // The tenant is a validated identifier ([A-Za-z0-9_.-]), so it cannot change the query's shape.
     const listing = this.client.schedule.list({ query: `${TENANT_ATTRIBUTE.name} = '${principal.tenant}'` });
     // The ID prefix is what owns a schedule; the search attribute only narrows the listing.
-    const schedules = await firstOf(listing, limit, (schedule) => (schedule.scheduleId.startsWith(prefix) ? viewOf(schedule.scheduleId.slice(prefix.length), schedule) : undefined));
+    const schedules = await firstOf(listing, limit, (schedule) =>
+      schedule.scheduleId.startsWith(prefix) ? viewOf(schedule.scheduleId.slice(prefix.length), schedule) : undefined,
+    );
     return { schedules };
   }
 

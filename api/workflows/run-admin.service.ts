@@ -60,7 +60,11 @@ export class RunAdminService {
     return { workflowId, status: 'CANCEL_REQUESTED' };
   }
 
-  async terminate(workflowId: string, principal: Principal, reason = 'terminated through the Chorus API'): Promise<{ workflowId: string; status: 'TERMINATED' }> {
+  async terminate(
+    workflowId: string,
+    principal: Principal,
+    reason = 'terminated through the Chorus API',
+  ): Promise<{ workflowId: string; status: 'TERMINATED' }> {
     const { runId } = await this.runs.describeOwned(workflowId, principal);
     await this.client.workflow.getHandle(workflowId, runId).terminate(reason);
     return { workflowId, status: 'TERMINATED' };
@@ -133,7 +137,11 @@ export class RunAdminService {
   }
 
   /** Resets or reruns every failed run that matches; a dry run only lists them. */
-  async batch(action: 'reset' | 'rerun', principal: Principal, { dryRun = false, limit = 50, to, pipeline, errorType, startedAfter, startedBefore }: BatchRunsDto): Promise<BatchOutcome> {
+  async batch(
+    action: 'reset' | 'rerun',
+    principal: Principal,
+    { dryRun = false, limit = 50, to, pipeline, errorType, startedAfter, startedBefore }: BatchRunsDto,
+  ): Promise<BatchOutcome> {
     const query = visibilityQuery({
       tenant: principal.tenant,
       status: 'FAILED',

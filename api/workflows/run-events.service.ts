@@ -108,7 +108,12 @@ export class RunEventsService {
   private stepChange(event: HistoryEvent, scheduled: Map<number, string>, attempts: Map<number, number>): StepEvent | undefined {
     const id = Number(event.eventId);
     const callOf = (scheduledEventId: unknown) => scheduled.get(Number(scheduledEventId)) ?? '?';
-    const change = (call: string, status: StepEvent['status'], extra: Partial<StepEvent> = {}): StepEvent => ({ step: stepOfActivity(call), call, status, ...extra });
+    const change = (call: string, status: StepEvent['status'], extra: Partial<StepEvent> = {}): StepEvent => ({
+      step: stepOfActivity(call),
+      call,
+      status,
+      ...extra,
+    });
     switch (event.eventType) {
       case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
         const call = event.activityTaskScheduledEventAttributes?.activityId ?? '?';

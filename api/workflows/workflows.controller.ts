@@ -27,7 +27,11 @@ export class WorkflowsController {
   @Post()
   @RequireScopes('workflows:start')
   @ApiOperation({ summary: 'Start a pipeline run; answers at once with its workflow ID' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeating a request with the same key (per API key) returns the first run (200) instead of starting another' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Repeating a request with the same key (per API key) returns the first run (200) instead of starting another',
+  })
   @ApiAcceptedResponse({ description: 'The run was started durably; poll statusUrl or long-poll resultUrl.' })
   @ApiOkResponse({ description: 'An earlier request with the same Idempotency-Key and body started this run.' })
   async start(

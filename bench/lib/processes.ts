@@ -81,7 +81,10 @@ export async function stopAll(): Promise<void> {
 /** Resolves with a line the child prints that matches `pattern`; rejects if it exits or time runs out. */
 export function waitForLine(target: BenchChild, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${target.name}: no line matching ${pattern} within ${timeoutMs} ms\n${target.tail().join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${target.name}: no line matching ${pattern} within ${timeoutMs} ms\n${target.tail().join('\n')}`)),
+      timeoutMs,
+    );
     const onLine = (line: string) => {
       if (!pattern.test(line)) return;
       clearTimeout(timer);

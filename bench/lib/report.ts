@@ -105,16 +105,24 @@ export function markdown(report: BenchReport): string {
   const bestChorus = Math.max(...throughputRuns.map((run) => run.chorus.load.steadyThroughputPerSec).filter(Number.isFinite), 0);
   const scaling2 = results.scaling ? scalingSpeedups(results.scaling)[1]?.pipelines : undefined;
   lines.push('## Targets', '', '| target | measured | verdict |', '| --- | --- | --- |');
-  lines.push(`| overhead per durable step ≤ 5 ms at p50 | ${overhead ? `${overhead.overheadPerStepMs.p50} ms` : '—'} | ${verdict(overhead && overhead.overheadPerStepMs.p50 <= 5)} |`);
+  lines.push(
+    `| overhead per durable step ≤ 5 ms at p50 | ${overhead ? `${overhead.overheadPerStepMs.p50} ms` : '—'} | ${verdict(overhead && overhead.overheadPerStepMs.p50 <= 5)} |`,
+  );
   const reads = results.statusRead;
   lines.push(
     `| status read of a running run ≤ 20 ms at p50, first read included | ` +
       `${reads ? `first read ${reads.firstRead.p50} ms, every read ${reads.whileRunning.p50} ms (p95 ${reads.whileRunning.p95} ms)${reads.errors ? `, ${reads.errors} errors` : ''}` : '—'} | ${verdict(reads?.met)} |`,
   );
-  lines.push(`| ≥ 100 three-step pipelines/s | ${throughputRuns.length ? `${bestChorus}/s (best steady rate)` : '—'} | ${verdict(throughputRuns.length ? bestChorus >= 100 : undefined)} |`);
-  lines.push(`| 2 workers ≥ 1.8× one worker (provider slots the bottleneck) | ${scaling2 !== undefined ? `${scaling2}×` : '—'} | ${verdict(scaling2 === undefined ? undefined : scaling2 >= 1.8)} |`);
+  lines.push(
+    `| ≥ 100 three-step pipelines/s | ${throughputRuns.length ? `${bestChorus}/s (best steady rate)` : '—'} | ${verdict(throughputRuns.length ? bestChorus >= 100 : undefined)} |`,
+  );
+  lines.push(
+    `| 2 workers ≥ 1.8× one worker (provider slots the bottleneck) | ${scaling2 !== undefined ? `${scaling2}×` : '—'} | ${verdict(scaling2 === undefined ? undefined : scaling2 >= 1.8)} |`,
+  );
   const memory = results.memory?.memory;
-  lines.push(`| worker RSS ≤ 300 MB with 1,000 in flight | ${results.memory && results.memory.pipelines !== 1000 ? `(${results.memory.pipelines} in flight) ` : ''}${memory ? `${memory.worker.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.worker.peakSampledRssMb <= 300)} |`);
+  lines.push(
+    `| worker RSS ≤ 300 MB with 1,000 in flight | ${results.memory && results.memory.pipelines !== 1000 ? `(${results.memory.pipelines} in flight) ` : ''}${memory ? `${memory.worker.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.worker.peakSampledRssMb <= 300)} |`,
+  );
   lines.push(`| API RSS ≤ 150 MB | ${memory ? `${memory.api.peakSampledRssMb} MB` : '—'} | ${verdict(memory && memory.api.peakSampledRssMb <= 150)} |`);
   // Runs recorded before the rate-limit scenario existed carry a different rateLimit section.
   const rate = results.rateLimit?.utilizationByProvider ? results.rateLimit : undefined;
@@ -137,12 +145,18 @@ export function markdown(report: BenchReport): string {
       '| path | n | errors | p50 ms | p95 ms | p99 ms | max ms |',
       '| --- | --- | --- | --- | --- | --- | --- |',
     );
-    for (const [name, run] of [['baseline (Express + axios)', overhead.baseline], ['Chorus (API → Temporal → worker)', overhead.chorus]] as const) {
+    for (const [name, run] of [
+      ['baseline (Express + axios)', overhead.baseline],
+      ['Chorus (API → Temporal → worker)', overhead.chorus],
+    ] as const) {
       const l = run.load.latencyMs;
       lines.push(`| ${name} | ${l.n} | ${errorsOf(run)} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} |`);
     }
     lines.push(`| **ratio Chorus / baseline** | | | ${overhead.ratio.p50}× | ${overhead.ratio.p95}× | ${overhead.ratio.p99}× | |`);
-    lines.push(`| **overhead per step** (Δ / 3) | | | ${overhead.overheadPerStepMs.p50} ms | ${overhead.overheadPerStepMs.p95} ms | ${overhead.overheadPerStepMs.p99} ms | |`, '');
+    lines.push(
+      `| **overhead per step** (Δ / 3) | | | ${overhead.overheadPerStepMs.p50} ms | ${overhead.overheadPerStepMs.p95} ms | ${overhead.overheadPerStepMs.p99} ms | |`,
+      '',
+    );
   }
 
   if (results.start) {
@@ -167,11 +181,13 @@ export function markdown(report: BenchReport): string {
       '',
       '| read | n | p50 ms | p95 ms | p99 ms | max ms |',
       '| --- | --- | --- | --- | --- | --- |',
-      ...([
-        ['first read, right after the 202', reads.firstRead],
-        ['every read while RUNNING (first included)', reads.whileRunning],
-        ['the read that saw it closed', reads.afterClose],
-      ] as const).map(([name, l]) => `| ${name} | ${l.n} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} |`),
+      ...(
+        [
+          ['first read, right after the 202', reads.firstRead],
+          ['every read while RUNNING (first included)', reads.whileRunning],
+          ['the read that saw it closed', reads.afterClose],
+        ] as const
+      ).map(([name, l]) => `| ${name} | ${l.n} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} |`),
       '',
     );
   }
@@ -184,7 +200,10 @@ export function markdown(report: BenchReport): string {
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const run of results.throughput.runs) {
-      for (const [name, r] of [['baseline', run.baseline], ['Chorus', run.chorus]] as const) {
+      for (const [name, r] of [
+        ['baseline', run.baseline],
+        ['Chorus', run.chorus],
+      ] as const) {
         const l = r.load;
         lines.push(
           `| ${run.concurrency} | ${name} | ${l.completed}/${l.issued} | ${errorsOf(r)} | ${l.throughputPerSec} | ${l.steadyThroughputPerSec} | ${l.latencyMs.p50} | ${l.latencyMs.p99} | ${r.simulator.meanRatePerSec} |`,
@@ -276,11 +295,15 @@ export function svg(report: BenchReport): string {
   const width = 920;
   const height = 400;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   parts.push(latencyPanel(report, 50, 40, 360, 280));
   parts.push(throughputPanel(report, 500, 40, 390, 280));
-  parts.push(`<text x="${width / 2}" y="${height - 10}" text-anchor="middle" fill="#374151">${escapeXml(`${report.label}: ${report.machine.cores} cores, Node ${report.machine.node}, ${report.startedAt}`)}</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="${height - 10}" text-anchor="middle" fill="#374151">${escapeXml(`${report.label}: ${report.machine.cores} cores, Node ${report.machine.node}, ${report.startedAt}`)}</text>`,
+  );
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
@@ -338,7 +361,12 @@ function throughputPanel(report: BenchReport, x: number, y: number, w: number, h
     bars.push({ group: `c=${run.concurrency}`, name: 'Chorus', value: run.chorus.load.steadyThroughputPerSec, color: COLORS.chorus });
   }
   for (const run of report.results.scaling?.runs ?? []) {
-    bars.push({ group: `${run.workers}w×${report.results.scaling?.maxActivitiesPerWorker}`, name: 'Chorus', value: run.load.throughputPerSec, color: '#16a34a' });
+    bars.push({
+      group: `${run.workers}w×${report.results.scaling?.maxActivitiesPerWorker}`,
+      name: 'Chorus',
+      value: run.load.throughputPerSec,
+      color: '#16a34a',
+    });
   }
   if (!bars.length) return out.concat(`<text x="${x}" y="${y + 20}">throughput scenarios not run</text>`).join('\n');
   const max = Math.max(...bars.map((bar) => (Number.isFinite(bar.value) ? bar.value : 0)), 1) * 1.1;
@@ -358,6 +386,8 @@ function throughputPanel(report: BenchReport, x: number, y: number, w: number, h
     out.push(`<text x="${(bx + slot * 0.35).toFixed(1)}" y="${y + h + 14}" text-anchor="middle">${escapeXml(bar.group)}</text>`);
     out.push(`<text x="${(bx + slot * 0.35).toFixed(1)}" y="${y + h + 27}" text-anchor="middle" fill="#6b7280">${bar.name}</text>`);
   });
-  out.push(`<text x="${x + w / 2}" y="${y + h + 42}" text-anchor="middle">steady rate at simulator 50 ms (grey/blue); worker scaling, 5 slots each (green)</text>`);
+  out.push(
+    `<text x="${x + w / 2}" y="${y + h + 42}" text-anchor="middle">steady rate at simulator 50 ms (grey/blue); worker scaling, 5 slots each (green)</text>`,
+  );
   return out.join('\n');
 }

@@ -63,11 +63,14 @@ export class BenchStack {
     const args = [
       ...devServerArgs({ ip: '127.0.0.1', port, uiPort: await freePort(), dbFilename: join(this.tmp, 'bench.db') }),
       '--headless',
-      '--http-port', String(await freePort()),
-      '--metrics-port', String(await freePort()),
+      '--http-port',
+      String(await freePort()),
+      '--metrics-port',
+      String(await freePort()),
       ...this.options.sqlitePragmas.flatMap((pragma) => ['--sqlite-pragma', pragma]),
       ...this.options.dynamicConfig.flatMap((value) => ['--dynamic-config-value', value]),
-      '--log-level', 'error',
+      '--log-level',
+      'error',
     ];
     const temporal = spawnChild('temporal', this.temporalCli, args, isolatedEnv({}));
     this.temporal = temporal;
@@ -113,7 +116,12 @@ export class BenchStack {
       isolatedEnv({
         // Keys are configured by digest, with a tenant and scopes.
         CHORUS_API_KEYS: JSON.stringify([
-          { id: 'bench', tenant: 'bench', scopes: ['workflows:start', 'workflows:read', 'workflows:admin', 'pipelines:adhoc'], sha256: createHash('sha256').update(API_KEY).digest('hex') },
+          {
+            id: 'bench',
+            tenant: 'bench',
+            scopes: ['workflows:start', 'workflows:read', 'workflows:admin', 'pipelines:adhoc'],
+            sha256: createHash('sha256').update(API_KEY).digest('hex'),
+          },
         ]),
         // The per-key limit (600/min by default) would turn the load into 429s; the bench measures the pipeline path.
         CHORUS_RATE_LIMIT_PER_MINUTE: '100000000',

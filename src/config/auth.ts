@@ -62,7 +62,9 @@ function parseKeyEntries(source: string, text: string): ApiKeyEntry[] {
   }
   const parsed = z.array(ApiKeyEntrySchema).min(1, 'at least one key').safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration:\n  ${parsed.error.issues.map((issue) => `${source}[${issue.path.join('.')}]: ${issue.message}`).join('\n  ')}`);
+    throw new ConfigError(
+      `Invalid configuration:\n  ${parsed.error.issues.map((issue) => `${source}[${issue.path.join('.')}]: ${issue.message}`).join('\n  ')}`,
+    );
   }
   const ids = parsed.data.map((entry) => entry.id);
   const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
@@ -105,7 +107,9 @@ export function loadAuthSettings(env: Env = process.env): AuthSettings {
     };
   }
   if (!apiKeys.length && !jwt) {
-    throw new ConfigError('Invalid configuration:\n  CHORUS_API_KEYS: set CHORUS_API_KEYS, CHORUS_API_KEYS_FILE or CHORUS_JWT_JWKS_URL (npm run keys:create makes a key)');
+    throw new ConfigError(
+      'Invalid configuration:\n  CHORUS_API_KEYS: set CHORUS_API_KEYS, CHORUS_API_KEYS_FILE or CHORUS_JWT_JWKS_URL (npm run keys:create makes a key)',
+    );
   }
   return { apiKeys, jwt };
 }

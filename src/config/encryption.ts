@@ -17,7 +17,9 @@ export function loadEncryptionSettings(env: Env = process.env): EncryptionSettin
   const vars = parseEnv({ CHORUS_ENCRYPTION_KEYS: z.string().optional(), CHORUS_ENCRYPTION_KEY_ID: z.string().optional() }, env);
   if (!vars.CHORUS_ENCRYPTION_KEYS) return undefined;
   const keys = new Map<string, Buffer>();
-  for (const entry of vars.CHORUS_ENCRYPTION_KEYS.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of vars.CHORUS_ENCRYPTION_KEYS.split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const separator = entry.indexOf(':');
     const id = entry.slice(0, separator);
     const key = Buffer.from(entry.slice(separator + 1), 'base64');

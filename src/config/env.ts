@@ -34,7 +34,11 @@ export const optionalFlag = () => z.enum(FLAG_VALUES).transform(isTrue).optional
 export const hostPort = () => z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port');
 export const url = () => z.url({ protocol: /^https?$/ });
 /** CHORUS_REDIS_URL: the store API instances share rate limits in, and workers share provider pacing in. */
-export const redisUrl = () => z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').optional();
+export const redisUrl = () =>
+  z
+    .string()
+    .regex(/^rediss?:\/\//, 'expected redis://host:port')
+    .optional();
 export const commaList = () =>
   z.string().transform((value) =>
     value

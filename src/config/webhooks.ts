@@ -30,5 +30,10 @@ export function loadWebhookSettings(env: Env = process.env): WebhookSettings {
   } catch {
     throw new ConfigError('Invalid configuration:\n  CHORUS_WEBHOOK_SECRETS: expected JSON {"tenant": "secret of 16+ characters"}');
   }
-  return { secrets, allowHttp: vars.CHORUS_WEBHOOK_ALLOW_HTTP, allowPrivateHosts: vars.CHORUS_WEBHOOK_ALLOW_PRIVATE_HOSTS, timeoutMs: vars.CHORUS_WEBHOOK_TIMEOUT_MS };
+  return {
+    secrets,
+    allowHttp: vars.CHORUS_WEBHOOK_ALLOW_HTTP,
+    allowPrivateHosts: vars.CHORUS_WEBHOOK_ALLOW_PRIVATE_HOSTS,
+    timeoutMs: vars.CHORUS_WEBHOOK_TIMEOUT_MS,
+  };
 }

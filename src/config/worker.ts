@@ -91,6 +91,9 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
 export function loadWorkerCount(env: Env = process.env, argv: readonly string[] = []): number {
   const flagIndex = argv.findIndex((arg) => arg === '--workers' || arg.startsWith('--workers='));
   const fromFlag = flagIndex < 0 ? undefined : argv[flagIndex].includes('=') ? argv[flagIndex].split('=')[1] : argv[flagIndex + 1];
-  const vars = parseEnv({ CHORUS_WORKERS: z.coerce.number().int().min(1).max(64).default(1) }, { ...env, ...(fromFlag !== undefined ? { CHORUS_WORKERS: fromFlag } : {}) });
+  const vars = parseEnv(
+    { CHORUS_WORKERS: z.coerce.number().int().min(1).max(64).default(1) },
+    { ...env, ...(fromFlag !== undefined ? { CHORUS_WORKERS: fromFlag } : {}) },
+  );
   return vars.CHORUS_WORKERS;
 }

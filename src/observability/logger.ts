@@ -4,7 +4,9 @@ import type { LogLevel } from '../config/observability';
 import { PROVIDER_CATALOG, WIRE_DEFAULTS } from '../pipeline/providers';
 
 /** Every header a provider key travels in, from the catalog (configured instances reuse a wire kind's). */
-const CREDENTIAL_HEADERS = [...new Set([...PROVIDER_CATALOG.map((entry) => entry.credential.header), ...Object.values(WIRE_DEFAULTS).map((wire) => wire.credential.header), 'api-key'])];
+const CREDENTIAL_HEADERS = [
+  ...new Set([...PROVIDER_CATALOG.map((entry) => entry.credential.header), ...Object.values(WIRE_DEFAULTS).map((wire) => wire.credential.header), 'api-key']),
+];
 const headerPath = (header: string) => (/^[a-z]+$/.test(header) ? `headers.${header}` : `headers["${header}"]`);
 
 /**
@@ -18,7 +20,9 @@ export const REDACTED_PATHS = [
   '*.*.apiKey',
   'endpoints.*.apiKey',
   '*.endpoints.*.apiKey',
-  ...['', '*.', '*.*.'].flatMap((nesting) => [...new Set(['authorization', 'x-api-key', ...CREDENTIAL_HEADERS])].map((header) => `${nesting}${headerPath(header)}`)),
+  ...['', '*.', '*.*.'].flatMap((nesting) =>
+    [...new Set(['authorization', 'x-api-key', ...CREDENTIAL_HEADERS])].map((header) => `${nesting}${headerPath(header)}`),
+  ),
   ...PROVIDER_CATALOG.map((entry) => entry.credential.variable),
   'TEMPORAL_API_KEY',
   'CHORUS_API_KEYS',
@@ -26,10 +30,21 @@ export const REDACTED_PATHS = [
 
 /** Structured JSON logs on stdout, one object a line. */
 export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
-  return pino({ level, base: { pid: process.pid, ...bindings }, redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' }, timestamp: pino.stdTimeFunctions.isoTime });
+  return pino({
+    level,
+    base: { pid: process.pid, ...bindings },
+    redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
 }
 
-const LEVELS: Record<TemporalLogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+const LEVELS: Record<TemporalLogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
 /**
  * What the SDK's Worker warns about the topology Chorus chose on purpose: provider queues are

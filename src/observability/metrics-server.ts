@@ -12,7 +12,13 @@ export interface MetricsServer {
  * `upstream` (the Temporal SDK's own exporter), so one scrape target covers the whole process; and,
  * given `ready`, `GET /readyz` (200 when ready, else 503) for a container healthcheck.
  */
-export async function startMetricsServer(options: { host: string; port: number; registry: Registry; upstream?: string; ready?: () => boolean }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  host: string;
+  port: number;
+  registry: Registry;
+  upstream?: string;
+  ready?: () => boolean;
+}): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     if (options.ready && request.method === 'GET' && request.url === '/readyz') {
       const ready = options.ready();

@@ -50,6 +50,7 @@ export function installTracing(serviceName: string, spanProcessor: SpanProcessor
 /** Tracing as the standard OTEL_* variables ask: off unless OTEL_TRACES_EXPORTER names an exporter. */
 export function startTracing(defaultServiceName: string, settings: ObservabilitySettings): Tracing | undefined {
   if (settings.tracesExporter === 'none') return undefined;
-  const exporter: SpanExporter = settings.tracesExporter === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter(settings.otlpTracesUrl ? { url: settings.otlpTracesUrl } : {});
+  const exporter: SpanExporter =
+    settings.tracesExporter === 'console' ? new ConsoleSpanExporter() : new OTLPTraceExporter(settings.otlpTracesUrl ? { url: settings.otlpTracesUrl } : {});
   return installTracing(settings.serviceName ?? defaultServiceName, new BatchSpanProcessor(exporter));
 }

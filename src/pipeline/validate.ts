@@ -64,7 +64,9 @@ function stepSchemas(providers: readonly ProviderName[]) {
   };
   const CallSpecSchema = z.object(callSpecShape).strict();
   const ProviderStepSchema = z.object({ id: stepId, when: condition.optional(), ...callSpecShape }).strict();
-  const ParallelStepSchema = z.object({ id: stepId, when: condition.optional(), parallel: z.array(ProviderStepSchema).min(2).max(PIPELINE_LIMITS.parallel) }).strict();
+  const ParallelStepSchema = z
+    .object({ id: stepId, when: condition.optional(), parallel: z.array(ProviderStepSchema).min(2).max(PIPELINE_LIMITS.parallel) })
+    .strict();
   const MapStepSchema = z
     .object({
       id: stepId,
@@ -93,7 +95,10 @@ function stepSchemas(providers: readonly ProviderName[]) {
     .object({
       name: z.string().regex(PIPELINE_NAME_PATTERN, 'expected 1-64 letters, digits, "_" or "-"'),
       description: z.string().max(2000).optional(),
-      steps: z.array(z.union([ParallelStepSchema, MapStepSchema, ApprovalStepSchema, ProviderStepSchema])).min(1).max(PIPELINE_LIMITS.steps),
+      steps: z
+        .array(z.union([ParallelStepSchema, MapStepSchema, ApprovalStepSchema, ProviderStepSchema]))
+        .min(1)
+        .max(PIPELINE_LIMITS.steps),
       output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
     })
     .strict();
@@ -144,7 +149,8 @@ function collectSlots(steps: PipelineStep[]): { slots: Map<string, StepSlot>; pr
   };
   steps.forEach((step, position) => {
     claim(step.id, { position }, `$.steps[${position}].id`);
-    if (isParallelStep(step)) step.parallel.forEach((member, index) => claim(member.id, { position, group: step.id }, `$.steps[${position}].parallel[${index}].id`));
+    if (isParallelStep(step))
+      step.parallel.forEach((member, index) => claim(member.id, { position, group: step.id }, `$.steps[${position}].parallel[${index}].id`));
   });
   return { slots, problems };
 }
@@ -194,7 +200,10 @@ function checkCallSpec(spec: ProviderCallSpec, at: string, here: StepSlot, slots
       problems.push({ field: `${at}.schema`, reason: `not a valid JSON Schema: ${(error as Error).message}` });
     }
   }
-  for (const [field, template] of [['prompt', spec.prompt], ['image', spec.image]] as const) {
+  for (const [field, template] of [
+    ['prompt', spec.prompt],
+    ['image', spec.image],
+  ] as const) {
     if (template === undefined) continue;
     const { reads, problems: templateProblems } = templateReads(template, `${at}.${field}`);
     problems.push(...templateProblems, ...checkReads(reads, `${at}.${field}`, here, slots, inMap));
@@ -208,10 +217,7 @@ function checkStep(step: PipelineStep, position: number, slots: Map<string, Step
   const problems: FieldProblem[] = [];
   if (step.when !== undefined) {
     const { problems: conditionProblems, reads } = inspectCondition(step.when, `${at}.when`);
-    problems.push(
-      ...conditionProblems.map(({ path, message }) => ({ field: path, reason: message })),
-      ...checkReads(reads, `${at}.when`, here, slots, false),
-    );
+    problems.push(...conditionProblems.map(({ path, message }) => ({ field: path, reason: message })), ...checkReads(reads, `${at}.when`, here, slots, false));
   }
   if (isParallelStep(step)) {
     step.parallel.forEach((member, index) => {
@@ -244,7 +250,10 @@ export function validatePipeline(
   providers: readonly ProviderName[] = PROVIDER_NAMES,
 ): { pipeline: PipelineDefinition; problems: [] } | { pipeline?: undefined; problems: FieldProblem[] } {
   const { PipelineSchema, stepSchemaFor } = schemasFor(providers);
-  const shape = z.object({ steps: z.array(z.unknown()) }).loose().safeParse(candidate);
+  const shape = z
+    .object({ steps: z.array(z.unknown()) })
+    .loose()
+    .safeParse(candidate);
   const outer = PipelineSchema.extend({ steps: z.array(z.unknown()).min(1).max(PIPELINE_LIMITS.steps) }).safeParse(candidate);
   const structural = [
     ...zodProblems(outer, '$'),
@@ -279,5 +288,9 @@ export function requiredInputFields(pipeline: PipelineDefinition): string[] {
 
 /** JSON Schema of the definition format, for editors (`pipelines/pipeline.schema.json`: the built-in providers) and the API (its configured ones). */
 export function pipelineJsonSchema(providers: readonly ProviderName[] = PROVIDER_NAMES): Record<string, unknown> {
-  return { ...z.toJSONSchema(schemasFor(providers).PipelineSchema), $id: 'https://chorus.dev/schemas/pipeline.schema.json', title: 'Chorus pipeline definition' };
+  return {
+    ...z.toJSONSchema(schemasFor(providers).PipelineSchema),
+    $id: 'https://chorus.dev/schemas/pipeline.schema.json',
+    title: 'Chorus pipeline definition',
+  };
 }

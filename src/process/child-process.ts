@@ -27,7 +27,12 @@ export function startProcess(
 ): ManagedProcess {
   const child = spawn(command, args, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
-    if (stream) createInterface({ input: stream }).on('line', (line) => format(line).split('\n').forEach((shown) => output(`[${name}] ${shown}`)));
+    if (stream)
+      createInterface({ input: stream }).on('line', (line) =>
+        format(line)
+          .split('\n')
+          .forEach((shown) => output(`[${name}] ${shown}`)),
+      );
   }
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));

@@ -69,10 +69,15 @@ describe('REST API end to end', () => {
     const started = await startClassic('Slow draft [[sim:openai,latency=6000]]');
     // On a busy machine the first workflow task can take a moment; the draft call itself takes 6 s.
     let pending: Awaited<ReturnType<typeof waitForResult>> | undefined;
-    await waitFor('the draft step to be running', async () => {
-      pending = await http.get(`${started.resultUrl}?waitSeconds=1`).set(auth);
-      return pending.status === 202 && pending.body.steps?.[0]?.status === 'running';
-    }, 5000, 200);
+    await waitFor(
+      'the draft step to be running',
+      async () => {
+        pending = await http.get(`${started.resultUrl}?waitSeconds=1`).set(auth);
+        return pending.status === 202 && pending.body.steps?.[0]?.status === 'running';
+      },
+      5000,
+      200,
+    );
     expect(pending?.status).toBe(202);
     expect(pending?.body.status).toBe('RUNNING');
     expect(pending?.body.steps).toEqual([
@@ -110,21 +115,37 @@ describe('REST API end to end', () => {
       const firstAttempt = [draftDone, { id: 'summary', provider: 'cohere', status: 'running', attempts: 1 }, sentimentPending];
       const retrying = [
         draftDone,
-        { id: 'summary', provider: 'cohere', status: 'running', attempts: 2, lastError: { type: FailureType.ProviderUnavailable, message: expect.any(String) } },
+        {
+          id: 'summary',
+          provider: 'cohere',
+          status: 'running',
+          attempts: 2,
+          lastError: { type: FailureType.ProviderUnavailable, message: expect.any(String) },
+        },
         sentimentPending,
       ];
       let steps: unknown[] = [];
       // Running with its attempt: describe and query are two reads, so a step can show running before its activity shows pending.
-      await waitFor('the summary to be running its first attempt', async () => {
-        steps = await stepsNow();
-        return (steps?.[1] as { attempts?: number } | undefined)?.attempts === 1;
-      }, 5000, 50);
+      await waitFor(
+        'the summary to be running its first attempt',
+        async () => {
+          steps = await stepsNow();
+          return (steps?.[1] as { attempts?: number } | undefined)?.attempts === 1;
+        },
+        5000,
+        50,
+      );
       expect(steps).toEqual(firstAttempt);
       expect(await stepsNow()).toEqual(firstAttempt);
-      await waitFor('the summary to wait for its second attempt', async () => {
-        steps = await stepsNow();
-        return (steps?.[1] as { attempts?: number } | undefined)?.attempts === 2;
-      }, 5000, 50);
+      await waitFor(
+        'the summary to wait for its second attempt',
+        async () => {
+          steps = await stepsNow();
+          return (steps?.[1] as { attempts?: number } | undefined)?.attempts === 2;
+        },
+        5000,
+        50,
+      );
       expect(steps).toEqual(retrying);
       expect(await stepsNow()).toEqual(retrying);
       const done = await waitForResult(started.resultUrl).expect(200);
@@ -168,7 +189,8 @@ describe('REST API end to end', () => {
     const started = await startClassic('Listed');
     const listed = await waitFor(
       'the run to be listed',
-      async () => (await http.get('/v1/workflows?pipeline=classic&limit=100').set(auth).expect(200)).body.workflows as { workflowId: string; pipeline: string }[],
+      async () =>
+        (await http.get('/v1/workflows?pipeline=classic&limit=100').set(auth).expect(200)).body.workflows as { workflowId: string; pipeline: string }[],
       { timeoutMs: 15_000, intervalMs: 250, until: (workflows) => workflows.some((run) => run.workflowId === started.workflowId) },
     );
     expect(listed).toContainEqual(expect.objectContaining({ workflowId: started.workflowId, pipeline: 'classic' }));
@@ -269,7 +291,11 @@ describe('REST API end to end', () => {
     });
 
     it('runs an inline definition and reports usage and cost per call', async () => {
-      const started = await http.post('/v1/workflows').set(auth).send({ definition: adhoc, input: { text: 'Good morning' } }).expect(202);
+      const started = await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ definition: adhoc, input: { text: 'Good morning' } })
+        .expect(202);
       expect(started.body.workflowId).toMatch(/^adhoc-translate-/);
       const done = await waitForResult(started.body.resultUrl).expect(200);
       expect(done.body.status).toBe('COMPLETED');
@@ -294,14 +320,26 @@ describe('REST API end to end', () => {
     });
 
     it('rejects a map input that is not a list, or too long, before starting', async () => {
-      const notList = await http.post('/v1/workflows').set(auth).send({ pipeline: 'digest', input: { documents: 'one' } }).expect(400);
+      const notList = await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ pipeline: 'digest', input: { documents: 'one' } })
+        .expect(400);
       expect(notList.body.errors).toEqual([{ field: 'input.documents', reason: 'must be a list (step "summaries" maps over it)' }]);
-      const tooLong = await http.post('/v1/workflows').set(auth).send({ pipeline: 'digest', input: { documents: Array(501).fill('d') } }).expect(400);
+      const tooLong = await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ pipeline: 'digest', input: { documents: Array(501).fill('d') } })
+        .expect(400);
       expect(tooLong.body.errors[0].reason).toBe('must have at most 500 elements');
     });
 
     it('refuses both a name and a definition', async () => {
-      const response = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', definition: adhoc, input: { prompt: 'x' } }).expect(400);
+      const response = await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ pipeline: 'classic', definition: adhoc, input: { prompt: 'x' } })
+        .expect(400);
       expect(response.body.errors[0].field).toBe('pipeline');
     });
   });

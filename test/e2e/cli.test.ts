@@ -60,7 +60,8 @@ describe('chorus CLI', () => {
     return path;
   };
   const startRun = async (prompt: string) =>
-    (await http.post('/v1/workflows').set({ 'x-api-key': TEST_API_KEY }).send({ pipeline: 'classic', input: { prompt } }).expect(202)).body.workflowId as string;
+    (await http.post('/v1/workflows').set({ 'x-api-key': TEST_API_KEY }).send({ pipeline: 'classic', input: { prompt } }).expect(202)).body
+      .workflowId as string;
 
   it('run --wait prints the output of the completed run', async () => {
     const result = await chorus(['run', 'classic', '--input', inputFile('wait', { prompt: 'Durable execution for AI' }), '--wait']);
@@ -122,7 +123,13 @@ describe('chorus CLI', () => {
       output: { review: 'steps.review' },
     };
     const auth = { 'x-api-key': TEST_API_KEY };
-    const workflowId = (await http.post('/v1/workflows').set(auth).send({ definition, input: { topic: 'A launch' } }).expect(202)).body.workflowId as string;
+    const workflowId = (
+      await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ definition, input: { topic: 'A launch' } })
+        .expect(202)
+    ).body.workflowId as string;
     let printed = '';
     const watching = chorus(['watch', workflowId], {}, (chunk) => (printed += chunk));
     const waiting = await waitFor(
@@ -135,7 +142,10 @@ describe('chorus CLI', () => {
     );
     expect(waiting).toBe(true);
     // Decide only once one of watch's polls (one a second) has printed the waiting step.
-    await waitFor('watch to print the waiting review step', () => printed, { timeoutMs: 15_000, until: (output) => /review: (pending → )?waiting/.test(output) });
+    await waitFor('watch to print the waiting review step', () => printed, {
+      timeoutMs: 15_000,
+      until: (output) => /review: (pending → )?waiting/.test(output),
+    });
     await http.post(`/v1/workflows/${workflowId}/approve`).set(auth).send({}).expect(200);
     const watched = await watching;
     expect(watched.code).toBe(0);

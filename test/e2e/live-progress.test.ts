@@ -42,7 +42,11 @@ describe('live progress and approvals', () => {
       .split('\n\n')
       .filter((block) => block.startsWith('id:'))
       .map((block) => {
-        const field = (name: string) => block.split('\n').find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2) ?? '';
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((line) => line.startsWith(`${name}: `))
+            ?.slice(name.length + 2) ?? '';
         return { id: Number(field('id')), event: field('event'), data: JSON.parse(field('data')) as Record<string, unknown> };
       });
   }
@@ -65,7 +69,9 @@ describe('live progress and approvals', () => {
   it('reports retried and failed calls with their failure type', async () => {
     const workflowId = await start({ pipeline: 'classic', input: { prompt: 'Refused [[sim:gemini:401]]' } });
     const events = await readEvents(workflowId);
-    expect(events.find((event) => event.data.step === 'sentiment' && event.data.status === 'failed')?.data).toMatchObject({ errorType: FailureType.ProviderAuthFailed });
+    expect(events.find((event) => event.data.step === 'sentiment' && event.data.status === 'failed')?.data).toMatchObject({
+      errorType: FailureType.ProviderAuthFailed,
+    });
     expect(events[events.length - 1].data).toMatchObject({ status: 'FAILED', error: { type: FailureType.ProviderAuthFailed } });
   });
 
@@ -99,11 +105,18 @@ describe('live progress and approvals', () => {
     it('pauses until approved, shows what is asked, and carries the decision and comment into the result', async () => {
       const workflowId = await start({ definition: reviewed({ timeout: '1h' }), input: { topic: 'A launch announcement' } });
       const waiting = await waitForApproval(workflowId);
-      expect(waiting).toMatchObject({ provider: 'human', approval: { prompt: expect.stringMatching(/^Publish this draft\? .*launch announcement/), timeoutAt: expect.any(String) } });
+      expect(waiting).toMatchObject({
+        provider: 'human',
+        approval: { prompt: expect.stringMatching(/^Publish this draft\? .*launch announcement/), timeoutAt: expect.any(String) },
+      });
       const paused = (await http.get(`/v1/workflows/${workflowId}`).set(auth).expect(200)).body;
       expect(paused.steps.map((step: { status: string }) => step.status)).toEqual(['done', 'waiting', 'pending']);
 
-      await http.post(`/v1/workflows/${workflowId}/approve`).set(auth).send({ comment: 'Ship it' }).expect(200, { workflowId, step: 'review', decision: 'approved' });
+      await http
+        .post(`/v1/workflows/${workflowId}/approve`)
+        .set(auth)
+        .send({ comment: 'Ship it' })
+        .expect(200, { workflowId, step: 'review', decision: 'approved' });
       const done = (await http.get(`/v1/workflows/${workflowId}/result?waitSeconds=20`).set(auth).expect(200)).body;
       expect(done.status).toBe('COMPLETED');
       expect(done.result.output.review).toMatchObject({ decision: 'approved', comment: 'Ship it', by: 'e2e', timedOut: false });

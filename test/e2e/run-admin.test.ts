@@ -31,7 +31,10 @@ describe('bringing runs back', () => {
   });
 
   const start = (prompt: string, headers: Record<string, string> = {}) =>
-    http.post('/v1/workflows').set({ ...auth, ...headers }).send({ pipeline: 'classic', input: { prompt } });
+    http
+      .post('/v1/workflows')
+      .set({ ...auth, ...headers })
+      .send({ pipeline: 'classic', input: { prompt } });
   const waitFor = async (workflowId: string) => (await http.get(`/v1/workflows/${workflowId}/result?waitSeconds=25`).set(auth).expect(200)).body;
   /** Visibility is eventually consistent: poll a listing until it holds what the test needs. */
   const listingPoll = { timeoutMs: 15_000, intervalMs: 250 };
@@ -57,7 +60,11 @@ describe('bringing runs back', () => {
       const edited = await startApiApp(stack.temporal, { pipelinesDir });
       try {
         expect((await edited.http.get('/v1/pipelines/classic').set(auth).expect(200)).body.description).toBe('Edited after the first request.');
-        const again = await edited.http.post('/v1/workflows').set({ ...auth, 'idempotency-key': key }).send({ pipeline: 'classic', input: { prompt: 'Same request' } }).expect(200);
+        const again = await edited.http
+          .post('/v1/workflows')
+          .set({ ...auth, 'idempotency-key': key })
+          .send({ pipeline: 'classic', input: { prompt: 'Same request' } })
+          .expect(200);
         expect(again.body).toMatchObject({ workflowId: first.body.workflowId, runId: first.body.runId, idempotentReplay: true });
       } finally {
         await edited.app.close();
@@ -75,7 +82,11 @@ describe('bringing runs back', () => {
     it('scopes keys per API key', async () => {
       const key = `shared-${Date.now()}`;
       const mine = await start('Scoped', { 'idempotency-key': key }).expect(202);
-      const theirs = await http.post('/v1/workflows').set({ 'x-api-key': SECOND_API_KEY, 'idempotency-key': key }).send({ pipeline: 'classic', input: { prompt: 'Scoped' } }).expect(202);
+      const theirs = await http
+        .post('/v1/workflows')
+        .set({ 'x-api-key': SECOND_API_KEY, 'idempotency-key': key })
+        .send({ pipeline: 'classic', input: { prompt: 'Scoped' } })
+        .expect(202);
       expect(theirs.body.workflowId).not.toBe(mine.body.workflowId);
     });
 
@@ -87,7 +98,11 @@ describe('bringing runs back', () => {
 
   it('terminates a running run', async () => {
     const started = (await start('Forever [[sim:openai,latency=20000]]').expect(202)).body;
-    await http.post(`/v1/workflows/${started.workflowId}/terminate`).set(auth).send({ reason: 'test' }).expect(200, { workflowId: started.workflowId, status: 'TERMINATED' });
+    await http
+      .post(`/v1/workflows/${started.workflowId}/terminate`)
+      .set(auth)
+      .send({ reason: 'test' })
+      .expect(200, { workflowId: started.workflowId, status: 'TERMINATED' });
     expect((await http.get(`/v1/workflows/${started.workflowId}`).set(auth).expect(200)).body.status).toBe('TERMINATED');
   });
 
@@ -106,14 +121,23 @@ describe('bringing runs back', () => {
     const done = await waitFor(started.workflowId);
     expect(done).toMatchObject({ status: 'COMPLETED', runId: reset.body.runId });
     // Draft and summary were kept from the failed run; only the sentiment step ran again.
-    expect(stack.simulator.requests().slice(before).map((record) => record.provider)).toEqual(['gemini']);
+    expect(
+      stack.simulator
+        .requests()
+        .slice(before)
+        .map((record) => record.provider),
+    ).toEqual(['gemini']);
   });
 
   it('reset to the first workflow task runs the whole pipeline again; to an event, from that event', async () => {
     const started = (await start('Start over').expect(202)).body;
     await waitFor(started.workflowId);
     stack.simulator.clearRequests();
-    const reset = await http.post(`/v1/workflows/${started.workflowId}/reset`).set(auth).send({ to: 'first-workflow-task', reason: 'prompt template fixed' }).expect(202);
+    const reset = await http
+      .post(`/v1/workflows/${started.workflowId}/reset`)
+      .set(auth)
+      .send({ to: 'first-workflow-task', reason: 'prompt template fixed' })
+      .expect(202);
     expect(reset.body.resetTo).toEqual({ point: 'first-workflow-task', eventId: expect.any(Number) });
     await waitFor(started.workflowId);
     expect(stack.simulator.requests().map((record) => record.provider)).toEqual(['openai', 'cohere', 'gemini']);
@@ -122,7 +146,11 @@ describe('bringing runs back', () => {
     await http.post(`/v1/workflows/${started.workflowId}/reset`).set(auth).send({ to: 'event' }).expect(400);
     const events = (await stack.client.workflow.getHandle(started.workflowId).fetchHistory()).events ?? [];
     const secondTask = events.filter((event) => event.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)[1];
-    const toEvent = await http.post(`/v1/workflows/${started.workflowId}/reset`).set(auth).send({ to: 'event', eventId: Number(secondTask.eventId) }).expect(202);
+    const toEvent = await http
+      .post(`/v1/workflows/${started.workflowId}/reset`)
+      .set(auth)
+      .send({ to: 'event', eventId: Number(secondTask.eventId) })
+      .expect(202);
     expect(toEvent.body.resetTo).toEqual({ point: 'event', eventId: Number(secondTask.eventId) });
     expect((await waitFor(started.workflowId)).status).toBe('COMPLETED');
   });
@@ -150,7 +178,14 @@ describe('bringing runs back', () => {
     const filter = { pipeline: 'classic', errorType: FailureType.ProviderAuthFailed, startedAfter: since };
     const dryRun = await poll(
       'the dry run to match both failed runs',
-      async () => (await http.post('/v1/batch/reset').set(auth).send({ ...filter, dryRun: true }).expect(200)).body,
+      async () =>
+        (
+          await http
+            .post('/v1/batch/reset')
+            .set(auth)
+            .send({ ...filter, dryRun: true })
+            .expect(200)
+        ).body,
       { ...listingPoll, until: (body) => failedIds.every((id) => body.matched.some((run: { workflowId: string }) => run.workflowId === id)) },
     );
     expect(dryRun.dryRun).toBe(true);
@@ -174,11 +209,20 @@ describe('bringing runs back', () => {
     const filter = { errorType: FailureType.ProviderRejectedRequest, startedAfter: since };
     await poll(
       'the dry run to match the failed run',
-      async () => (await http.post('/v1/batch/rerun').set(auth).send({ ...filter, dryRun: true }).expect(200)).body,
+      async () =>
+        (
+          await http
+            .post('/v1/batch/rerun')
+            .set(auth)
+            .send({ ...filter, dryRun: true })
+            .expect(200)
+        ).body,
       { ...listingPoll, until: (body) => body.matched.length === 1 },
     );
     const batch = await http.post('/v1/batch/rerun').set(auth).send(filter).expect(200);
-    expect(batch.body.results).toEqual([expect.objectContaining({ workflowId: started.workflowId, outcome: 'rerun', newWorkflowId: expect.stringContaining('-rerun-') })]);
+    expect(batch.body.results).toEqual([
+      expect.objectContaining({ workflowId: started.workflowId, outcome: 'rerun', newWorkflowId: expect.stringContaining('-rerun-') }),
+    ]);
     const again = await http.post('/v1/batch/rerun').set(auth).send(filter).expect(200);
     expect(again.body.results[0].outcome).toBe('skipped');
   });
@@ -236,7 +280,16 @@ describe('bringing runs back', () => {
     const ok = await replay(['--workflow-id', started.workflowId]);
     expect(ok.stdout).toMatch(new RegExp(`OK: ${started.workflowId} replays`));
 
-    const exported = await promisify(execFile)(process.env.CHORUS_TEST_TEMPORAL_CLI!, ['workflow', 'show', '--workflow-id', started.workflowId, '--address', stack.temporal.address, '--output', 'json']);
+    const exported = await promisify(execFile)(process.env.CHORUS_TEST_TEMPORAL_CLI!, [
+      'workflow',
+      'show',
+      '--workflow-id',
+      started.workflowId,
+      '--address',
+      stack.temporal.address,
+      '--output',
+      'json',
+    ]);
     const history = JSON.parse(exported.stdout);
     const scheduled = history.events.find((event: Record<string, unknown>) => event.activityTaskScheduledEventAttributes);
     scheduled.activityTaskScheduledEventAttributes.activityType.name = 'notCallProvider';

@@ -33,7 +33,13 @@ describe('schedules', () => {
     expect({ status: response.status, body: response.body }).toMatchObject({ status });
     return response;
   };
-  const classicEvery = (every: string, extra: Record<string, unknown> = {}) => ({ id: uniqueId('sched'), pipeline: 'classic', input: { prompt: 'Scheduled job' }, every, ...extra });
+  const classicEvery = (every: string, extra: Record<string, unknown> = {}) => ({
+    id: uniqueId('sched'),
+    pipeline: 'classic',
+    input: { prompt: 'Scheduled job' },
+    every,
+    ...extra,
+  });
   const describeAs = (id: string, headers = acme) => http.get(`/v1/schedules/${id}`).set(headers);
   /** Schedules act and list asynchronously: poll until the read holds what the test needs. */
   const schedulePoll = { timeoutMs: 20_000, intervalMs: 250 };
@@ -91,7 +97,14 @@ describe('schedules', () => {
   });
 
   it('accepts a cron expression with a time zone', async () => {
-    const body = { id: uniqueId('cron'), pipeline: 'classic', input: { prompt: 'Weekday news' }, cron: '0 7 * * MON-FRI', timezone: 'Europe/Berlin', paused: true };
+    const body = {
+      id: uniqueId('cron'),
+      pipeline: 'classic',
+      input: { prompt: 'Weekday news' },
+      cron: '0 7 * * MON-FRI',
+      timezone: 'Europe/Berlin',
+      paused: true,
+    };
     const response = await create(body, 201);
     expect(response.body).toMatchObject({ id: body.id, cron: '0 7 * * MON-FRI', timezone: 'Europe/Berlin', paused: true });
     // 07:00 in Berlin is 05:00 or 06:00 UTC, on a weekday.
@@ -101,14 +114,18 @@ describe('schedules', () => {
   });
 
   // What our own checks accept, Temporal must accept too: otherwise a valid-looking spec would be a 400 from Temporal.
-  it.each([[{ cron: '@daily' }], [{ cron: '*/15 9-17 * JAN,jul 1-5' }], [{ cron: '0 0 1 * 7' }], [{ cron: '30 2 * * SUN', timezone: 'America/New_York' }], [{ every: '1d' }], [{ every: '90s' }]])(
-    'Temporal accepts %j',
-    async (spec) => {
-      const response = await create({ id: uniqueId('spec'), pipeline: 'classic', input: { prompt: 'x' }, paused: true, ...spec }, 201);
-      expect(response.body).toMatchObject(spec);
-      expect(response.body.nextRunTimes.length).toBeGreaterThan(0);
-    },
-  );
+  it.each([
+    [{ cron: '@daily' }],
+    [{ cron: '*/15 9-17 * JAN,jul 1-5' }],
+    [{ cron: '0 0 1 * 7' }],
+    [{ cron: '30 2 * * SUN', timezone: 'America/New_York' }],
+    [{ every: '1d' }],
+    [{ every: '90s' }],
+  ])('Temporal accepts %j', async (spec) => {
+    const response = await create({ id: uniqueId('spec'), pipeline: 'classic', input: { prompt: 'x' }, paused: true, ...spec }, 201);
+    expect(response.body).toMatchObject(spec);
+    expect(response.body.nextRunTimes.length).toBeGreaterThan(0);
+  });
 
   it("lists only the caller tenant's schedules, and another tenant's schedule is a 404 exactly like an unknown one", async () => {
     const mine = classicEvery('1h', { paused: true });
@@ -116,16 +133,24 @@ describe('schedules', () => {
     const theirs = classicEvery('1h', { paused: true });
     await create(theirs, 201, globex);
 
-    const listed = await waitFor('the schedule to be listed', async () => (await http.get('/v1/schedules').set(acme).expect(200)).body.schedules as Array<{ id: string }>, {
-      ...schedulePoll,
-      until: (schedules) => schedules.some((schedule) => schedule.id === mine.id),
-    });
+    const listed = await waitFor(
+      'the schedule to be listed',
+      async () => (await http.get('/v1/schedules').set(acme).expect(200)).body.schedules as Array<{ id: string }>,
+      {
+        ...schedulePoll,
+        until: (schedules) => schedules.some((schedule) => schedule.id === mine.id),
+      },
+    );
     expect(listed.map((schedule) => schedule.id)).toContain(mine.id);
     expect(listed.map((schedule) => schedule.id)).not.toContain(theirs.id);
-    const theirList = await waitFor("the other tenant's schedule to be listed", async () => (await http.get('/v1/schedules').set(globex).expect(200)).body.schedules as Array<{ id: string }>, {
-      ...schedulePoll,
-      until: (schedules) => schedules.some((schedule) => schedule.id === theirs.id),
-    });
+    const theirList = await waitFor(
+      "the other tenant's schedule to be listed",
+      async () => (await http.get('/v1/schedules').set(globex).expect(200)).body.schedules as Array<{ id: string }>,
+      {
+        ...schedulePoll,
+        until: (schedules) => schedules.some((schedule) => schedule.id === theirs.id),
+      },
+    );
     expect(theirList.map((schedule) => schedule.id)).not.toContain(mine.id);
 
     const unknown = await describeAs('no-such-schedule', globex).expect(404);
@@ -157,17 +182,28 @@ describe('schedules', () => {
     // A tenant of its own, so no other schedule counts.
     const tenant = `capped-${randomUUID().slice(0, 8)}`;
     const key = 'chorus_capped-tenant-key-0123456789';
-    const { app: cappedApp, http: capped } = await startApiApp(stack.temporal, { maxSchedulesPerTenant: 1, auth: { apiKeys: [keyEntry('capped', key, tenant)] } });
+    const { app: cappedApp, http: capped } = await startApiApp(stack.temporal, {
+      maxSchedulesPerTenant: 1,
+      auth: { apiKeys: [keyEntry('capped', key, tenant)] },
+    });
     const mine: string[] = [];
     const own = { 'x-api-key': key };
     try {
-      const first = await capped.post('/v1/schedules').set(own).send(classicEvery('1h', { paused: true })).expect(201);
+      const first = await capped
+        .post('/v1/schedules')
+        .set(own)
+        .send(classicEvery('1h', { paused: true }))
+        .expect(201);
       mine.push(first.body.id);
       await waitFor('the first schedule to be listed', async () => (await capped.get('/v1/schedules').set(own).expect(200)).body.schedules.length as number, {
         ...schedulePoll,
         until: (count) => count >= 1,
       });
-      const refused = await capped.post('/v1/schedules').set(own).send(classicEvery('1h', { paused: true })).expect(409);
+      const refused = await capped
+        .post('/v1/schedules')
+        .set(own)
+        .send(classicEvery('1h', { paused: true }))
+        .expect(409);
       expect(refused.body.message).toMatch(/already has 1 schedules, the limit/);
     } finally {
       for (const id of mine) await capped.delete(`/v1/schedules/${id}`).set(own);

@@ -30,7 +30,11 @@ async function startReceiver(failFirst = 0): Promise<{ url: string; received: Re
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/chorus`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/chorus`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Verifies a delivery the way a receiver should: recompute the HMAC over "<t>.<body>" and check the timestamp. */
@@ -48,7 +52,12 @@ describe('webhooks', () => {
   let http: ReturnType<typeof request>;
 
   beforeAll(async () => {
-    stack = await startTestStack('webhooks', { latencyMs: 5 }, {}, { webhooks: { secrets: { acme: SECRET }, allowHttp: true, allowPrivateHosts: true, timeoutMs: 2000 } });
+    stack = await startTestStack(
+      'webhooks',
+      { latencyMs: 5 },
+      {},
+      { webhooks: { secrets: { acme: SECRET }, allowHttp: true, allowPrivateHosts: true, timeoutMs: 2000 } },
+    );
     ({ app, http } = await startApiApp(stack.temporal));
   });
   afterAll(async () => {
@@ -74,7 +83,13 @@ describe('webhooks', () => {
       expect(delivery.headers['chorus-event']).toBe('run.completed');
       expect(delivery.headers['chorus-delivery']).toBe(`${done.workflowId}/${done.runId}`);
       const body = JSON.parse(delivery.body);
-      expect(body).toMatchObject({ event: 'run.completed', workflowId: done.workflowId, pipeline: 'classic', status: 'COMPLETED', result: { output: { draft: expect.stringContaining('Tell the receiver') } } });
+      expect(body).toMatchObject({
+        event: 'run.completed',
+        workflowId: done.workflowId,
+        pipeline: 'classic',
+        status: 'COMPLETED',
+        result: { output: { draft: expect.stringContaining('Tell the receiver') } },
+      });
     } finally {
       await receiver.close();
     }
@@ -83,15 +98,24 @@ describe('webhooks', () => {
   it('shows the delivery in the status of a running run: pending from the first read, delivering while the receiver is down', async () => {
     const receiver = await startReceiver(2);
     try {
-      const started = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt: 'Watch the hook' }, callbackUrl: receiver.url }).expect(202);
+      const started = await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ pipeline: 'classic', input: { prompt: 'Watch the hook' }, callbackUrl: receiver.url })
+        .expect(202);
       const statusNow = async () => (await http.get(started.body.statusUrl).set(auth).expect(200)).body;
       expect(await statusNow()).toMatchObject({ status: 'RUNNING', webhook: { url: receiver.url, status: 'pending' } });
       const seen = new Set<string>();
-      await waitFor('the delivery to be retried', async () => {
-        const status = await statusNow();
-        if (status.status === 'RUNNING') seen.add(status.webhook?.status);
-        return status.webhook?.status === 'delivering';
-      }, 10_000, 50);
+      await waitFor(
+        'the delivery to be retried',
+        async () => {
+          const status = await statusNow();
+          if (status.status === 'RUNNING') seen.add(status.webhook?.status);
+          return status.webhook?.status === 'delivering';
+        },
+        10_000,
+        50,
+      );
       expect([...seen].every((state) => state === 'pending' || state === 'delivering')).toBe(true);
       const done = (await http.get(`${started.body.resultUrl}?waitSeconds=25`).set(auth).expect(200)).body;
       expect(done.webhook).toMatchObject({ url: receiver.url, status: 'delivered', attempts: 3 });
@@ -119,7 +143,11 @@ describe('webhooks', () => {
     try {
       const done = await run('Will fail [[sim:gemini:401]]', receiver.url);
       expect(done).toMatchObject({ status: 'FAILED', error: { type: FailureType.ProviderAuthFailed }, webhook: { status: 'delivered' } });
-      expect(JSON.parse(receiver.received[0].body)).toMatchObject({ event: 'run.failed', status: 'FAILED', error: { type: FailureType.ProviderAuthFailed, step: 'sentiment' } });
+      expect(JSON.parse(receiver.received[0].body)).toMatchObject({
+        event: 'run.failed',
+        status: 'FAILED',
+        error: { type: FailureType.ProviderAuthFailed, step: 'sentiment' },
+      });
     } finally {
       await receiver.close();
     }
@@ -130,14 +158,21 @@ describe('webhooks', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const done = await run('Gone receiver', `http://127.0.0.1:${(server.address() as AddressInfo).port}/gone`);
-      expect(done).toMatchObject({ status: 'COMPLETED', webhook: { status: 'failed', error: { type: FailureType.WebhookRejected, message: expect.stringMatching(/HTTP 410/) } } });
+      expect(done).toMatchObject({
+        status: 'COMPLETED',
+        webhook: { status: 'failed', error: { type: FailureType.WebhookRejected, message: expect.stringMatching(/HTTP 410/) } },
+      });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
   });
 
   it('rejects a callbackUrl that is not an http(s) URL with 400', async () => {
-    const response = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt: 'x' }, callbackUrl: 'ftp://example.com/x' }).expect(400);
+    const response = await http
+      .post('/v1/workflows')
+      .set(auth)
+      .send({ pipeline: 'classic', input: { prompt: 'x' }, callbackUrl: 'ftp://example.com/x' })
+      .expect(400);
     expect(response.body.errors[0].field).toBe('callbackUrl');
   });
 });

@@ -17,14 +17,23 @@ export const SECOND_API_KEY = 'chorus_second-key-0123456789';
 /** Tenant "acme", read-only. */
 export const READ_ONLY_KEY = 'chorus_read-only-key-0123456789';
 
-export const keyEntry = (id: string, apiKey: string, tenant: string, scopes: readonly Scope[] = SCOPES) => ({ id, tenant, scopes: [...scopes], sha256: keyDigest(apiKey) });
+export const keyEntry = (id: string, apiKey: string, tenant: string, scopes: readonly Scope[] = SCOPES) => ({
+  id,
+  tenant,
+  scopes: [...scopes],
+  sha256: keyDigest(apiKey),
+});
 
 export function testApiSettings(overrides: Partial<ApiSettings> = {}): ApiSettings {
   return {
     host: '127.0.0.1',
     port: 0,
     auth: {
-      apiKeys: [keyEntry('e2e', TEST_API_KEY, 'acme'), keyEntry('second', SECOND_API_KEY, 'globex'), keyEntry('reader', READ_ONLY_KEY, 'acme', ['workflows:read'])],
+      apiKeys: [
+        keyEntry('e2e', TEST_API_KEY, 'acme'),
+        keyEntry('second', SECOND_API_KEY, 'globex'),
+        keyEntry('reader', READ_ONLY_KEY, 'acme', ['workflows:read']),
+      ],
     },
     rateLimit: { perMinute: 10_000, byTenant: {} },
     maxBodyBytes: 1_000_000,

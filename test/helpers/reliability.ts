@@ -7,7 +7,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { httpOk, startProcess, type ManagedProcess } from '../../src/process/child-process';
 import type { Env } from '../../src/config/env';
 import { FailureType } from '../../src/pipeline/failures';
-import type { PipelineDefinition, PipelineFailureDetails, PipelineResult, PipelineRunInput, ProviderStep, StepRetryPolicy, StepTimeouts } from '../../src/pipeline/types';
+import type {
+  PipelineDefinition,
+  PipelineFailureDetails,
+  PipelineResult,
+  PipelineRunInput,
+  ProviderStep,
+  StepRetryPolicy,
+  StepTimeouts,
+} from '../../src/pipeline/types';
 import { freeLoopbackPort } from '../../src/observability/metrics-server';
 import { projectRoot } from '../../src/project-root';
 import { devServerArgs } from '../../src/temporal/dev-server';
@@ -184,9 +192,11 @@ export interface WorkerEvent {
   at: number;
 }
 
-const epochMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) => (time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0);
+const epochMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0;
 
-export type RunOutcome = { status: 'completed'; result: PipelineResult } | { status: 'failed'; type: string; step?: string } | { status: 'lost'; state: string };
+export type RunOutcome =
+  { status: 'completed'; result: PipelineResult } | { status: 'failed'; type: string; step?: string } | { status: 'lost'; state: string };
 
 export interface RunAudit {
   started: number;

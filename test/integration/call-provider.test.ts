@@ -118,7 +118,10 @@ describe('callProvider activity', () => {
     const permissive = (overrides: Partial<ReturnType<typeof simulatedProviders>['images']> = {}) =>
       createActivities({
         http: createProviderHttpClient(),
-        providers: { ...simulatedProviders(simulator.url), images: { maxBytes: 1024, allowHttp: true, allowPrivateHosts: true, timeoutMs: 2000, ...overrides } },
+        providers: {
+          ...simulatedProviders(simulator.url),
+          images: { maxBytes: 1024, allowHttp: true, allowPrivateHosts: true, timeoutMs: 2000, ...overrides },
+        },
       });
 
     it.each(PROVIDER_NAMES)('%s: sends an inline data URL image to the model', async (provider) => {
@@ -136,7 +139,12 @@ describe('callProvider activity', () => {
       ['a loopback host', () => activities, () => `${images.url}/pixel.png`, /https: is allowed|not allowed/],
       ['a private address over https', () => activities, () => 'https://10.0.0.1/x.png', /not a public address/],
       ['a metadata-service address', () => activities, () => 'https://169.254.169.254/latest', /not a public address/],
-      ['a host that resolves to loopback', () => permissive({ allowPrivateHosts: false }), () => images.url.replace('127.0.0.1', 'localhost') + '/pixel.png', /resolves to .*not a public address/],
+      [
+        'a host that resolves to loopback',
+        () => permissive({ allowPrivateHosts: false }),
+        () => images.url.replace('127.0.0.1', 'localhost') + '/pixel.png',
+        /resolves to .*not a public address/,
+      ],
       ['a file: URL', () => permissive(), () => 'file:///etc/passwd', /scheme file: is not allowed/],
       ['an image over the size cap', () => permissive(), () => `${images.url}/big.png`, /larger than 1024 bytes/],
       ['a URL that is not an image', () => permissive(), () => `${images.url}/page.html`, /text\/html, not an image/],
@@ -156,7 +164,9 @@ describe('callProvider activity', () => {
   });
 
   it('classify answers one of the given labels; extract answers JSON that satisfies the schema', async () => {
-    const classified = await run(step({ task: 'classify', labels: ['billing', 'shipping', 'other'], prompt: 'Classify:\n\nMy shipping is late, where is my shipping?' }));
+    const classified = await run(
+      step({ task: 'classify', labels: ['billing', 'shipping', 'other'], prompt: 'Classify:\n\nMy shipping is late, where is my shipping?' }),
+    );
     expect(classified.data).toEqual({ label: 'shipping', score: expect.any(Number) });
     const schema = { type: 'object', properties: { name: { type: 'string' }, count: { type: 'integer' } }, required: ['name', 'count'] };
     const extracted = await run(step({ provider: 'cohere', task: 'extract', schema, prompt: 'Extract:\n\nAda ordered three lamps' }));
@@ -188,7 +198,10 @@ describe('callProvider activity', () => {
         answered: new AnsweredCalls(),
       });
     const attempt = (attemptNumber: number, activityId = 'draft-1', startToCloseTimeoutMs = 5000) =>
-      new MockActivityEnvironment({ attempt: attemptNumber, activityId, startToCloseTimeoutMs, workflowExecution: { workflowId: 'wf-answered', runId: 'run-1' } }, quiet);
+      new MockActivityEnvironment(
+        { attempt: attemptNumber, activityId, startToCloseTimeoutMs, workflowExecution: { workflowId: 'wf-answered', runId: 'run-1' } },
+        quiet,
+      );
     const providerRequests = () => simulator.requests().filter((record) => record.provider === 'cohere').length;
     const callAs = (activities: ReturnType<typeof answeredActivities>, env: MockActivityEnvironment, input: ProviderStepInput) =>
       env.run(activities.callProvider, input) as Promise<StepResult>;
@@ -267,8 +280,21 @@ describe('callProvider activity', () => {
           runIsOpen,
         });
       const heartbeating = (heartbeatTimeoutMs: number) =>
-        new MockActivityEnvironment({ attempt: 1, activityId: 'draft-1', startToCloseTimeoutMs: 10_000, heartbeatTimeoutMs, workflowExecution: { workflowId: 'wf-closing', runId: 'run-1' } }, quiet);
-      const lastCohereRequest = () => simulator.requests().filter((record) => record.provider === 'cohere').at(-1)!;
+        new MockActivityEnvironment(
+          {
+            attempt: 1,
+            activityId: 'draft-1',
+            startToCloseTimeoutMs: 10_000,
+            heartbeatTimeoutMs,
+            workflowExecution: { workflowId: 'wf-closing', runId: 'run-1' },
+          },
+          quiet,
+        );
+      const lastCohereRequest = () =>
+        simulator
+          .requests()
+          .filter((record) => record.provider === 'cohere')
+          .at(-1)!;
 
       it('of a run that has closed (failed, terminated, timed out) aborts the call at once: the provider answers no one', async () => {
         const asked: string[] = [];

@@ -67,11 +67,15 @@ describe('pipeline constructs', () => {
     expect(output.cohere).toBe(output.openai);
     expect(output.verdict).toEqual({ label: expect.stringMatching(/^(first|second)$/), score: expect.any(Number) });
     expect(maxInFlight([...requestsTo('openai'), ...requestsTo('cohere')])).toBe(2);
-    expect(requestsTo('gemini')[0].receivedAt).toBeGreaterThanOrEqual(Math.max(...[...requestsTo('openai'), ...requestsTo('cohere')].map((r) => r.answeredAt!)));
+    expect(requestsTo('gemini')[0].receivedAt).toBeGreaterThanOrEqual(
+      Math.max(...[...requestsTo('openai'), ...requestsTo('cohere')].map((r) => r.answeredAt!)),
+    );
   });
 
   it('when: escalates to the stronger model when the answer reads negative', async () => {
-    const { handle, result } = await run(shippedPipeline('escalate'), { message: 'Terrible, awful, broken: a crash, a loss, a failure. I hate it and I am angry.' });
+    const { handle, result } = await run(shippedPipeline('escalate'), {
+      message: 'Terrible, awful, broken: a crash, a loss, a failure. I hate it and I am angry.',
+    });
     const done = await result;
     expect((done.output.mood as { label: string }).label).toBe('negative');
     expect(call(done, 'escalated')).toMatchObject({ provider: 'openai', model: 'gpt-4o' });

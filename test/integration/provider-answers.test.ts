@@ -146,7 +146,11 @@ describe('provider answers the specs allow', () => {
     });
 
     it('openai: a plain rate limit is still a retryable ProviderRateLimited', async () => {
-      expect(await failureOf(step('openai', '[[sim:openai:429,retry-after=3]]'))).toMatchObject({ type: FailureType.ProviderRateLimited, nonRetryable: false, nextRetryDelay: 3000 });
+      expect(await failureOf(step('openai', '[[sim:openai:429,retry-after=3]]'))).toMatchObject({
+        type: FailureType.ProviderRateLimited,
+        nonRetryable: false,
+        nextRetryDelay: 3000,
+      });
     });
 
     it('gemini: the 429 delay it puts in the body (RetryInfo retryDelay) becomes nextRetryDelay', async () => {
@@ -184,7 +188,12 @@ describe('provider answers the specs allow', () => {
         const failure = await failureOf(step(provider, ''), against(''));
         expect(failure).toMatchObject({ type: FailureType.ProviderAuthFailed, nonRetryable: true });
         expect((await run(step(provider, ''), against('test-key'))).text).toContain('resilient pipelines');
-        expect(strict.requests().filter((record) => record.provider === provider).map((record) => [record.credentialed, record.status])).toEqual([
+        expect(
+          strict
+            .requests()
+            .filter((record) => record.provider === provider)
+            .map((record) => [record.credentialed, record.status]),
+        ).toEqual([
           [false, provider === 'gemini' ? 403 : 401],
           [true, 200],
         ]);
@@ -206,7 +215,9 @@ describe('provider answers the specs allow', () => {
     });
 
     it('cohere: the same image step on a vision model is answered', async () => {
-      const result = await run(step('cohere', '', { task: 'analyze-image', prompt: 'What is in this picture?', image: TINY_PNG_DATA_URL, model: 'command-a-vision-07-2025' }));
+      const result = await run(
+        step('cohere', '', { task: 'analyze-image', prompt: 'What is in this picture?', image: TINY_PNG_DATA_URL, model: 'command-a-vision-07-2025' }),
+      );
       expect(result.text).toContain('1x1 PNG');
     });
   });
@@ -233,7 +244,10 @@ describe('provider answers the specs allow', () => {
 
     it('a name that would climb out of the path is refused before sending', async () => {
       const before = requestsTo('gemini').length;
-      expect(await failureOf(step('gemini', '', { model: 'models/../files' }))).toMatchObject({ type: FailureType.ProviderRejectedRequest, nonRetryable: true });
+      expect(await failureOf(step('gemini', '', { model: 'models/../files' }))).toMatchObject({
+        type: FailureType.ProviderRejectedRequest,
+        nonRetryable: true,
+      });
       expect(requestsTo('gemini').length).toBe(before);
     });
   });
@@ -249,9 +263,16 @@ describe('provider answers in a pipeline run', () => {
   beforeEach(() => stack.simulator.clearRequests());
 
   const oneStep = (provider: ProviderName, extra: Record<string, unknown> = {}): PipelineDefinition =>
-    ({ name: 'one-step', steps: [{ id: 'only', provider, task: 'generate', prompt: '{{input.prompt}}', retry: { maximumAttempts: 3, initialInterval: '100ms' }, ...extra }] }) as PipelineDefinition;
+    ({
+      name: 'one-step',
+      steps: [{ id: 'only', provider, task: 'generate', prompt: '{{input.prompt}}', retry: { maximumAttempts: 3, initialInterval: '100ms' }, ...extra }],
+    }) as PipelineDefinition;
   const run = (pipeline: PipelineDefinition, prompt: string): Promise<PipelineResult> =>
-    stack.client.workflow.execute(pipelineWorkflow, { workflowId: `answers-${randomUUID()}`, taskQueue: stack.temporal.taskQueue, args: [{ pipeline, input: { prompt } } satisfies PipelineRunInput] });
+    stack.client.workflow.execute(pipelineWorkflow, {
+      workflowId: `answers-${randomUUID()}`,
+      taskQueue: stack.temporal.taskQueue,
+      args: [{ pipeline, input: { prompt } } satisfies PipelineRunInput],
+    });
   const stepFailure = async (pipeline: PipelineDefinition, prompt: string) => {
     const error = await run(pipeline, prompt).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(WorkflowFailedError);

@@ -1,7 +1,16 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { ARRIVAL_JITTER_ALLOWANCE_MS, createClockOffset, createLocalPacer, createSharedPacer, nextSlot, pacingIntervalMs, waitForTurn, type ProviderPacer } from '../../activities/provider-pacer';
+import {
+  ARRIVAL_JITTER_ALLOWANCE_MS,
+  createClockOffset,
+  createLocalPacer,
+  createSharedPacer,
+  nextSlot,
+  pacingIntervalMs,
+  waitForTurn,
+  type ProviderPacer,
+} from '../../activities/provider-pacer';
 import { peakRequestsInWindow } from '../../simulator/request-rate';
 import { startSimulator } from '../../simulator/server';
 import { createProviderHttpClient } from '../../worker/worker';
@@ -110,7 +119,9 @@ describe('provider pacing', () => {
 
       const shared = await sendPaced([a, b], 2 * RATE);
       const separate = await sendPaced([createLocalPacer({ openai: RATE }), createLocalPacer({ openai: RATE })], 2 * RATE);
-      console.log(`pacing: peak per 1 s window ${peakRequestsInWindow(shared)} shared through Redis, ${peakRequestsInWindow(separate)} with per-process pacers (limit ${RATE})`);
+      console.log(
+        `pacing: peak per 1 s window ${peakRequestsInWindow(shared)} shared through Redis, ${peakRequestsInWindow(separate)} with per-process pacers (limit ${RATE})`,
+      );
 
       expect(peakRequestsInWindow(shared)).toBeLessThanOrEqual(RATE);
       expect(peakRequestsInWindow(shared)).toBeGreaterThanOrEqual(RATE - 3);

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../src/pipeline/failures';
-import type { PipelineDefinition, PipelineFailureDetails, PipelineRunInput, ProviderStep, RunDefaults, StepResult, StepRetryPolicy } from '../../src/pipeline/types';
+import type {
+  PipelineDefinition,
+  PipelineFailureDetails,
+  PipelineRunInput,
+  ProviderStep,
+  RunDefaults,
+  StepResult,
+  StepRetryPolicy,
+} from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
@@ -63,7 +71,10 @@ describe('step retry budget', () => {
     const startedAt = Date.now();
     const details = await failureOf(run(oneStep({ ...QUICK_BACKOFF, initialInterval: '200ms', budget: '3s' }), 'Down [[sim:cohere:503]]'));
     const elapsedMs = Date.now() - startedAt;
-    expect(details.error).toEqual({ type: FailureType.RetryBudgetExhausted, message: expect.stringMatching(/^Retried for the whole retry budget; the last attempt /) });
+    expect(details.error).toEqual({
+      type: FailureType.RetryBudgetExhausted,
+      message: expect.stringMatching(/^Retried for the whole retry budget; the last attempt /),
+    });
     // Attempts at least 200 ms apart (the dev server dispatches a retry about a second later) within 3 s, then no more.
     expect(statuses().length).toBeGreaterThanOrEqual(2);
     expect(statuses().length).toBeLessThanOrEqual(16);

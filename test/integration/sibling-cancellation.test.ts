@@ -89,7 +89,12 @@ describe('a failed sibling cancels the others', () => {
   it('map: the element that fails cancels the elements in flight in the other lanes, and no lane starts another', async () => {
     const pipeline: PipelineDefinition = {
       name: 'map-cancel',
-      steps: [{ id: 'each', map: { over: 'input.documents', concurrency: 3, step: { provider: 'cohere', task: 'summarize', prompt: '{{item}}', timeout: { heartbeat: '2s' } } } }],
+      steps: [
+        {
+          id: 'each',
+          map: { over: 'input.documents', concurrency: 3, step: { provider: 'cohere', task: 'summarize', prompt: '{{item}}', timeout: { heartbeat: '2s' } } },
+        },
+      ],
     };
     const documents = [
       `First [[sim:cohere:401,latency=${FAIL_AFTER_MS}]]`,

@@ -21,7 +21,11 @@ describe('provider simulator answers every case the official SDKs know', () => {
   });
   afterAll(() => simulator.close());
 
-  const caught = async <T>(call: Promise<unknown>): Promise<T> => (await call.then(() => undefined, (error: unknown) => error)) as T;
+  const caught = async <T>(call: Promise<unknown>): Promise<T> =>
+    (await call.then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as T;
 
   describe('OpenAI SDK', () => {
     const openai = () => new OpenAI({ apiKey: 'sk-test', baseURL: baseUrl('openai'), maxRetries: 0 });
@@ -86,7 +90,8 @@ describe('provider simulator answers every case the official SDKs know', () => {
 
   describe('Cohere SDK', () => {
     const cohere = () => new CohereClientV2({ token: 'co-test', environment: baseUrl('cohere') });
-    const chat = (content: Cohere.UserMessageV2['content'], model = 'command-r-08-2024') => cohere().chat({ model, messages: [{ role: 'user', content }] }, { maxRetries: 0 });
+    const chat = (content: Cohere.UserMessageV2['content'], model = 'command-r-08-2024') =>
+      cohere().chat({ model, messages: [{ role: 'user', content }] }, { maxRetries: 0 });
 
     it.each([
       ['[[sim:truncate]]', 'MAX_TOKENS'],

@@ -24,7 +24,12 @@ describe('Temporal provisioning', () => {
     const withoutAttributes = args.filter((arg, index) => arg !== '--search-attribute' && args[index - 1] !== '--search-attribute');
     server = startProcess('temporal', process.env.CHORUS_TEST_TEMPORAL_CLI!, [...withoutAttributes, '--headless'], { PATH: process.env.PATH }, () => undefined);
     let connection: Connection | undefined;
-    await waitUntil('the dev server', async () => Boolean((connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 }))), 30_000, 300);
+    await waitUntil(
+      'the dev server',
+      async () => Boolean((connection = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 1000 }))),
+      30_000,
+      300,
+    );
     try {
       const names = CHORUS_SEARCH_ATTRIBUTES.map((key) => key.name);
       expect(await ensureSearchAttributes(connection!, 'default')).toEqual(names);
@@ -52,6 +57,16 @@ describe('Temporal provisioning', () => {
 
   it('starts the dev server with WAL and synchronous=NORMAL SQLite and Chorus search attributes', () => {
     const args = devServerArgs({ ip: '127.0.0.1', port: 1, uiPort: 2, dbFilename: join(tmpdir(), 'x', 'temporal.db') });
-    expect(args).toEqual(expect.arrayContaining(['--db-filename', '--sqlite-pragma', 'journal_mode=wal', 'synchronous=NORMAL', '--search-attribute', 'ChorusTenant=Keyword', 'ChorusCostUsd=Double']));
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--db-filename',
+        '--sqlite-pragma',
+        'journal_mode=wal',
+        'synchronous=NORMAL',
+        '--search-attribute',
+        'ChorusTenant=Keyword',
+        'ChorusCostUsd=Double',
+      ]),
+    );
   });
 });

@@ -52,7 +52,11 @@ const unavailable = () => ApplicationFailure.retryable('Simulated outage', Failu
 const refusedKey = () => ApplicationFailure.nonRetryable('Simulated bad key', FailureType.ProviderAuthFailed);
 
 const start = (runs: StubbedRuns, pipeline: PipelineDefinition, input: Record<string, unknown> = { topic: 'durable jobs' }) =>
-  runs.client.workflow.start(pipelineWorkflow, { workflowId: `${pipeline.name}-${randomUUID()}`, taskQueue: runs.taskQueue, args: [{ pipeline, input } satisfies PipelineRunInput] });
+  runs.client.workflow.start(pipelineWorkflow, {
+    workflowId: `${pipeline.name}-${randomUUID()}`,
+    taskQueue: runs.taskQueue,
+    args: [{ pipeline, input } satisfies PipelineRunInput],
+  });
 
 async function stepFailure(result: Promise<unknown>): Promise<PipelineFailureDetails> {
   const error = await result.catch((caught: unknown) => caught);
@@ -101,7 +105,10 @@ describe('pipeline workflow with stubbed activities: approval timeouts', () => {
     const provider = stubProvider((input) => answer(input));
     await withStubbedActivities('approval-decided', { callProvider: provider.callProvider }, async (runs) => {
       const handle = await start(runs, reviewed({ timeout: '1h', onTimeout: 'reject' }));
-      const waiting = await waitFor('the run to wait at its approval', () => handle.query(progressQuery), { timeoutMs: 10_000, until: (progress) => progress[0].status === 'waiting' });
+      const waiting = await waitFor('the run to wait at its approval', () => handle.query(progressQuery), {
+        timeoutMs: 10_000,
+        until: (progress) => progress[0].status === 'waiting',
+      });
       const startedAt = (await handle.describe()).startTime.getTime();
       expect(waiting[0].approval).toEqual({ prompt: 'Publish durable jobs?', timeoutAt: expect.any(String) });
       expect(Date.parse(waiting[0].approval!.timeoutAt!) - startedAt).toBeGreaterThanOrEqual(3_600_000 - 1000);
@@ -148,7 +155,9 @@ describe('pipeline workflow with stubbed activities: retries and fallbacks', () 
       const details = await stepFailure((await start(runs, fallbackStep({ maximumAttempts: 2 }))).result());
       expect(provider.calls).toEqual(['openai#1', 'openai#2', 'cohere#1', 'gemini#1', 'gemini#2']);
       expect(details).toMatchObject({ step: 'only', error: { type: FailureType.ProviderUnavailable } });
-      expect(details.progress).toEqual([{ id: 'only', provider: 'openai', status: 'failed', error: { type: FailureType.ProviderUnavailable, message: 'Simulated outage' } }]);
+      expect(details.progress).toEqual([
+        { id: 'only', provider: 'openai', status: 'failed', error: { type: FailureType.ProviderUnavailable, message: 'Simulated outage' } },
+      ]);
     });
   });
 

@@ -107,8 +107,18 @@ describe('metrics', () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>)
         .filter((line) => line.workflowId === started.body.workflowId);
     await waitFor('the last call to be logged', () => callLines().some((line) => line.step === 'sentiment'), 5000);
-    expect(callLines().find((line) => line.msg === 'provider call failed')).toMatchObject({ step: 'summary', attempt: 1, failureType: 'ProviderUnavailable', runId: started.body.runId });
-    expect(callLines().filter((line) => line.msg === 'provider call succeeded').map((line) => `${line.step}#${line.attempt}`).sort()).toEqual(['draft#1', 'sentiment#1', 'summary#2']);
+    expect(callLines().find((line) => line.msg === 'provider call failed')).toMatchObject({
+      step: 'summary',
+      attempt: 1,
+      failureType: 'ProviderUnavailable',
+      runId: started.body.runId,
+    });
+    expect(
+      callLines()
+        .filter((line) => line.msg === 'provider call succeeded')
+        .map((line) => `${line.step}#${line.attempt}`)
+        .sort(),
+    ).toEqual(['draft#1', 'sentiment#1', 'summary#2']);
 
     // Every name the Grafana dashboard may query is one of these, and each is really exported.
     const exported = (scrape: string) => new Set([...scrape.matchAll(/^# TYPE (\S+) /gm)].map(([, name]) => name));
@@ -118,7 +128,11 @@ describe('metrics', () => {
 
   it('counts runs of inline definitions under one "(adhoc)" label, whatever name the client gave them', async () => {
     const definition = { name: 'my-experiment-42', steps: [{ id: 'only', provider: 'gemini', task: 'generate', prompt: '{{input.prompt}}' }] };
-    const started = await http.post('/v1/workflows').set('x-api-key', TEST_API_KEY).send({ definition, input: { prompt: 'Ad hoc' } }).expect(202);
+    const started = await http
+      .post('/v1/workflows')
+      .set('x-api-key', TEST_API_KEY)
+      .send({ definition, input: { prompt: 'Ad hoc' } })
+      .expect(202);
     await new Client({ connection }).workflow.getHandle(started.body.workflowId).result();
     const worker = await (await fetch(metricsUrl)).text();
     expect(seriesValue(worker, 'chorus_runs_started_total', { source: 'adhoc', pipeline: '(adhoc)' })).toBe(1);
@@ -129,21 +143,37 @@ describe('metrics', () => {
     const client = new Client({ connection });
     const auth = { 'x-api-key': TEST_API_KEY };
     const impostor = { name: 'classic', steps: [{ id: 'only', provider: 'gemini', task: 'generate', prompt: '{{input.prompt}}' }] };
-    const inline = await http.post('/v1/workflows').set(auth).send({ definition: impostor, input: { prompt: 'Not the classic pipeline' } }).expect(202);
+    const inline = await http
+      .post('/v1/workflows')
+      .set(auth)
+      .send({ definition: impostor, input: { prompt: 'Not the classic pipeline' } })
+      .expect(202);
     await client.workflow.getHandle(inline.body.workflowId).result();
-    const named = await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt: 'To be rerun' } }).expect(202);
+    const named = await http
+      .post('/v1/workflows')
+      .set(auth)
+      .send({ pipeline: 'classic', input: { prompt: 'To be rerun' } })
+      .expect(202);
     await client.workflow.getHandle(named.body.workflowId).result();
     const rerun = await http.post(`/v1/workflows/${named.body.workflowId}/rerun`).set(auth).expect(202);
     await client.workflow.getHandle(rerun.body.workflowId).result();
 
-    const schedule = await http.post('/v1/schedules').set(auth).send({ pipeline: 'classic', input: { prompt: 'Scheduled' }, every: '1h', paused: true }).expect(201);
+    const schedule = await http
+      .post('/v1/schedules')
+      .set(auth)
+      .send({ pipeline: 'classic', input: { prompt: 'Scheduled' }, every: '1h', paused: true })
+      .expect(201);
     try {
       await http.post(`/v1/schedules/${schedule.body.id}/trigger`).set(auth).expect(202);
       let scheduledRun: string | undefined;
-      await waitFor('the triggered run to start', async () => {
-        scheduledRun = (await http.get(`/v1/schedules/${schedule.body.id}`).set(auth).expect(200)).body.recentRuns[0]?.workflowId;
-        return scheduledRun !== undefined;
-      }, 10_000);
+      await waitFor(
+        'the triggered run to start',
+        async () => {
+          scheduledRun = (await http.get(`/v1/schedules/${schedule.body.id}`).set(auth).expect(200)).body.recentRuns[0]?.workflowId;
+          return scheduledRun !== undefined;
+        },
+        10_000,
+      );
       await client.workflow.getHandle(scheduledRun!).result();
     } finally {
       await http.delete(`/v1/schedules/${schedule.body.id}`).set(auth).expect(204);

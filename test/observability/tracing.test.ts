@@ -54,7 +54,11 @@ describe('tracing', () => {
   });
 
   it('connects the spans of a run in one trace, down to each provider HTTP call', async () => {
-    const started = await http.post('/v1/workflows').set('x-api-key', TEST_API_KEY).send({ pipeline: 'classic', input: { prompt: 'Trace me' } }).expect(202);
+    const started = await http
+      .post('/v1/workflows')
+      .set('x-api-key', TEST_API_KEY)
+      .send({ pipeline: 'classic', input: { prompt: 'Trace me' } })
+      .expect(202);
     await new Client({ connection }).workflow.getHandle(started.body.workflowId).result();
     const spans = () => exporter.getFinishedSpans();
     const isProviderCall = (span: ReadableSpan) => span.kind === SpanKind.CLIENT && String(span.attributes['http.url'] ?? '').startsWith(simulator.url);

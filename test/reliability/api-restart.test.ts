@@ -98,7 +98,11 @@ describe('API restart', () => {
     const deadline = Date.now() + 60_000;
     const polls = Promise.all(started.map((id) => pollUntilClosed(id, deadline)));
     // Kill the API while drafts are in flight and every client is inside a long-poll.
-    await waitFor(`${PIPELINES} drafts to reach the simulator`, () => stack.simulator.requests().filter((record) => record.provider === 'openai').length >= PIPELINES, 30_000);
+    await waitFor(
+      `${PIPELINES} drafts to reach the simulator`,
+      () => stack.simulator.requests().filter((record) => record.provider === 'openai').length >= PIPELINES,
+      30_000,
+    );
     const killedAt = Date.now();
     api.child.kill('SIGKILL');
     expect(await api.exited).toBe('SIGKILL');

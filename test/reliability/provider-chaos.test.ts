@@ -35,7 +35,12 @@ describe('provider chaos', () => {
   it(`runs ${PIPELINES} pipelines through ${FAULTS}: each completes or fails typed, and 429s are retried no sooner than Retry-After`, async () => {
     const pipeline = tunedPipeline('classic', { retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1s' } });
     // A unique topic per run keeps every request's fingerprint (and so its attempt count) to one run's step.
-    const ids = await startPipelineRuns(stack.client, stack.temporal.taskQueue, { prefix: 'provider-chaos', count: PIPELINES, pipeline, prompt: (index) => `Chaos job ${index} on resilient pipelines` });
+    const ids = await startPipelineRuns(stack.client, stack.temporal.taskQueue, {
+      prefix: 'provider-chaos',
+      count: PIPELINES,
+      pipeline,
+      prompt: (index) => `Chaos job ${index} on resilient pipelines`,
+    });
     const audit = await auditRuns(stack.client, ids, Date.now() + 90_000);
     const requests = stack.simulator.requests();
 

@@ -60,7 +60,12 @@ describe('retry budget under faults, worker kills and a server restart', () => {
       CHORUS_SIMULATOR_FAULTS: FAULTS,
       CHORUS_SIMULATOR_RETRY_AFTER_SECONDS: '1',
     });
-    const workerEnv = { TEMPORAL_ADDRESS: server.address, CHORUS_TASK_QUEUE: taskQueue, CHORUS_SIMULATOR_URL: simulator.url, CHORUS_PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS) };
+    const workerEnv = {
+      TEMPORAL_ADDRESS: server.address,
+      CHORUS_TASK_QUEUE: taskQueue,
+      CHORUS_SIMULATOR_URL: simulator.url,
+      CHORUS_PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS),
+    };
     const workers = await Promise.all([startWorkerProcess(pool, 'worker-a', workerEnv), startWorkerProcess(pool, 'worker-b', workerEnv)]);
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
@@ -68,7 +73,12 @@ describe('retry budget under faults, worker kills and a server restart', () => {
     // Short heartbeats so a killed worker's attempts are retried within seconds; the default budget (10m) and no attempt count.
     const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '200ms', maximumInterval: '2s' } });
     expect(pipeline.steps.every((step) => 'provider' in step && step.retry?.maximumAttempts === undefined && step.retry?.budget === undefined)).toBe(true);
-    const ids = await startPipelineRuns(client, taskQueue, { prefix: 'retry-budget-chaos', count: PIPELINES, pipeline, prompt: (index) => `Budgeted job ${index} on durable pipelines` });
+    const ids = await startPipelineRuns(client, taskQueue, {
+      prefix: 'retry-budget-chaos',
+      count: PIPELINES,
+      pipeline,
+      prompt: (index) => `Budgeted job ${index} on durable pipelines`,
+    });
 
     const requestsTo = async (provider: string) => (await simulator.requests()).filter((record) => record.provider === provider).length;
     const events: string[] = [];
@@ -82,9 +92,15 @@ describe('retry budget under faults, worker kills and a server restart', () => {
 
     await waitFor('half the drafts to reach the provider', () => requestsTo('openai'), { timeoutMs: 60_000, until: (count) => count >= PIPELINES / 2 });
     const firstExit = await killWorker(workers[0], 'worker-a2', 'drafts');
-    await waitFor('a third of the summaries to reach the provider', () => requestsTo('cohere'), { timeoutMs: 60_000, until: (count) => count >= PIPELINES / 3 });
+    await waitFor('a third of the summaries to reach the provider', () => requestsTo('cohere'), {
+      timeoutMs: 60_000,
+      until: (count) => count >= PIPELINES / 3,
+    });
     events.push(`summaries: ${await server.restart('SIGKILL')}`);
-    await waitFor('a third of the sentiments to reach the provider', () => requestsTo('gemini'), { timeoutMs: 60_000, until: (count) => count >= PIPELINES / 3 });
+    await waitFor('a third of the sentiments to reach the provider', () => requestsTo('gemini'), {
+      timeoutMs: 60_000,
+      until: (count) => count >= PIPELINES / 3,
+    });
     const secondExit = await killWorker(workers[1], 'worker-b2', 'sentiments');
 
     const audit = await auditRuns(client, ids, Date.now() + 120_000);
@@ -93,7 +109,9 @@ describe('retry budget under faults, worker kills and a server restart', () => {
     for (const record of requests) if (record.fault) faultsSeen[record.fault] = (faultsSeen[record.fault] ?? 0) + 1;
     const completed = [...audit.outcomes.values()].flatMap((outcome) => (outcome.status === 'completed' ? [outcome.result] : []));
     const stepsBeyondOldLimit = completed.flatMap((result) =>
-      Object.entries(OLD_ATTEMPTS).filter(([step, attempts]) => (result.steps[step] as StepResult).attempt > attempts).map(([step]) => step),
+      Object.entries(OLD_ATTEMPTS)
+        .filter(([step, attempts]) => (result.steps[step] as StepResult).attempt > attempts)
+        .map(([step]) => step),
     );
     const faulty = requests.filter((record) => record.fault).length;
     console.log(
@@ -103,7 +121,9 @@ describe('retry budget under faults, worker kills and a server restart', () => {
         'faulty requests': `${faulty} (${((100 * faulty) / requests.length).toFixed(1)}%)`,
         'faults seen': faultsSeen,
         'activity attempts': audit.attempts,
-        'most attempts of one step': Math.max(...completed.flatMap((result) => Object.keys(OLD_ATTEMPTS).map((step) => (result.steps[step] as StepResult).attempt))),
+        'most attempts of one step': Math.max(
+          ...completed.flatMap((result) => Object.keys(OLD_ATTEMPTS).map((step) => (result.steps[step] as StepResult).attempt)),
+        ),
         'steps past their old attempt limit (runs that failed before)': stepsBeyondOldLimit.length,
       }),
     );

@@ -1,7 +1,17 @@
 import { Client, Connection } from '@temporalio/client';
 import type { StepResult } from '../../src/pipeline/types';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
-import { auditRuns, describeAudit, ProcessPool, requireBuilt, startPipelineRuns, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import {
+  auditRuns,
+  describeAudit,
+  ProcessPool,
+  requireBuilt,
+  startPipelineRuns,
+  startWorkerProcess,
+  tunedPipeline,
+  waitFor,
+  WORKER_ENTRY,
+} from '../helpers/reliability';
 import { testTemporalSettings } from '../helpers/stack';
 
 const PIPELINES = 40;
@@ -34,7 +44,12 @@ describe('two workers, one killed', () => {
 
     const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '500ms' } });
     const client = new Client({ connection });
-    const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix: 'two-workers', count: PIPELINES, pipeline, prompt: (index) => `Shared job ${index} [[sim:openai,latency=3000]]` });
+    const ids = await startPipelineRuns(client, temporal.taskQueue, {
+      prefix: 'two-workers',
+      count: PIPELINES,
+      pipeline,
+      prompt: (index) => `Shared job ${index} [[sim:openai,latency=3000]]`,
+    });
 
     // Proof both were working: the provider calls in flight just before the kill, by the worker running them.
     const inFlightByWorker = async () => {
@@ -44,7 +59,11 @@ describe('two workers, one killed', () => {
         (activity) => name(activity.lastWorkerIdentity!),
       );
     };
-    await waitFor(`${PIPELINES} drafts to reach the simulator`, () => simulator.requests().filter((record) => record.provider === 'openai').length >= PIPELINES, 30_000);
+    await waitFor(
+      `${PIPELINES} drafts to reach the simulator`,
+      () => simulator.requests().filter((record) => record.provider === 'openai').length >= PIPELINES,
+      30_000,
+    );
     let inFlightAtKill: Record<string, number> = {};
     await waitFor(
       'both workers to run provider calls',
@@ -62,7 +81,8 @@ describe('two workers, one killed', () => {
     const audit = await auditRuns(client, ids, Date.now() + 60_000);
     const before = audit.workerEvents.filter((event) => event.at < killedAt);
     const after = audit.workerEvents.filter((event) => event.at >= killedAt);
-    const tally = (events: typeof before) => countBy(events, (event) => `${name(event.identity)} ${event.kind === 'activity' ? 'activities' : 'workflow tasks'}`);
+    const tally = (events: typeof before) =>
+      countBy(events, (event) => `${name(event.identity)} ${event.kind === 'activity' ? 'activities' : 'workflow tasks'}`);
     const completed = [...audit.outcomes.values()].flatMap((outcome) => (outcome.status === 'completed' ? [outcome.result] : []));
     const retriedDrafts = completed.filter((result) => (result.steps.draft as StepResult).attempt >= 2).length;
     console.log(

@@ -1,7 +1,17 @@
 import { Client, Connection } from '@temporalio/client';
 import type { StepResult } from '../../src/pipeline/types';
 import { startSimulator, type RunningSimulator } from '../../simulator/server';
-import { auditRuns, describeAudit, ProcessPool, requireBuilt, startPipelineRuns, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import {
+  auditRuns,
+  describeAudit,
+  ProcessPool,
+  requireBuilt,
+  startPipelineRuns,
+  startWorkerProcess,
+  tunedPipeline,
+  waitFor,
+  WORKER_ENTRY,
+} from '../helpers/reliability';
 import { testTemporalSettings } from '../helpers/stack';
 
 const PIPELINES = 100;
@@ -32,7 +42,12 @@ describe('worker crash under load', () => {
     const client = new Client({ connection });
     const first = await startWorkerProcess(pool, 'worker-1', workerEnv());
 
-    const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix: 'crash-load', count: PIPELINES, pipeline, prompt: (index) => `Crash-proof job ${index} [[sim:openai:hangx1]]` });
+    const ids = await startPipelineRuns(client, temporal.taskQueue, {
+      prefix: 'crash-load',
+      count: PIPELINES,
+      pipeline,
+      prompt: (index) => `Crash-proof job ${index} [[sim:openai:hangx1]]`,
+    });
 
     // Each draft's first attempt gets no answer, so every one is in flight when the worker dies, however
     // slowly a loaded machine starts them (a fixed latency let most answer first); retries answer at once.

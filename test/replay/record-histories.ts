@@ -28,7 +28,10 @@ describe('record history fixtures', () => {
       args: [{ pipeline: shippedPipeline(pipeline), input } satisfies PipelineRunInput],
     });
     if (approve) {
-      await waitFor('the approval step to wait', () => handle.query(progressQuery), { timeoutMs: 15_000, until: (steps) => steps.some((step) => step.status === 'waiting') });
+      await waitFor('the approval step to wait', () => handle.query(progressQuery), {
+        timeoutMs: 15_000,
+        until: (steps) => steps.some((step) => step.status === 'waiting'),
+      });
       await handle.executeUpdate(approvalUpdate, { args: [{ decision: 'approved', comment: 'recorded', by: 'fixture' }] });
     }
     if (name.endsWith('cancelled')) {
@@ -40,7 +43,14 @@ describe('record history fixtures', () => {
     await handle.result().catch(() => undefined);
     // The CLI's JSON export is the format operators get from `temporal workflow show` too.
     const history = execFileSync(process.env.CHORUS_TEST_TEMPORAL_CLI!, [
-      'workflow', 'show', '--workflow-id', handle.workflowId, '--address', stack.temporal.address, '--output', 'json',
+      'workflow',
+      'show',
+      '--workflow-id',
+      handle.workflowId,
+      '--address',
+      stack.temporal.address,
+      '--output',
+      'json',
     ]);
     writeFileSync(join(HISTORY_FIXTURES_DIR, `${name}.json`), history);
   });

@@ -1,7 +1,19 @@
 import { Client, Connection } from '@temporalio/client';
 import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
 import { busiestWindow, peakRequestsInWindow, requestsPerSecond } from '../../simulator/request-rate';
-import { auditRuns, describeAudit, ProcessPool, requireBuilt, SIMULATOR_ENTRY, startPipelineRuns, startSimulatorProcess, startWorkerProcess, tunedPipeline, WORKER_ENTRY, type WorkerProcess } from '../helpers/reliability';
+import {
+  auditRuns,
+  describeAudit,
+  ProcessPool,
+  requireBuilt,
+  SIMULATOR_ENTRY,
+  startPipelineRuns,
+  startSimulatorProcess,
+  startWorkerProcess,
+  tunedPipeline,
+  WORKER_ENTRY,
+  type WorkerProcess,
+} from '../helpers/reliability';
 import { startRedis } from '../helpers/redis';
 import { testTemporalSettings } from '../helpers/stack';
 
@@ -63,15 +75,22 @@ describe('scale: worker processes and per-provider rate limits', () => {
     const requests = await simulator.requests();
     const first = Math.min(...requests.map((record) => record.receivedAt));
     const arrivalsOf = (provider: ProviderName) => requests.filter((record) => record.provider === provider).map((record) => record.receivedAt);
-    const rates = Object.fromEntries(
-      PROVIDER_NAMES.map((provider) => [provider, peakRequestsInWindow(arrivalsOf(provider))]),
-    ) as Record<ProviderName, number>;
+    const rates = Object.fromEntries(PROVIDER_NAMES.map((provider) => [provider, peakRequestsInWindow(arrivalsOf(provider))])) as Record<ProviderName, number>;
     // Where each provider's busiest window began (ms after the first request) and the gaps inside it:
     // a crowded start points at worker start-up, crowded gaps mid-run at a starved machine.
     const busiest = Object.fromEntries(
       PROVIDER_NAMES.map((provider) => {
         const inside = busiestWindow(arrivalsOf(provider));
-        return [provider, { atMs: inside[0] - first, gapsMs: inside.slice(1).map((time, index) => time - inside[index]).join(' ') }];
+        return [
+          provider,
+          {
+            atMs: inside[0] - first,
+            gapsMs: inside
+              .slice(1)
+              .map((time, index) => time - inside[index])
+              .join(' '),
+          },
+        ];
       }),
     );
     // Each provider's requests over its own busy span: how much of the limit the pipelines got.

@@ -30,7 +30,11 @@ describe('authentication, scopes and tenant isolation', () => {
 
   const acme = { 'x-api-key': TEST_API_KEY };
   const globex = { 'x-api-key': SECOND_API_KEY };
-  const startAs = (headers: Record<string, string>) => http.post('/v1/workflows').set(headers).send({ pipeline: 'classic', input: { prompt: 'Tenant data' } });
+  const startAs = (headers: Record<string, string>) =>
+    http
+      .post('/v1/workflows')
+      .set(headers)
+      .send({ pipeline: 'classic', input: { prompt: 'Tenant data' } });
 
   describe('API keys', () => {
     it.each([
@@ -53,7 +57,10 @@ describe('authentication, scopes and tenant isolation', () => {
       ['post', '/v1/workflows/any/reset', 'workflows:admin'],
       ['post', '/v1/batch/rerun', 'workflows:admin'],
     ] as const)('a read-only key gets 403 on %s %s (needs %s)', async (method, url, scope) => {
-      const response = await http[method](url).set('x-api-key', READ_ONLY_KEY).send({ pipeline: 'classic', input: { prompt: 'x' } }).expect(403);
+      const response = await http[method](url)
+        .set('x-api-key', READ_ONLY_KEY)
+        .send({ pipeline: 'classic', input: { prompt: 'x' } })
+        .expect(403);
       expect(response.body.message).toBe(`Missing scope: ${scope}`);
     });
 
@@ -134,7 +141,8 @@ describe('authentication, scopes and tenant isolation', () => {
     });
 
     it('lists only the caller tenant’s runs', async () => {
-      const listed = async (headers: Record<string, string>) => (await http.get('/v1/workflows?limit=100').set(headers).expect(200)).body.workflows.map((run: { workflowId: string }) => run.workflowId);
+      const listed = async (headers: Record<string, string>) =>
+        (await http.get('/v1/workflows?limit=100').set(headers).expect(200)).body.workflows.map((run: { workflowId: string }) => run.workflowId);
       await waitFor('the run to be listed', () => listed(acme), { timeoutMs: 15_000, intervalMs: 250, until: (ids: string[]) => ids.includes(workflowId) });
       expect(await listed(acme)).toContain(workflowId);
       expect(await listed(globex)).not.toContain(workflowId);

@@ -105,7 +105,9 @@ describe('payload encryption', () => {
   });
 
   it('decrypts payloads written under an older key after rotation, and names a missing key', async () => {
-    const [old] = await new EncryptionCodec(settingsWith('old', 'old')).encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"kept"') }]);
+    const [old] = await new EncryptionCodec(settingsWith('old', 'old')).encode([
+      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"kept"') },
+    ]);
     const [decoded] = await new EncryptionCodec(settingsWith('new', 'new', 'old')).decode([old]);
     expect(text(decoded.data)).toBe('"kept"');
     await expect(new EncryptionCodec(settingsWith('new', 'new')).decode([old])).rejects.toThrow('No encryption key "old"');
@@ -129,7 +131,11 @@ describe('payload encryption', () => {
     it('decodes the server’s ciphertext for an operator with workflows:admin, and round-trips encode', async () => {
       const { workflowId } = await run(SECRET_PROMPT);
       const started = (await raw.workflow.getHandle(workflowId).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
-      const response = await http.post('/codec/decode').set('x-api-key', TEST_API_KEY).send({ payloads: started.input!.payloads!.map(asJson) }).expect(200);
+      const response = await http
+        .post('/codec/decode')
+        .set('x-api-key', TEST_API_KEY)
+        .send({ payloads: started.input!.payloads!.map(asJson) })
+        .expect(200);
       expect(Buffer.from(response.body.payloads[0].data, 'base64').toString()).toContain(SECRET_PROMPT);
       const encoded = await http.post('/codec/encode').set('x-api-key', TEST_API_KEY).send(response.body).expect(200);
       expect(Buffer.from(encoded.body.payloads[0].metadata.encoding, 'base64').toString()).toBe(ENCRYPTED_ENCODING);

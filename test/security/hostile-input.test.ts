@@ -30,9 +30,19 @@ const hostileString = fc.oneof(
 const hostileJson = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 2 }), hostileString, tie('object'), fc.array(tie('value'), { maxLength: 4 })),
   object: fc
-    .array(fc.tuple(fc.oneof(hostileKey, fc.string({ maxLength: 12 }), fc.constantFrom('pipeline', 'input', 'definition', 'steps', 'prompt', 'provider', 'task', 'payloads', 'metadata', 'data', 'to', 'eventId')), tie('value')), {
-      maxLength: 5,
-    })
+    .array(
+      fc.tuple(
+        fc.oneof(
+          hostileKey,
+          fc.string({ maxLength: 12 }),
+          fc.constantFrom('pipeline', 'input', 'definition', 'steps', 'prompt', 'provider', 'task', 'payloads', 'metadata', 'data', 'to', 'eventId'),
+        ),
+        tie('value'),
+      ),
+      {
+        maxLength: 5,
+      },
+    )
     .map((entries) => JSON.parse(`{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value ?? null)}`).join(',')}}`) as unknown),
 })).value;
 
@@ -88,13 +98,25 @@ describe('hostile input', () => {
   it('POST /v1/workflows: hostile inputs, definitions and template injections never pollute prototypes or run code', async () => {
     const definition = fc.record({
       name: fc.oneof(fc.constant('hostile'), hostileString),
-      steps: fc.array(fc.record({ id: fc.oneof(fc.constant('a'), hostileKey, hostileString), provider: fc.constantFrom('openai', 'acme', '__proto__'), task: fc.constantFrom('generate', 'extract', 'x'), prompt: hostileString, when: hostileJson }), { maxLength: 3 }),
+      steps: fc.array(
+        fc.record({
+          id: fc.oneof(fc.constant('a'), hostileKey, hostileString),
+          provider: fc.constantFrom('openai', 'acme', '__proto__'),
+          task: fc.constantFrom('generate', 'extract', 'x'),
+          prompt: hostileString,
+          when: hostileJson,
+        }),
+        { maxLength: 3 },
+      ),
       output: hostileJson,
     });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.record({ definition, input: hostileJson }), fc.record({ pipeline: fc.constant('classic'), input: hostileJson })), async (body) => {
-        expectClientError(record('POST /v1/workflows (definition)', await sendJson(http.post('/v1/workflows').set(auth), body)));
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.record({ definition, input: hostileJson }), fc.record({ pipeline: fc.constant('classic'), input: hostileJson })),
+        async (body) => {
+          expectClientError(record('POST /v1/workflows (definition)', await sendJson(http.post('/v1/workflows').set(auth), body)));
+        },
+      ),
       { numRuns: 150 },
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -108,7 +130,9 @@ describe('hostile input', () => {
         expectClientError(record('GET /v1/workflows/:id', await http.get(`/v1/workflows/${encodedId}`).set(auth)));
         const list = queryString({ pipeline: query.slice(0, 500), status: query.slice(0, 50), limit: query.slice(0, 20) });
         expectClientError(record('GET /v1/workflows?', await http.get(`/v1/workflows?${list}`).set(auth)));
-        expectClientError(record('GET /result', await http.get(`/v1/workflows/${encodedId}/result?${queryString({ waitSeconds: query.slice(0, 20) })}`).set(auth)));
+        expectClientError(
+          record('GET /result', await http.get(`/v1/workflows/${encodedId}/result?${queryString({ waitSeconds: query.slice(0, 20) })}`).set(auth)),
+        );
       }),
       { numRuns: 60 },
     );
@@ -119,7 +143,13 @@ describe('hostile input', () => {
       expectClientError(record('raw body', await http.post('/v1/workflows').set(auth).set('content-type', 'application/json').send(raw)));
     }
     expectClientError(record('text body', await http.post('/v1/workflows').set(auth).set('content-type', 'text/plain').send('pipeline=classic')));
-    const huge = record('huge body', await http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt: 'x'.repeat(300_000) } }));
+    const huge = record(
+      'huge body',
+      await http
+        .post('/v1/workflows')
+        .set(auth)
+        .send({ pipeline: 'classic', input: { prompt: 'x'.repeat(300_000) } }),
+    );
     expect(huge.status).toBe(413);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -128,23 +158,30 @@ describe('hostile input', () => {
     const document = (await http.get('/docs/openapi.json').expect(200)).body as {
       paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; requestBody?: unknown }>>;
     };
-    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    );
     expect(operations.length).toBeGreaterThanOrEqual(15);
     const before = sent;
     for (const { path, method, operation } of operations) {
       await fc.assert(
-        fc.asyncProperty(hostileString, hostileJson, fc.dictionary(fc.string({ maxLength: 10 }), hostileString, { maxKeys: 3 }), async (segment, body, extraQuery) => {
-          const url = path.replace(/\{[^}]+\}/g, () => percent(segment.slice(0, 200)) || 'x');
-          const query = queryString(
-            Object.fromEntries([
-              ...(operation.parameters ?? []).filter((parameter) => parameter.in === 'query').map((parameter) => [parameter.name, segment.slice(0, 100)]),
-              ...Object.entries(extraQuery).map(([key, value]) => [key, value.slice(0, 100)]),
-            ]),
-          );
-          const call = (http as unknown as Record<string, (url: string) => request.Test>)[method](`${url}?${query}`).set(auth);
-          const response = await (method === 'get' ? call : sendJson(call, body));
-          expectClientError(record(`${method.toUpperCase()} ${path}`, response));
-        }),
+        fc.asyncProperty(
+          hostileString,
+          hostileJson,
+          fc.dictionary(fc.string({ maxLength: 10 }), hostileString, { maxKeys: 3 }),
+          async (segment, body, extraQuery) => {
+            const url = path.replace(/\{[^}]+\}/g, () => percent(segment.slice(0, 200)) || 'x');
+            const query = queryString(
+              Object.fromEntries([
+                ...(operation.parameters ?? []).filter((parameter) => parameter.in === 'query').map((parameter) => [parameter.name, segment.slice(0, 100)]),
+                ...Object.entries(extraQuery).map(([key, value]) => [key, value.slice(0, 100)]),
+              ]),
+            );
+            const call = (http as unknown as Record<string, (url: string) => request.Test>)[method](`${url}?${query}`).set(auth);
+            const response = await (method === 'get' ? call : sendJson(call, body));
+            expectClientError(record(`${method.toUpperCase()} ${path}`, response));
+          },
+        ),
         { numRuns: 25 },
       );
     }
@@ -152,7 +189,9 @@ describe('hostile input', () => {
   });
 
   afterAll(() => {
-    console.log(`hostile input: ${sent} requests in all, 5xx: ${serverErrors.length}${serverErrors.length ? `\n  ${serverErrors.slice(0, 10).join('\n  ')}` : ''}`);
+    console.log(
+      `hostile input: ${sent} requests in all, 5xx: ${serverErrors.length}${serverErrors.length ? `\n  ${serverErrors.slice(0, 10).join('\n  ')}` : ''}`,
+    );
     expect(serverErrors).toEqual([]);
   });
 });

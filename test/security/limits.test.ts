@@ -57,21 +57,37 @@ describe('rate and resource limits', () => {
 
   it('refuses a body over the size cap with 413', async () => {
     const http = await start(temporal, { maxBodyBytes: 10_000 });
-    await http.post('/v1/workflows').set(acme).send({ pipeline: 'classic', input: { prompt: 'x'.repeat(20_000) } }).expect(413);
+    await http
+      .post('/v1/workflows')
+      .set(acme)
+      .send({ pipeline: 'classic', input: { prompt: 'x'.repeat(20_000) } })
+      .expect(413);
   });
 
   it('refuses an input over its cap with 413 naming the field, starting nothing', async () => {
     const http = await start(temporal, { maxInputBytes: 2_000 });
-    const response = await http.post('/v1/workflows').set(acme).send({ pipeline: 'classic', input: { prompt: 'x'.repeat(5_000) } }).expect(413);
+    const response = await http
+      .post('/v1/workflows')
+      .set(acme)
+      .send({ pipeline: 'classic', input: { prompt: 'x'.repeat(5_000) } })
+      .expect(413);
     expect(response.body.errors).toEqual([{ field: 'input', reason: 'at most 2000 bytes as JSON' }]);
   });
 
   it('refuses a pipeline with too many steps, and a prompt template over its cap, with 400', async () => {
     const http = await start(temporal);
     const step = (index: number) => ({ id: `s${index}`, provider: 'openai', task: 'generate', prompt: 'x' });
-    const many = await http.post('/v1/pipelines/validate').set(acme).send({ name: 'big', steps: Array.from({ length: 51 }, (_, index) => step(index)) }).expect(400);
+    const many = await http
+      .post('/v1/pipelines/validate')
+      .set(acme)
+      .send({ name: 'big', steps: Array.from({ length: 51 }, (_, index) => step(index)) })
+      .expect(400);
     expect(many.body.errors).toContainEqual({ field: '$.steps', reason: expect.stringMatching(/50/) });
-    const long = await http.post('/v1/pipelines/validate').set(acme).send({ name: 'long', steps: [{ ...step(0), prompt: 'x'.repeat(20_001) }] }).expect(400);
+    const long = await http
+      .post('/v1/pipelines/validate')
+      .set(acme)
+      .send({ name: 'long', steps: [{ ...step(0), prompt: 'x'.repeat(20_001) }] })
+      .expect(400);
     expect(long.body.errors).toContainEqual({ field: '$.steps[0].prompt', reason: expect.stringMatching(/20000/) });
   });
 });

@@ -57,7 +57,14 @@ describe('provider keys stay secret', () => {
         }),
       ),
     );
-    const outcomes = await Promise.all(runs.map((run) => run.result().then(() => 'completed', () => 'failed')));
+    const outcomes = await Promise.all(
+      runs.map((run) =>
+        run.result().then(
+          () => 'completed',
+          () => 'failed',
+        ),
+      ),
+    );
     expect(outcomes).toEqual(['completed', 'failed']);
 
     const openaiCalls = simulator.requests().filter((record) => record.provider === 'openai');
@@ -65,7 +72,16 @@ describe('provider keys stay secret', () => {
     expect(openaiCalls.every((record) => record.credentialed)).toBe(true);
 
     for (const run of runs) {
-      const exported = await promisify(execFile)(process.env.CHORUS_TEST_TEMPORAL_CLI!, ['workflow', 'show', '--workflow-id', run.workflowId, '--address', temporal.address, '--output', 'json']);
+      const exported = await promisify(execFile)(process.env.CHORUS_TEST_TEMPORAL_CLI!, [
+        'workflow',
+        'show',
+        '--workflow-id',
+        run.workflowId,
+        '--address',
+        temporal.address,
+        '--output',
+        'json',
+      ]);
       expect(exported.stdout).toContain('callProvider');
       expect(exported.stdout).not.toContain(PROVIDER_KEY);
       // Payload bodies are base64 in the export: look inside them too.

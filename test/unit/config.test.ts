@@ -84,7 +84,7 @@ describe('configuration', () => {
     expect(loadSimulatorOptions({ CHORUS_SIMULATOR_URL: 'http://127.0.0.1:8555' })).toMatchObject({ host: '127.0.0.1', port: 8555 });
   });
 
-  it('binds the simulator to CHORUS_BIND_HOST when set, as the API and the dev server do; else to its URL\'s host', () => {
+  it("binds the simulator to CHORUS_BIND_HOST when set, as the API and the dev server do; else to its URL's host", () => {
     expect(loadSimulatorOptions({ CHORUS_BIND_HOST: '0.0.0.0', CHORUS_SIMULATOR_URL: 'http://simulator:8400' })).toMatchObject({ host: '0.0.0.0', port: 8400 });
     expect(loadSimulatorOptions({ CHORUS_SIMULATOR_URL: 'http://simulator:8400' })).toMatchObject({ host: 'simulator', port: 8400 });
   });

@@ -24,7 +24,12 @@ interface Panel {
   panels?: Panel[];
 }
 
-const dashboard = JSON.parse(read('deploy', 'grafana', 'dashboards', 'chorus.json')) as { uid?: unknown; title?: unknown; schemaVersion?: unknown; panels?: Panel[] };
+const dashboard = JSON.parse(read('deploy', 'grafana', 'dashboards', 'chorus.json')) as {
+  uid?: unknown;
+  title?: unknown;
+  schemaVersion?: unknown;
+  panels?: Panel[];
+};
 const datasources = parse(read('deploy', 'grafana', 'provisioning', 'datasources', 'prometheus.yml')) as { datasources: { uid: string; type: string }[] };
 const panels = (dashboard.panels ?? []).flatMap((panel) => [panel, ...(panel.panels ?? [])]);
 const queryPanels = panels.filter((panel) => panel.type !== 'row');
@@ -76,12 +81,16 @@ describe('Grafana dashboard', () => {
   it('queries only metrics Chorus exports (API, worker and the Temporal SDK on the worker)', () => {
     const exported = new Set<string>([...API_METRIC_NAMES, ...PROVIDER_METRIC_NAMES, ...RUN_METRIC_NAMES, ...TEMPORAL_SDK_METRIC_NAMES]);
     const queried = new Set(
-      queryPanels.flatMap((panel) => panel.targets!.flatMap((target) => [...(target.expr as string).matchAll(/\b(?:chorus|temporal)_[a-z0-9_]+/g)].map(([name]) => name))),
+      queryPanels.flatMap((panel) =>
+        panel.targets!.flatMap((target) => [...(target.expr as string).matchAll(/\b(?:chorus|temporal)_[a-z0-9_]+/g)].map(([name]) => name)),
+      ),
     );
     const base = (name: string) => (exported.has(name) ? name : name.replace(/_(bucket|count|sum)$/, ''));
     expect([...queried].filter((name) => !exported.has(base(name)))).toEqual([]);
     // And every Chorus metric is on the dashboard.
-    expect([...API_METRIC_NAMES, ...PROVIDER_METRIC_NAMES, ...RUN_METRIC_NAMES].filter((name) => ![...queried].some((query) => base(query) === name))).toEqual([]);
+    expect([...API_METRIC_NAMES, ...PROVIDER_METRIC_NAMES, ...RUN_METRIC_NAMES].filter((name) => ![...queried].some((query) => base(query) === name))).toEqual(
+      [],
+    );
   });
 });
 
@@ -104,20 +113,34 @@ describe('docker-compose.yml', () => {
   /** One-shot jobs: they run to completion, and what needs them waits for that (their exit code is their health). */
   const jobs = new Set(
     services.flatMap(([, service]) =>
-      Array.isArray(service.depends_on) ? [] : Object.entries(service.depends_on ?? {}).flatMap(([name, { condition }]) => (condition === 'service_completed_successfully' ? [name] : [])),
+      Array.isArray(service.depends_on)
+        ? []
+        : Object.entries(service.depends_on ?? {}).flatMap(([name, { condition }]) => (condition === 'service_completed_successfully' ? [name] : [])),
     ),
   );
 
   it('runs PostgreSQL, Temporal with its schema job and UI, replicated API and workers, Prometheus and Grafana', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'search-attributes', 'temporal-ui', 'api', 'worker', 'prometheus', 'grafana', 'redis']),
+      expect.arrayContaining([
+        'postgresql',
+        'temporal-schema',
+        'temporal',
+        'temporal-namespace',
+        'search-attributes',
+        'temporal-ui',
+        'api',
+        'worker',
+        'prometheus',
+        'grafana',
+        'redis',
+      ]),
     );
     expect(compose.services['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
     expect(String(compose.services.api.deploy?.replicas)).not.toBe('1');
     expect(compose.services.worker.deploy?.replicas).toBeDefined();
   });
 
-  it("documents an example key whose scopes are all scopes the API knows (it refuses to start otherwise)", () => {
+  it('documents an example key whose scopes are all scopes the API knows (it refuses to start otherwise)', () => {
     const example = /CHORUS_API_KEYS='(\[.*\])'/.exec(text);
     expect(example).not.toBeNull();
     const entries = JSON.parse(example![1]) as { scopes: string[] }[];
@@ -169,9 +192,10 @@ describe('docker-compose.yml', () => {
     for (const service of ['api', 'worker']) expect(compose.services[service].environment?.CHORUS_REDIS_URL).toBe('${CHORUS_REDIS_URL:-redis://redis:6379}');
   });
 
-
   it("scrapes the workers' metrics port and the API", () => {
-    const prometheus = parse(read('deploy', 'prometheus', 'prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
+    const prometheus = parse(read('deploy', 'prometheus', 'prometheus.yml')) as {
+      scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
+    };
     const port = (job: string) => prometheus.scrape_configs.find((config) => config.job_name === job)?.dns_sd_configs?.[0].port;
     expect(port('chorus-worker')).toBe(Number(compose.services.worker.environment?.CHORUS_WORKER_METRICS_PORT));
     expect(port('chorus-api')).toBe(3000);

@@ -50,7 +50,9 @@ function variablesReadByCode(): Map<string, string> {
       ...(/\bparseEnv\(/.test(source) ? schemaKeys(source) : []),
       // Per-provider keys of the catalog's providers, built as `${envPrefix(entry.name)}_BASE_URL`, `CHORUS_${envPrefix(provider)}_MAX_RPS`
       // (configured instances' <NAME>_* keys have no fixed names: .env.example documents their pattern)
-      ...[...source.matchAll(/`([A-Z0-9_]*)\$\{envPrefix\([\w.]+\)\}([A-Z0-9_]*)`/g)].flatMap((match) => providerPrefixes.map((prefix) => `${match[1]}${prefix}${match[2]}`)),
+      ...[...source.matchAll(/`([A-Z0-9_]*)\$\{envPrefix\([\w.]+\)\}([A-Z0-9_]*)`/g)].flatMap((match) =>
+        providerPrefixes.map((prefix) => `${match[1]}${prefix}${match[2]}`),
+      ),
       // The catalog's credential variables, read through `entry.credential.variable`
       ...(/\bcredential\.variable\b/.test(source) ? catalogCredentials : []),
     ];
@@ -64,7 +66,9 @@ function variablesOfComposeFiles(): Map<string, string> {
   const files = [
     ...readdirSync(root).filter((name) => /^docker-compose.*\.ya?ml$/.test(name)),
     ...(function underDeploy(dir: string): string[] {
-      return readdirSync(join(root, dir)).flatMap((name) => (statSync(join(root, dir, name)).isDirectory() ? underDeploy(join(dir, name)) : /\.ya?ml$/.test(name) ? [join(dir, name)] : []));
+      return readdirSync(join(root, dir)).flatMap((name) =>
+        statSync(join(root, dir, name)).isDirectory() ? underDeploy(join(dir, name)) : /\.ya?ml$/.test(name) ? [join(dir, name)] : [],
+      );
     })('deploy'),
   ];
   const read = new Map<string, string>();
@@ -83,7 +87,17 @@ describe('.env.example documents exactly what Chorus reads', () => {
   const readByCompose = variablesOfComposeFiles();
 
   it('finds what the code and the compose files read (the scan works)', () => {
-    expect([...readByCode.keys()]).toEqual(expect.arrayContaining(['CHORUS_API_PORT', 'TEMPORAL_ADDRESS', 'OPENAI_API_KEY', 'ANTHROPIC_MODEL', 'CHORUS_GEMINI_MAX_RPS', 'CHORUS_API_URL', 'TEMPORAL_CLI']));
+    expect([...readByCode.keys()]).toEqual(
+      expect.arrayContaining([
+        'CHORUS_API_PORT',
+        'TEMPORAL_ADDRESS',
+        'OPENAI_API_KEY',
+        'ANTHROPIC_MODEL',
+        'CHORUS_GEMINI_MAX_RPS',
+        'CHORUS_API_URL',
+        'TEMPORAL_CLI',
+      ]),
+    );
     expect([...readByCompose.keys()]).toEqual(expect.arrayContaining(['POSTGRES_PASSWORD', 'CHORUS_API_KEYS']));
   });
 
@@ -134,7 +148,8 @@ describe('copying .env.example to .env changes nothing', () => {
 
   it('keyless providers still go to the simulator', () => {
     const providers = loadProviderSettings(copied);
-    for (const provider of PROVIDER_NAMES) expect(providers.endpoints[provider]).toMatchObject({ simulated: true, baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:8400\//) });
+    for (const provider of PROVIDER_NAMES)
+      expect(providers.endpoints[provider]).toMatchObject({ simulated: true, baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:8400\//) });
   });
 
   it("leaves the launcher's development default in force: with encryption on, it trusts its dev server's Web UI", () => {

@@ -37,6 +37,14 @@ describe('structured logs', () => {
       attempt: 2,
       provider: 'openai',
     });
-    expect(lines[0]).toMatchObject({ level: 40, msg: 'provider call failed', workflowId: 'classic-1', runId: 'run-1', step: 'draft', attempt: 2, provider: 'openai' });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      msg: 'provider call failed',
+      workflowId: 'classic-1',
+      runId: 'run-1',
+      step: 'draft',
+      attempt: 2,
+      provider: 'openai',
+    });
   });
 });

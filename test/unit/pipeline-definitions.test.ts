@@ -20,21 +20,51 @@ describe('pipeline definition validation', () => {
 
   it.each([
     ['an unknown step reference', { name: 'p', steps: [step('a', '{{steps.nope.text}}')] }, '$.steps[0].prompt', /unknown step "nope"/],
-    ['a forward reference (cycle)', { name: 'p', steps: [step('a', '{{steps.b.text}}'), step('b', '{{steps.a.text}}')] }, '$.steps[0].prompt', /has not finished.*cycle or forward reference/],
+    [
+      'a forward reference (cycle)',
+      { name: 'p', steps: [step('a', '{{steps.b.text}}'), step('b', '{{steps.a.text}}')] },
+      '$.steps[0].prompt',
+      /has not finished.*cycle or forward reference/,
+    ],
     ['a self reference', { name: 'p', steps: [step('a', '{{steps.a.text}}')] }, '$.steps[0].prompt', /cycle/],
     ['an unknown provider', { name: 'p', steps: [{ ...step('a', 'x'), provider: 'acme' }] }, '$.steps[0].provider', /openai|cohere|gemini/],
     ['a bad template', { name: 'p', steps: [step('a', 'Hi {{ input.name + 1 }}')] }, '$.steps[0].prompt', /not a dotted path/],
-    ['a bad JSON Schema', { name: 'p', steps: [step('a', 'x', { task: 'extract', schema: { type: 'nonsense' } })] }, '$.steps[0].schema', /not a valid JSON Schema/],
-    ['a retry budget that is not a duration', { name: 'p', steps: [step('a', 'x', { retry: { budget: 'ten minutes' } })] }, '$.steps[0].retry.budget', /expected a duration/],
+    [
+      'a bad JSON Schema',
+      { name: 'p', steps: [step('a', 'x', { task: 'extract', schema: { type: 'nonsense' } })] },
+      '$.steps[0].schema',
+      /not a valid JSON Schema/,
+    ],
+    [
+      'a retry budget that is not a duration',
+      { name: 'p', steps: [step('a', 'x', { retry: { budget: 'ten minutes' } })] },
+      '$.steps[0].retry.budget',
+      /expected a duration/,
+    ],
     ['a duplicate step id', { name: 'p', steps: [step('a', 'x'), step('a', 'y')] }, '$.steps[1].id', /duplicate step id "a"/],
     ['classify without labels', { name: 'p', steps: [step('a', 'x', { task: 'classify' })] }, '$.steps[0].labels', /required when task is "classify"/],
     ['labels on a generate step', { name: 'p', steps: [step('a', 'x', { labels: ['a', 'b'] })] }, '$.steps[0].labels', /only allowed when task is "classify"/],
     ['an unknown field', { name: 'p', steps: [step('a', 'x', { topK: 2 })] }, '$.steps[0]', /topK/],
     ['a bad duration', { name: 'p', steps: [step('a', 'x', { timeout: { startToClose: 'soon' } })] }, '$.steps[0].timeout.startToClose', /duration/],
-    ['a sibling read inside a parallel group', { name: 'p', steps: [{ id: 'g', parallel: [step('a', 'x'), step('b', '{{steps.a.text}}')] }] }, '$.steps[0].parallel[1].prompt', /has not finished/],
+    [
+      'a sibling read inside a parallel group',
+      { name: 'p', steps: [{ id: 'g', parallel: [step('a', 'x'), step('b', '{{steps.a.text}}')] }] },
+      '$.steps[0].parallel[1].prompt',
+      /has not finished/,
+    ],
     ['a condition with an unknown operator', { name: 'p', steps: [step('a', 'x', { when: { eval: ['1'] } })] }, '$.steps[0].when', /unknown operator "eval"/],
-    ['a condition reading a later step', { name: 'p', steps: [step('a', 'x', { when: { var: 'steps.b.text' } }), step('b', 'y')] }, '$.steps[0].when', /has not finished/],
-    ['a map over something that is not a path', { name: 'p', steps: [{ id: 'm', map: { over: 'documents', step: { provider: 'cohere', task: 'summarize', prompt: '{{item}}' } } }] }, '$.steps[0].map.over', /must start with input/],
+    [
+      'a condition reading a later step',
+      { name: 'p', steps: [step('a', 'x', { when: { var: 'steps.b.text' } }), step('b', 'y')] },
+      '$.steps[0].when',
+      /has not finished/,
+    ],
+    [
+      'a map over something that is not a path',
+      { name: 'p', steps: [{ id: 'm', map: { over: 'documents', step: { provider: 'cohere', task: 'summarize', prompt: '{{item}}' } } }] },
+      '$.steps[0].map.over',
+      /must start with input/,
+    ],
     ['an output reading an unknown step', { name: 'p', steps: [step('a', 'x')], output: { result: 'steps.b.text' } }, '$.output.result', /unknown step "b"/],
     ['a prompt reading item outside a map', { name: 'p', steps: [step('a', '{{item}}')] }, '$.steps[0].prompt', /must start with input/],
   ])('rejects %s, naming its JSON path', (_case, definition, field, reason) => {
@@ -75,7 +105,10 @@ describe('conditions (JSONLogic subset)', () => {
   });
 
   it('reports what a condition reads and rejects what it cannot run', () => {
-    expect(inspectCondition({ or: [{ var: 'input.a' }, { '==': [{ var: 'steps.b.data.label' }, 'x'] }] }, '$.when').reads).toEqual(['input.a', 'steps.b.data.label']);
+    expect(inspectCondition({ or: [{ var: 'input.a' }, { '==': [{ var: 'steps.b.data.label' }, 'x'] }] }, '$.when').reads).toEqual([
+      'input.a',
+      'steps.b.data.label',
+    ]);
     expect(inspectCondition({ var: '__proto__.polluted' }, '$.when').problems[0].message).toMatch(/forbidden|dotted path/);
     expect(inspectCondition({ '==': [1] }, '$.when').problems[0]).toEqual({ path: '$.when.==', message: '"==" takes 2 to 2 arguments' });
   });

@@ -28,9 +28,21 @@ describe('classification of what error bodies say', () => {
     ['openai', 498, { error: { message: '?' } }, FailureType.ProviderRejectedRequest, false],
     ['gemini', 429, googleError(429, [quotaFailure('GenerateRequestsPerDayPerProjectPerModel-FreeTier')]), FailureType.ProviderQuotaExhausted, false],
     ['gemini', 429, googleError(429, [quotaFailure('GenerateRequestsPerMinutePerProjectPerModel-FreeTier')]), FailureType.ProviderRateLimited, true],
-    ['gemini', 400, googleError(400, [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }]), FailureType.ProviderAuthFailed, false],
+    [
+      'gemini',
+      400,
+      googleError(400, [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }]),
+      FailureType.ProviderAuthFailed,
+      false,
+    ],
     ['gemini', 400, googleError(400, [{ '@type': 'type.googleapis.com/google.rpc.BadRequest' }]), FailureType.ProviderRejectedRequest, false],
-    ['openai', 400, googleError(400, [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }]), FailureType.ProviderRejectedRequest, false],
+    [
+      'openai',
+      400,
+      googleError(400, [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }]),
+      FailureType.ProviderRejectedRequest,
+      false,
+    ],
   ] as const)('%s HTTP %i with %j is %s (retryable: %s)', (provider, status, body, type, retryable) => {
     const failure = httpError(provider, status, body);
     expect(failure.type).toBe(type);
@@ -38,7 +50,9 @@ describe('classification of what error bodies say', () => {
   });
 
   it('names the provider’s error code in the details, and nothing else from the body', () => {
-    expect(httpError('openai', 429, { error: { message: 'out', type: 'insufficient_quota', code: 'insufficient_quota' } }).details).toEqual([{ provider: 'openai', status: 429, code: 'insufficient_quota' }]);
+    expect(httpError('openai', 429, { error: { message: 'out', type: 'insufficient_quota', code: 'insufficient_quota' } }).details).toEqual([
+      { provider: 'openai', status: 429, code: 'insufficient_quota' },
+    ]);
   });
 });
 
@@ -56,7 +70,10 @@ describe('retry delays, wherever the provider puts them', () => {
   it.each([
     [{ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '6m0s' }, CAP], // 6 minutes, capped
     [{ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms' }, 20],
-    [{ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1m2.5s' }, 62_500],
+    [
+      { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1m2.5s' },
+      62_500,
+    ],
     [{ 'x-ratelimit-remaining-requests': '12', 'x-ratelimit-reset-requests': '1s' }, undefined],
     [{ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': 'soon' }, undefined],
   ])('reads OpenAI x-ratelimit-reset-* of the exhausted limit: %j', (headers, ms) => expect(delay(headers)).toBe(ms));
@@ -72,7 +89,11 @@ describe('answers that did not finish', () => {
     ['failed', FailureType.ProviderGenerationFailed, false],
     ['blocked', FailureType.ProviderContentFiltered, true],
   ] as const)('%s is %s (non-retryable: %s)', (outcome, type, nonRetryable) => {
-    expect(unfinishedAnswer('openai', { outcome, reason: 'why' })).toMatchObject({ type, nonRetryable, details: [{ provider: 'openai', finishReason: 'why' }] });
+    expect(unfinishedAnswer('openai', { outcome, reason: 'why' })).toMatchObject({
+      type,
+      nonRetryable,
+      details: [{ provider: 'openai', finishReason: 'why' }],
+    });
   });
 
   it('a complete answer is no failure', () => expect(unfinishedAnswer('openai', { outcome: 'complete', reason: 'stop' })).toBeUndefined());
@@ -97,20 +118,32 @@ describe('adapters read every documented answer', () => {
   ])('OpenAI finish_reason %s → %s', (reason, outcome) => expect(parse('openai', openai(reason)).finish.outcome).toBe(outcome));
 
   it('OpenAI: a refusal instead of content is blocked whatever the finish_reason', () => {
-    expect(parse('openai', { model: 'gpt', choices: [{ message: { content: null, refusal: 'no' }, finish_reason: 'stop' }] }).finish).toEqual({ outcome: 'blocked', reason: 'refusal: no' });
+    expect(parse('openai', { model: 'gpt', choices: [{ message: { content: null, refusal: 'no' }, finish_reason: 'stop' }] }).finish).toEqual({
+      outcome: 'blocked',
+      reason: 'refusal: no',
+    });
   });
 
   it('Cohere: only text parts are the answer; thinking parts are not', () => {
     const answer = parse('cohere', {
       finish_reason: 'COMPLETE',
-      message: { content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'text', text: 'answer' }] },
+      message: {
+        content: [
+          { type: 'thinking', thinking: 'hmm' },
+          { type: 'text', text: 'answer' },
+        ],
+      },
       usage: { tokens: { input_tokens: 9, output_tokens: 4 }, billed_units: { input_tokens: 3, output_tokens: 4 } },
     });
     expect(answer).toMatchObject({ text: 'answer', usage: { inputTokens: 9, outputTokens: 4 }, billed: { inputTokens: 3, outputTokens: 4 } });
   });
 
   it('Cohere: billed_units alone serves as usage, with nothing billed apart', () => {
-    expect(parse('cohere', { finish_reason: 'COMPLETE', message: {}, usage: { billed_units: { input_tokens: 3, output_tokens: 4 } } })).toMatchObject({ text: '', usage: { inputTokens: 3, outputTokens: 4 }, billed: undefined });
+    expect(parse('cohere', { finish_reason: 'COMPLETE', message: {}, usage: { billed_units: { input_tokens: 3, output_tokens: 4 } } })).toMatchObject({
+      text: '',
+      usage: { inputTokens: 3, outputTokens: 4 },
+      billed: undefined,
+    });
   });
 
   it('Gemini: thought parts are not the answer; thinking tokens count as output', () => {
@@ -131,7 +164,19 @@ describe('adapters read every documented answer', () => {
     ['tunedModels/my-model', '/v1beta/tunedModels/my-model:generateContent'],
     ['odd name?', '/v1beta/models/odd%20name%3F:generateContent'],
   ])('Gemini model %s is requested at %s', (model, path) => {
-    const request = PROVIDER_ADAPTERS.gemini.toHttpRequest({ ...call, model }, { provider: 'gemini', wire: 'gemini', baseUrl: 'https://g.example', apiKey: 'k', credential: { header: 'x-goog-api-key' }, defaultModel: 'x', capabilities: { vision: true, jsonSchema: true, streaming: true }, simulated: false });
+    const request = PROVIDER_ADAPTERS.gemini.toHttpRequest(
+      { ...call, model },
+      {
+        provider: 'gemini',
+        wire: 'gemini',
+        baseUrl: 'https://g.example',
+        apiKey: 'k',
+        credential: { header: 'x-goog-api-key' },
+        defaultModel: 'x',
+        capabilities: { vision: true, jsonSchema: true, streaming: true },
+        simulated: false,
+      },
+    );
     expect(request.url).toBe(`https://g.example${path}`);
   });
 });

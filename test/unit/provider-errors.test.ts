@@ -76,8 +76,7 @@ describe('Retry-After parsing', () => {
   it('reads seconds', () => expect(retryAfterMs(headers({ 'retry-after': '2' }), NOW, 60_000)).toBe(2000));
   it('reads an HTTP date relative to now', () =>
     expect(retryAfterMs(headers({ 'retry-after': new Date(NOW + 30_000).toUTCString() }), NOW, 60_000)).toBe(30_000));
-  it('treats a date in the past as no wait', () =>
-    expect(retryAfterMs(headers({ 'retry-after': new Date(NOW - 5_000).toUTCString() }), NOW, 60_000)).toBe(0));
+  it('treats a date in the past as no wait', () => expect(retryAfterMs(headers({ 'retry-after': new Date(NOW - 5_000).toUTCString() }), NOW, 60_000)).toBe(0));
   it('prefers retry-after-ms', () => expect(retryAfterMs(headers({ 'retry-after-ms': '250', 'retry-after': '9' }), NOW, 60_000)).toBe(250));
   it('caps a huge value', () => expect(retryAfterMs(headers({ 'retry-after': '86400' }), NOW, 60_000)).toBe(60_000));
   it('ignores garbage', () => expect(retryAfterMs(headers({ 'retry-after': 'soon' }), NOW, 60_000)).toBeUndefined());

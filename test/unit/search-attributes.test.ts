@@ -25,7 +25,9 @@ function composeFiles(): string[] {
       if (statSync(path).isDirectory()) return underDeploy(path);
       return /\.ya?ml$/.test(name) && (parse(readFileSync(path, 'utf8')) as { services?: unknown } | null)?.services ? [path] : [];
     });
-  const top = readdirSync(root).filter((name) => /^docker-compose.*\.ya?ml$/.test(name)).map((name) => join(root, name));
+  const top = readdirSync(root)
+    .filter((name) => /^docker-compose.*\.ya?ml$/.test(name))
+    .map((name) => join(root, name));
   return [...top, ...underDeploy(join(root, 'deploy'))].map((path) => relative(root, path));
 }
 
@@ -55,14 +57,19 @@ describe('Chorus search attributes', () => {
       if (chorusProcesses.length === 0) return;
       expect(registrations.map(([name]) => name)).toHaveLength(1);
       const [registration] = registrations[0];
-      for (const [name, service] of chorusProcesses) expect({ name, condition: conditionOn(service, registration) }).toEqual({ name, condition: 'service_completed_successfully' });
+      for (const [name, service] of chorusProcesses)
+        expect({ name, condition: conditionOn(service, registration) }).toEqual({ name, condition: 'service_completed_successfully' });
     });
   });
 
   it('the dev server starts with exactly the list, each with its type', () => {
     const args = devServerArgs({ ip: '127.0.0.1', port: 1, uiPort: 2, dbFilename: join(tmpdir(), 'chorus-unused', 'temporal.db') });
     const flags = args.flatMap((arg, index) => (args[index - 1] === '--search-attribute' ? [arg] : []));
-    const cliType: Record<string, string> = { [SearchAttributeType.KEYWORD]: 'Keyword', [SearchAttributeType.DOUBLE]: 'Double', [SearchAttributeType.INT]: 'Int' };
+    const cliType: Record<string, string> = {
+      [SearchAttributeType.KEYWORD]: 'Keyword',
+      [SearchAttributeType.DOUBLE]: 'Double',
+      [SearchAttributeType.INT]: 'Int',
+    };
     expect(flags).toEqual(CHORUS_SEARCH_ATTRIBUTES.map((key) => `${key.name}=${cliType[key.type]}`));
     expect(CHORUS_SEARCH_ATTRIBUTES.map((key) => key.name)).toEqual(expect.arrayContaining(['ChorusTenant', 'ChorusPipeline']));
   });

@@ -46,11 +46,16 @@ describe('Temporal Web UI', () => {
   beforeAll(async () => {
     const cli = process.env.CHORUS_TEST_TEMPORAL_CLI;
     if (!cli) throw new Error('CHORUS_TEST_TEMPORAL_CLI is not set: run the tests through jest (global setup finds the CLI)');
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does), or point CHORUS_TEST_CHROMIUM at a Chromium`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does), or point CHORUS_TEST_CHROMIUM at a Chromium`);
     const [port, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     temporal = { address: `127.0.0.1:${port}`, namespace: 'default', taskQueue: `webui-${randomUUID()}` };
     uiUrl = `http://127.0.0.1:${uiPort}`;
-    const args = [...devServerArgs({ ip: '127.0.0.1', port, uiPort, dbFilename: join(dataDir, 'temporal.db') }), '--ui-codec-endpoint', `http://127.0.0.1:${apiPort}/codec`];
+    const args = [
+      ...devServerArgs({ ip: '127.0.0.1', port, uiPort, dbFilename: join(dataDir, 'temporal.db') }),
+      '--ui-codec-endpoint',
+      `http://127.0.0.1:${apiPort}/codec`,
+    ];
     pool.start('temporal', cli, args, { PATH: process.env.PATH, HOME: process.env.HOME });
     await waitUntil('the Web UI to answer', () => httpOk(uiUrl), 30_000, 250).catch((error: Error) => {
       throw new Error(`${error.message}\n${pool.tail('temporal')}`);
@@ -77,7 +82,16 @@ describe('Temporal Web UI', () => {
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       timeout: 15_000,
     });
   }, 50_000);
@@ -92,7 +106,11 @@ describe('Temporal Web UI', () => {
   });
 
   it('shows a finished classic run, its activity per provider and its input decrypted through the codec, and finds it by search attributes', async () => {
-    const started = await http.post('/v1/workflows').set('x-api-key', TEST_API_KEY).send({ pipeline: 'classic', input: { prompt: PROMPT } }).expect(202);
+    const started = await http
+      .post('/v1/workflows')
+      .set('x-api-key', TEST_API_KEY)
+      .send({ pipeline: 'classic', input: { prompt: PROMPT } })
+      .expect(202);
     const workflowId = started.body.workflowId as string;
     const done = await http.get(`/v1/workflows/${workflowId}/result?waitSeconds=20`).set('x-api-key', TEST_API_KEY).expect(200);
     expect(done.body.status).toBe('COMPLETED');
@@ -131,7 +149,11 @@ describe('Temporal Web UI', () => {
       expect(text).toMatch(/Workflow Type\s+pipelineWorkflow/);
       expect(text).toMatch(/Pending Activities\s+0/);
       expect(text).toContain(`"prompt": "${PROMPT}"`);
-      for (const [step, provider] of [['draft', 'openai'], ['summary', 'cohere'], ['sentiment', 'gemini']]) {
+      for (const [step, provider] of [
+        ['draft', 'openai'],
+        ['summary', 'cohere'],
+        ['sentiment', 'gemini'],
+      ]) {
         // The ID and queue of the same event: no other event's "Activity ID" between them.
         expect(text).toMatch(new RegExp(`Activity ID\\s+${step}\\s+(?:(?!Activity ID)[\\s\\S])*Task Queue Name\\s+${temporal.taskQueue}-${provider}\\b`));
       }

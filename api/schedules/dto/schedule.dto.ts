@@ -68,7 +68,12 @@ export class CreateScheduleDto {
   @Matches(PIPELINE_NAME_PATTERN, { message: 'pipeline must be 1-64 letters, digits, "_" or "-"' })
   pipeline!: string;
 
-  @ApiProperty({ description: 'Input of every run, as for POST /v1/workflows.', example: { prompt: 'Daily news on durable execution' }, type: 'object', additionalProperties: true })
+  @ApiProperty({
+    description: 'Input of every run, as for POST /v1/workflows.',
+    example: { prompt: 'Daily news on durable execution' },
+    type: 'object',
+    additionalProperties: true,
+  })
   @IsObject({ message: 'input must be a JSON object' })
   input!: Record<string, unknown>;
 
@@ -100,7 +105,7 @@ export class CreateScheduleDto {
 }
 
 export class ScheduleNoteDto {
-  @ApiPropertyOptional({ description: 'Why; shown as the schedule\'s note.', maxLength: 200 })
+  @ApiPropertyOptional({ description: "Why; shown as the schedule's note.", maxLength: 200 })
   @IsOptional()
   @IsString()
   @MaxLength(200)
