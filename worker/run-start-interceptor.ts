@@ -1,8 +1,10 @@
 import { proxySinks, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import type { PipelineRunInput } from '../src/pipeline/types';
+import type { RunStart } from '../src/pipeline/run-start';
 
 /** How the workflow bundle tells the worker process that a run began; the worker counts it (see `runSinks`). */
 export interface RunSinks extends Sinks {
-  runs: { started(): void };
+  runs: { started(start: RunStart | undefined): void };
 }
 
 const { runs } = proxySinks<RunSinks>();
@@ -15,7 +17,7 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
   inbound: [
     {
       execute(input, next) {
-        runs.started();
+        runs.started((input.args[0] as PipelineRunInput | undefined)?.start);
         return next(input);
       },
     },

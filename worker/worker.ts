@@ -74,9 +74,9 @@ async function workflowCode(options: ChorusWorkerOptions): Promise<Pick<WorkerOp
   return { workflowBundle: await cachedWorkflowBundle(inputs, { cacheDir: WORKFLOW_BUNDLE_CACHE_DIR, compiledRoot, logger }) };
 }
 
-/** Where the run-start interceptor's reports go: the run's memo says how it started. Not called on replay. */
+/** Where the run-start interceptor's reports go: the run's input says how it started. Not called on replay. */
 export function runSinks(metrics?: RunMetrics): InjectedSinks<RunSinks> {
-  return { runs: { started: { fn: (info) => metrics?.started(info.memo), callDuringReplay: false } } };
+  return { runs: { started: { fn: (_info, start) => metrics?.started(start), callDuringReplay: false } } };
 }
 
 /** Provider calls reuse connections: a fresh TLS handshake per call would dominate short answers. */

@@ -5,7 +5,7 @@ import { runDefaultsOf, type ApiSettings } from '../../src/config/api';
 import type { TemporalSettings } from '../../src/config/temporal';
 import type { StartedRun } from '../../src/contract/api';
 import { checkRunInput } from '../../src/pipeline/run-input';
-import { runStartMemo, type RunSource } from '../../src/pipeline/run-memo';
+import { runStartRecord, type RunSource } from '../../src/pipeline/run-start';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import type { PipelineDefinition, PipelineRunInput } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
@@ -88,7 +88,8 @@ export class RunStarter {
   private workflowOptions(run: RunRequest): Pick<WorkflowStartOptions<typeof pipelineWorkflow>, 'taskQueue' | 'args' | 'typedSearchAttributes' | 'memo'> {
     const { pipeline, input, tenant, callbackUrl, requestHash, rerunOf } = run;
     this.assertRunnable(pipeline, input);
-    const args: [PipelineRunInput] = [{ pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}), ...runDefaultsOf(this.api) }];
+    const start = runStartRecord(run.source, run.namedPipeline);
+    const args: [PipelineRunInput] = [{ pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}), ...runDefaultsOf(this.api), start }];
     return {
       taskQueue: this.temporal.taskQueue,
       args,
@@ -98,7 +99,6 @@ export class RunStarter {
         { key: TENANT_ATTRIBUTE, value: tenant },
       ],
       memo: {
-        ...runStartMemo(run.source, run.namedPipeline),
         ...(requestHash ? { [REQUEST_HASH_MEMO]: requestHash } : {}),
         ...(rerunOf ? { [RERUN_OF_MEMO]: rerunOf } : {}),
       },

@@ -6,7 +6,6 @@ import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import type { TemporalSettings } from '../../src/config/temporal';
 import type { BatchOutcome, ResetPoint, ResetRun, StartedRun } from '../../src/contract/api';
-import { NAMED_PIPELINE_MEMO } from '../../src/pipeline/run-memo';
 import type { ApprovalDecision } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import { approvalUpdate } from '../../workflows/definitions';
@@ -128,7 +127,7 @@ export class RunAdminService {
         rerunOf: { workflowId, runId: description.runId },
         source: 'rerun',
         // A rerun of a named pipeline's run is still that pipeline's, with the definition the original ran.
-        namedPipeline: description.memo?.[NAMED_PIPELINE_MEMO] as string | undefined,
+        namedPipeline: original.start?.namedPipeline,
       });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictException(`This run was already rerun as ${rerunId}`);

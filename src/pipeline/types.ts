@@ -1,4 +1,5 @@
 import type { Condition } from './condition';
+import type { RunStart } from './run-start';
 import type { ProviderName } from './providers';
 
 /** What a step asks of its model; decides the instructions sent and how the answer is parsed. */
@@ -163,6 +164,8 @@ export interface PipelineRunInput {
   tenant?: string;
   /** Where the run's outcome is POSTed when it closes (signed webhook). */
   callbackUrl?: string;
+  /** How the run started (absent in runs started before Chorus recorded it). */
+  start?: RunStart;
 }
 
 /** Delivery of a run's webhook, as the status shows it. */

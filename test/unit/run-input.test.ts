@@ -1,6 +1,7 @@
 import { firstOf } from '../../api/temporal/listing';
 import { checkRunInput } from '../../src/pipeline/run-input';
 import type { PipelineDefinition } from '../../src/pipeline/types';
+import type { RunStart } from '../../src/pipeline/run-start';
 import { runStartLabels } from '../../worker/run-metrics';
 
 const digest = {
@@ -63,24 +64,24 @@ describe('firstOf: the one listing loop', () => {
 describe('runStartLabels: how the worker labels a run it counts', () => {
   it.each([
     [
-      { chorusSource: 'named', chorusNamedPipeline: 'classic' },
+      { source: 'named', namedPipeline: 'classic' },
       { source: 'named', pipeline: 'classic' },
     ],
-    [{ chorusSource: 'adhoc' }, { source: 'adhoc', pipeline: '(adhoc)' }],
+    [{ source: 'adhoc' }, { source: 'adhoc', pipeline: '(adhoc)' }],
     [
-      { chorusSource: 'rerun', chorusNamedPipeline: 'digest' },
+      { source: 'rerun', namedPipeline: 'digest' },
       { source: 'rerun', pipeline: 'digest' },
     ],
     [
-      { chorusSource: 'schedule', chorusNamedPipeline: 'classic' },
+      { source: 'schedule', namedPipeline: 'classic' },
       { source: 'schedule', pipeline: 'classic' },
     ],
     [
-      { chorusSource: 'made-up', chorusNamedPipeline: 'classic' },
+      { source: 'made-up', namedPipeline: 'classic' },
       { source: '(unknown)', pipeline: '(unknown)' },
     ],
     [undefined, { source: '(unknown)', pipeline: '(unknown)' }],
-  ])('%j → %j', (memo, labels) => {
-    expect(runStartLabels(memo)).toEqual(labels);
+  ])('%j → %j', (start, labels) => {
+    expect(runStartLabels(start as RunStart | undefined)).toEqual(labels);
   });
 });
