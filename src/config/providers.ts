@@ -54,14 +54,8 @@ export const DEFAULT_SIMULATOR_URL = 'http://127.0.0.1:8400';
 export const envPrefix = (provider: ProviderName) => provider.toUpperCase().replace(/-/g, '_');
 
 /** A configured instance of a wire kind (CHORUS_PROVIDERS and its `<NAME>_*` variables). */
-export interface ProviderInstance {
+export interface ProviderInstance extends Omit<ProviderEndpoint, 'provider' | 'simulated'> {
   name: string;
-  wire: WireKind;
-  baseUrl: string;
-  apiKey: string;
-  credential: { header: string; scheme?: 'Bearer' };
-  defaultModel: string;
-  capabilities: ProviderCapabilities;
   prices: Record<string, ModelPrice>;
 }
 
