@@ -15,9 +15,24 @@
  *   which has no such answer, sends its 500 "model produced invalid content");
  * - `no-usage`, `no-content`: an answer without its optional usage, or without its optional content;
  * - `quota`: the account is out of quota (OpenAI 429 `insufficient_quota`, Cohere 402, Gemini 429 per-day quota);
- * - `badkey`: the key is wrong (OpenAI/Cohere 401, Gemini 400 `API_KEY_INVALID`).
+ * - `badkey`: the key is wrong (OpenAI/Cohere 401, Gemini 400 `API_KEY_INVALID`);
+ * - `cut`, `stall`: a streamed answer stops halfway, its connection cut or left open without
+ *   another byte (a request that does not stream: the connection is cut before any answer, or hangs).
  */
-export const WORD_FAULTS = ['hang', 'malformed', 'nonsense', 'refuse', 'truncate', 'generation-error', 'no-usage', 'no-content', 'quota', 'badkey'] as const;
+export const WORD_FAULTS = [
+  'hang',
+  'malformed',
+  'nonsense',
+  'refuse',
+  'truncate',
+  'generation-error',
+  'no-usage',
+  'no-content',
+  'quota',
+  'badkey',
+  'cut',
+  'stall',
+] as const;
 export type WordFault = (typeof WORD_FAULTS)[number];
 export type FaultKind = { kind: 'status'; status: number } | { kind: WordFault };
 
@@ -38,6 +53,8 @@ export interface Directive {
   thinkingTokens?: number;
   /** The finish reason written into the answer, in the provider's own words (`TIMEOUT`, `LANGUAGE`). */
   finishReason?: string;
+  /** Delay between two events of a streamed answer. */
+  chunkDelayMs?: number;
 }
 
 const FAULT_WORDS = `\\d{3}|${WORD_FAULTS.join('|')}`;
@@ -92,7 +109,7 @@ export function stripDirectives(text: string): string {
     .trim();
 }
 
-/** `[[sim:cohere:503x2,retry-after=1,latency=300]]`, `[[sim:gemini:truncate,thinking=500]]` → directive; malformed directives are ignored. */
+/** `[[sim:cohere:503x2,retry-after=1,latency=300]]`, `[[sim:gemini:truncate,thinking=500]]`, `[[sim:cutx1,chunk-ms=20]]` → directive; malformed directives are ignored. */
 export function parseDirectives(text: string): Directive[] {
   const directives: Directive[] = [];
   for (const [, body] of text.matchAll(DIRECTIVE)) {
@@ -100,15 +117,15 @@ export function parseDirectives(text: string): Directive[] {
     let valid = true;
     for (const option of body.split(',').map((part) => part.trim())) {
       const scoped = SCOPED_FAULT.exec(option);
-      const setting = /^(retry-after|latency|thinking)=(\d+)$/.exec(option);
+      const setting = /^(retry-after|latency|thinking|chunk-ms)=(\d+)$/.exec(option);
       const finish = /^finish=([A-Za-z_]+)$/.exec(option);
       if (scoped) {
         directive.provider = scoped[1];
         directive.fault = parseFault(scoped[2]);
         directive.times = scoped[3] === undefined ? undefined : Number(scoped[3]);
       } else if (setting) {
-        const key = ({ 'retry-after': 'retryAfterSeconds', latency: 'latencyMs', thinking: 'thinkingTokens' } as const)[
-          setting[1] as 'retry-after' | 'latency' | 'thinking'
+        const key = ({ 'retry-after': 'retryAfterSeconds', latency: 'latencyMs', thinking: 'thinkingTokens', 'chunk-ms': 'chunkDelayMs' } as const)[
+          setting[1] as 'retry-after' | 'latency' | 'thinking' | 'chunk-ms'
         ];
         directive[key] = Number(setting[2]);
       } else if (finish) {

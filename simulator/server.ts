@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { PROVIDER_CATALOG, WIRE_DEFAULTS, WIRE_KINDS, type ProviderName } from '../src/pipeline/providers';
 import { parseDirectives, pickFault, seededRandom, type Directive, type FaultKind, type FaultRate } from './faults';
 import { estimateTokens, simulateCompletion } from './model';
-import { WIRES, WireFormatError, type Completion, type ProviderWire, type RateWindow, type WireAnswer } from './wire';
+import { WIRES, WireFormatError, type Completion, type ProviderWire, type RateWindow, type StreamEvent, type WireAnswer } from './wire';
 
 export interface SimulatorOptions {
   host?: string;
@@ -25,6 +25,8 @@ export interface SimulatorOptions {
    * Chorus sends no key to the simulator. @default false
    */
   requireCredential?: boolean;
+  /** Delay between two events of a streamed answer (the first comes after latencyMs). @default 0 */
+  chunkDelayMs?: number;
 }
 
 /** One request as the simulator saw it; tests read these to check retries, rates and spacing. */
@@ -37,7 +39,8 @@ export interface SimulatorRequestRecord {
   answeredAt?: number;
   /** Epoch ms when the client went away (aborted) before the answer was sent. */
   abandonedAt?: number;
-  status: number | 'hang';
+  /** `cut`: the connection was cut before the answer ended (the `cut` fault); `hang`: no answer (`hang`, `stall`). */
+  status: number | 'hang' | 'cut';
   fault?: string;
   /** Fingerprint of the body: the same request retried has the same fingerprint. */
   fingerprint: string;
@@ -74,6 +77,15 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A text as a model streams it: word by word, each with the whitespace that follows it; concatenated, the text. */
+export function streamPieces(text: string | undefined): string[] {
+  return text ? (text.match(/\s*\S+\s*/g) ?? [text]) : [];
+}
+
+/** Resolves once the event is handed to the socket, so a cut right after it still reaches the client. */
+const writeEvent = (response: ServerResponse, { event, data }: StreamEvent) =>
+  new Promise<void>((resolve) => response.write(`${event ? `event: ${event}\n` : ''}data: ${data}\n\n`, () => resolve()));
 
 /** Where a configured instance is simulated: `/compat/<name>` then its wire kind's path, e.g. `/compat/local/openai/v1`. */
 export const COMPAT_PREFIX = '/compat/';
@@ -190,6 +202,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       case 'hang':
         record.status = 'hang';
         return; // the client's timeout or cancellation ends it; close() destroys the socket
+      case 'cut':
+      case 'stall':
+        if (parsed.stream) break; // the stream starts, then stops halfway
+        record.status = fault.kind === 'cut' ? 'cut' : 'hang';
+        if (fault.kind === 'cut') request.socket.destroy();
+        return;
       case 'status':
         if (fault.status === 429) return answer(wire.renderRateLimited(retryAfter, parsed.model));
         return answer({ status: fault.status, body: wire.renderError(fault.status, FAULT_MESSAGES[fault.status] ?? 'Simulated failure.') });
@@ -227,7 +245,37 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       tool: parsed.tool,
     };
     record.tokens = completion.inputTokens + completion.outputTokens + (thinkingTokens ?? 0);
-    sendJson(response, 200, wire.renderCompletion(completion), wire.rateLimitHeaders?.(rateWindow(provider, Date.now())));
+    const rateHeaders = wire.rateLimitHeaders?.(rateWindow(provider, Date.now()));
+    if (!parsed.stream) return sendJson(response, 200, wire.renderCompletion(completion), rateHeaders);
+    await streamAnswer(response, record, wire.renderStream(completion, streamPieces(text), parsed.stream), {
+      headers: rateHeaders,
+      chunkDelayMs: setting('chunkDelayMs') ?? options.chunkDelayMs ?? 0,
+      stopHalfway: fault?.kind === 'cut' || fault?.kind === 'stall' ? fault.kind : undefined,
+    });
+  }
+
+  /** Writes a streamed answer event by event; `cut` destroys the connection halfway, `stall` leaves it open without another byte. */
+  async function streamAnswer(
+    response: ServerResponse,
+    record: SimulatorRequestRecord,
+    events: StreamEvent[],
+    how: { headers?: Record<string, string>; chunkDelayMs: number; stopHalfway?: 'cut' | 'stall' },
+  ) {
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...SIMULATED_HEADER, ...how.headers });
+    const sent = how.stopHalfway ? Math.ceil(events.length / 2) : events.length;
+    for (const [index, event] of events.slice(0, sent).entries()) {
+      if (response.destroyed) return; // the client went away
+      if (index > 0 && how.chunkDelayMs) await sleep(how.chunkDelayMs);
+      await writeEvent(response, event);
+    }
+    if (how.stopHalfway === 'cut') {
+      record.status = 'cut';
+      response.destroy();
+    } else if (how.stopHalfway === 'stall') {
+      record.status = 'hang';
+    } else {
+      response.end();
+    }
   }
 
   const server: Server = createServer((request, response) => {

@@ -10,9 +10,25 @@ export interface ParsedRequest extends SimulatedPrompt {
   tool?: string;
   /** The request's output-token limit, in whichever field its wire has it; a longer answer is cut there. */
   maxOutputTokens?: number;
+  /** The answer goes out as server-sent events, in the wire's stream format; `usage`: OpenAI's `stream_options.include_usage`. */
+  stream?: { usage: boolean };
+}
+
+/** One server-sent event: its `event:` name where the wire names its events, and its `data:` line. */
+export interface StreamEvent {
+  event?: string;
+  data: string;
 }
 
 const positiveNumber = (value: unknown) => (typeof value === 'number' && value > 0 ? value : undefined);
+
+/** `stream: true` in the body (OpenAI, Anthropic, Cohere); OpenAI sends usage in a last chunk only when `stream_options.include_usage` asks. */
+function streamOf(body: unknown): ParsedRequest['stream'] {
+  if (!isObject(body) || body.stream !== true) return undefined;
+  return { usage: isObject(body.stream_options) && body.stream_options.include_usage === true };
+}
+
+const sseData = (data: unknown, event?: string): StreamEvent => ({ ...(event ? { event } : {}), data: JSON.stringify(data) });
 
 export interface Completion {
   model: string;
@@ -65,6 +81,8 @@ export interface ProviderWire {
   /** Finish reasons in the provider's words; no `error` when a failed generation is not a 2xx answer there. */
   finishReasons: { stop: string; truncated: string; error?: string };
   renderCompletion(completion: Completion): unknown;
+  /** The same answer as a stream: the events before, one per piece of the text (concatenated, the whole text), and after. */
+  renderStream(completion: Completion, pieces: string[], stream: { usage: boolean }): StreamEvent[];
   renderError(status: number, message: string): unknown;
   /** 429, with the delay where this provider puts it (a header, or Gemini's RetryInfo in the body). */
   renderRateLimited(retryAfterSeconds: number, model: string): WireAnswer;
@@ -143,6 +161,17 @@ function openaiRateHeaders({ requests, tokens, resetMs }: RateWindow): Record<st
 
 const openaiError = (message: string, type: string, code: string | null) => ({ error: { message, type, param: null, code } });
 
+/** OpenAI counts reasoning inside completion_tokens, and apart in completion_tokens_details. */
+function openaiUsage({ inputTokens, outputTokens, thinkingTokens = 0 }: Completion) {
+  return {
+    prompt_tokens: inputTokens,
+    completion_tokens: outputTokens + thinkingTokens,
+    total_tokens: inputTokens + outputTokens + thinkingTokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: thinkingTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
 const openai: ProviderWire = {
   wire: 'openai-chat',
   route: /^\/chat\/completions$/,
@@ -154,10 +183,12 @@ const openai: ProviderWire = {
       ...chatMessages(body),
       json: isObject(format) && (format.type === 'json_object' || format.type === 'json_schema'),
       maxOutputTokens: positiveNumber(limits.max_completion_tokens) ?? positiveNumber(limits.max_tokens),
+      stream: streamOf(body),
     };
   },
   finishReasons: { stop: 'stop', truncated: 'length' },
-  renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens = 0, finishReason, usage }) {
+  renderCompletion(completion) {
+    const { model, text, finishReason, usage } = completion;
     return {
       id: `chatcmpl-${randomUUID().replace(/-/g, '')}`,
       object: 'chat.completion',
@@ -166,20 +197,30 @@ const openai: ProviderWire = {
       choices: [
         { index: 0, message: { role: 'assistant', content: text ?? null, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason },
       ],
-      ...(usage
-        ? {
-            usage: {
-              prompt_tokens: inputTokens,
-              completion_tokens: outputTokens + thinkingTokens,
-              total_tokens: inputTokens + outputTokens + thinkingTokens,
-              prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-              completion_tokens_details: { reasoning_tokens: thinkingTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-            },
-          }
-        : {}),
+      ...(usage ? { usage: openaiUsage(completion) } : {}),
       service_tier: 'default',
       system_fingerprint: 'fp_chorus_simulator',
     };
+  },
+  renderStream(completion, pieces, stream) {
+    // Every chunk repeats the completion's id, creation time and model; the finish reason comes in a chunk with an empty delta.
+    const head = {
+      id: `chatcmpl-${randomUUID().replace(/-/g, '')}`,
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: completion.model,
+    };
+    const tail = { service_tier: 'default', system_fingerprint: 'fp_chorus_simulator', ...(stream.usage ? { usage: null } : {}) };
+    const chunk = (delta: Json, finishReason: string | null) =>
+      sseData({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...tail });
+    return [
+      chunk({ role: 'assistant', content: '', refusal: null }, null),
+      ...pieces.map((piece) => chunk({ content: piece }, null)),
+      chunk({}, completion.finishReason),
+      // With include_usage, one more chunk: no choices, the whole call's usage (left out by the no-usage fault, as compatible servers do).
+      ...(stream.usage && completion.usage ? [sseData({ ...head, choices: [], ...tail, usage: openaiUsage(completion) })] : []),
+      { data: '[DONE]' },
+    ];
   },
   renderError(status, message) {
     const kinds: Record<number, [string, string | null]> = {
@@ -243,6 +284,11 @@ const COHERE_TEMPLATE_TOKENS = 66;
 
 const cohereError = (message: string) => ({ id: randomUUID(), message });
 
+const cohereUsage = ({ inputTokens, outputTokens }: Completion) => ({
+  billed_units: { input_tokens: inputTokens, output_tokens: outputTokens },
+  tokens: { input_tokens: inputTokens + COHERE_TEMPLATE_TOKENS, output_tokens: outputTokens },
+});
+
 const COHERE_CAPABILITIES = catalogEntry('cohere')!.capabilities;
 
 const cohere: ProviderWire = {
@@ -255,6 +301,7 @@ const cohere: ProviderWire = {
       ...chatMessages(body),
       json: isObject(format) && format.type === 'json_object',
       maxOutputTokens: positiveNumber((body as Json).max_tokens),
+      stream: streamOf(body),
     };
     if (parsed.images.length && !acceptsImages(COHERE_CAPABILITIES, parsed.model)) {
       throw new WireFormatError(`invalid request: model '${parsed.model}' does not accept image inputs; use a vision model (simulated)`);
@@ -262,20 +309,32 @@ const cohere: ProviderWire = {
     return parsed;
   },
   finishReasons: { stop: 'COMPLETE', truncated: 'MAX_TOKENS', error: 'ERROR' },
-  renderCompletion({ text, inputTokens, outputTokens, finishReason, usage }) {
+  renderCompletion(completion) {
+    const { text, finishReason, usage } = completion;
     return {
       id: randomUUID(),
       message: { role: 'assistant', ...(text === undefined ? {} : { content: [{ type: 'text', text }] }) },
       finish_reason: finishReason,
-      ...(usage
-        ? {
-            usage: {
-              billed_units: { input_tokens: inputTokens, output_tokens: outputTokens },
-              tokens: { input_tokens: inputTokens + COHERE_TEMPLATE_TOKENS, output_tokens: outputTokens },
-            },
-          }
-        : {}),
+      ...(usage ? { usage: cohereUsage(completion) } : {}),
     };
+  },
+  renderStream(completion, pieces) {
+    // Each event names itself twice, in `event:` and in the data's `type`; the SDK stops at `[DONE]`.
+    const event = (type: string, fields: Json) => sseData({ type, ...fields }, type);
+    const content =
+      completion.text === undefined
+        ? []
+        : [
+            event('content-start', { index: 0, delta: { message: { content: { type: 'text', text: '' } } } }),
+            ...pieces.map((text) => event('content-delta', { index: 0, delta: { message: { content: { text } } } })),
+            event('content-end', { index: 0 }),
+          ];
+    return [
+      event('message-start', { id: randomUUID(), delta: { message: { role: 'assistant', content: [], tool_plan: '', tool_calls: [], citations: [] } } }),
+      ...content,
+      event('message-end', { delta: { finish_reason: completion.finishReason, ...(completion.usage ? { usage: cohereUsage(completion) } : {}) } }),
+      { data: '[DONE]' },
+    ];
   },
   renderError(_status, message) {
     return cohereError(message);
@@ -308,6 +367,16 @@ const GOOGLE_STATUS: Record<number, string> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
+function geminiUsage({ text, inputTokens, outputTokens, thinkingTokens }: Completion) {
+  return {
+    promptTokenCount: inputTokens,
+    ...(text === undefined ? {} : { candidatesTokenCount: outputTokens }),
+    totalTokenCount: inputTokens + outputTokens + (thinkingTokens ?? 0),
+    ...(thinkingTokens ? { thoughtsTokenCount: thinkingTokens } : {}),
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: inputTokens }],
+  };
+}
+
 const googleError = (status: number, message: string, details?: Json[]) => ({
   error: { code: status, message, status: GOOGLE_STATUS[status] ?? 'UNKNOWN', ...(details ? { details } : {}) },
 });
@@ -330,7 +399,8 @@ function geminiQuotaError(model: string, quotaId: string, quotaMetric: string, r
 const gemini: ProviderWire = {
   wire: 'gemini',
   // The model is a resource name, `models/{model}` or `tunedModels/{model}`, as @google/genai writes it.
-  route: /^\/v1(?:beta)?\/(models|tunedModels)\/([^/:]+):generateContent$/,
+  // streamGenerateContent answers server-sent events with `?alt=sse` (the query is not part of the path matched here).
+  route: /^\/v1(?:beta)?\/(models|tunedModels)\/([^/:]+):(generateContent|streamGenerateContent)$/,
   credential: (headers) => (typeof headers['x-goog-api-key'] === 'string' && headers['x-goog-api-key'] ? headers['x-goog-api-key'] : undefined),
   parseRequest(body, match) {
     const name = decodeURIComponent(match[2]);
@@ -364,27 +434,32 @@ const gemini: ProviderWire = {
       images,
       json: isObject(config) && config.responseMimeType === 'application/json',
       maxOutputTokens: isObject(config) ? positiveNumber(config.maxOutputTokens) : undefined,
+      stream: match[3] === 'streamGenerateContent' ? { usage: true } : undefined,
     };
   },
   finishReasons: { stop: 'STOP', truncated: 'MAX_TOKENS', error: 'OTHER' },
-  renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens, finishReason, usage }) {
+  renderCompletion(completion) {
+    const { model, text, finishReason, usage } = completion;
     return {
       // Without text (e.g. thinking used the whole output budget) the content has no parts at all.
       candidates: [{ content: { ...(text === undefined ? {} : { parts: [{ text }] }), role: 'model' }, finishReason, index: 0 }],
-      ...(usage
-        ? {
-            usageMetadata: {
-              promptTokenCount: inputTokens,
-              ...(text === undefined ? {} : { candidatesTokenCount: outputTokens }),
-              totalTokenCount: inputTokens + outputTokens + (thinkingTokens ?? 0),
-              ...(thinkingTokens ? { thoughtsTokenCount: thinkingTokens } : {}),
-              promptTokensDetails: [{ modality: 'TEXT', tokenCount: inputTokens }],
-            },
-          }
-        : {}),
+      ...(usage ? { usageMetadata: geminiUsage(completion) } : {}),
       modelVersion: model,
       responseId: randomUUID(),
     };
+  },
+  renderStream(completion, pieces) {
+    // Each event is a whole GenerateContentResponse holding the next piece; the last one adds the finish reason and the usage.
+    const responseId = randomUUID();
+    const response = (parts: Json[], last: boolean) =>
+      sseData({
+        candidates: [{ content: { ...(parts.length ? { parts } : {}), role: 'model' }, ...(last ? { finishReason: completion.finishReason } : {}), index: 0 }],
+        ...(last && completion.usage ? { usageMetadata: geminiUsage(completion) } : {}),
+        modelVersion: completion.model,
+        responseId,
+      });
+    if (!pieces.length) return [response([], true)];
+    return pieces.map((text, index) => response([{ text }], index === pieces.length - 1));
   },
   renderError(status, message) {
     return googleError(status, message);
@@ -466,6 +541,21 @@ const ANTHROPIC_ERROR_TYPES: Record<number, string> = {
   529: 'overloaded_error',
 };
 
+function anthropicUsage({ inputTokens, outputTokens, thinkingTokens = 0 }: Completion) {
+  return {
+    input_tokens: inputTokens,
+    // Thinking counts inside output_tokens, and apart in output_tokens_details.
+    output_tokens: outputTokens + thinkingTokens,
+    output_tokens_details: { thinking_tokens: thinkingTokens },
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation: null,
+    inference_geo: null,
+    server_tool_use: null,
+    service_tier: 'standard',
+  };
+}
+
 /** Anthropic takes the image as a content block with a base64 source. */
 function anthropicContent(content: unknown): { text: string; images: SimulatedImage[] } {
   if (typeof content === 'string') return { text: content, images: [] };
@@ -515,10 +605,12 @@ const anthropic: ProviderWire = {
       json: tool !== undefined,
       tool,
       maxOutputTokens: body.max_tokens,
+      stream: streamOf(body),
     };
   },
   finishReasons: { stop: 'end_turn', truncated: 'max_tokens' },
-  renderCompletion({ model, text, inputTokens, outputTokens, thinkingTokens = 0, finishReason, usage, tool }) {
+  renderCompletion(completion) {
+    const { model, text, finishReason, usage, tool } = completion;
     const structured = tool !== undefined && text !== undefined ? parseObject(text) : undefined;
     const content = structured
       ? [{ type: 'tool_use', id: `toolu_${randomUUID().replace(/-/g, '')}`, name: tool, input: structured }]
@@ -537,23 +629,45 @@ const anthropic: ProviderWire = {
       stop_sequence: null,
       stop_details: finishReason === 'refusal' ? { type: 'refusal', category: null, explanation: null } : null,
       // usage is required in Anthropic's answers; the no-usage fault still leaves it out, as compatible gateways do.
-      ...(usage
-        ? {
-            usage: {
-              input_tokens: inputTokens,
-              // Thinking counts inside output_tokens, and apart in output_tokens_details.
-              output_tokens: outputTokens + thinkingTokens,
-              output_tokens_details: { thinking_tokens: thinkingTokens },
-              cache_creation_input_tokens: 0,
-              cache_read_input_tokens: 0,
-              cache_creation: null,
-              inference_geo: null,
-              server_tool_use: null,
-              service_tier: 'standard',
-            },
-          }
-        : {}),
+      ...(usage ? { usage: anthropicUsage(completion) } : {}),
     };
+  },
+  renderStream(completion, pieces) {
+    const { text, tool, finishReason } = completion;
+    const event = (type: string, fields: Json = {}) => sseData({ type, ...fields }, type);
+    // A forced tool streams its input as JSON fragments; text streams as text deltas.
+    const structured = tool !== undefined && text !== undefined && parseObject(text) !== undefined;
+    const block = structured
+      ? {
+          start: { type: 'tool_use', id: `toolu_${randomUUID().replace(/-/g, '')}`, name: tool, input: {} },
+          delta: (piece: string) => ({ type: 'input_json_delta', partial_json: piece }),
+        }
+      : { start: { type: 'text', text: '', citations: null }, delta: (piece: string) => ({ type: 'text_delta', text: piece }) };
+    const start = anthropic.renderCompletion({ ...completion, text: undefined }) as Json;
+    return [
+      // message_start carries the message without content, and the usage known so far (input, one output token).
+      event('message_start', {
+        message: {
+          ...start,
+          stop_reason: null,
+          stop_details: null,
+          ...(completion.usage ? { usage: { ...anthropicUsage(completion), output_tokens: 1 } } : {}),
+        },
+      }),
+      ...(text === undefined
+        ? []
+        : [
+            event('content_block_start', { index: 0, content_block: block.start }),
+            event('ping'),
+            ...pieces.map((piece) => event('content_block_delta', { index: 0, delta: block.delta(piece) })),
+            event('content_block_stop', { index: 0 }),
+          ]),
+      event('message_delta', {
+        delta: { stop_reason: structured && finishReason === 'end_turn' ? 'tool_use' : finishReason, stop_sequence: null, stop_details: null },
+        ...(completion.usage ? { usage: { output_tokens: anthropicUsage(completion).output_tokens } } : {}),
+      }),
+      event('message_stop'),
+    ];
   },
   renderError(status, message) {
     return anthropicError(ANTHROPIC_ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message);

@@ -18,6 +18,8 @@ export interface SimulatorSettings {
   retryAfterSeconds: number;
   /** CHORUS_SIMULATOR_REQUIRE_KEY: answer 401 to requests without a credential header. @default false */
   requireCredential: boolean;
+  /** CHORUS_SIMULATOR_CHUNK_MS: delay between two events of a streamed answer. @default 15 */
+  chunkDelayMs: number;
 }
 
 export function loadSimulatorSettings(env: Env = process.env): SimulatorSettings {
@@ -31,6 +33,7 @@ export function loadSimulatorSettings(env: Env = process.env): SimulatorSettings
       CHORUS_SIMULATOR_FAULTS: z.string().default(''),
       CHORUS_SIMULATOR_RETRY_AFTER_SECONDS: z.coerce.number().int().min(0).default(1),
       CHORUS_SIMULATOR_REQUIRE_KEY: flag(false),
+      CHORUS_SIMULATOR_CHUNK_MS: z.coerce.number().int().min(0).default(15),
     },
     env,
   );
@@ -44,5 +47,6 @@ export function loadSimulatorSettings(env: Env = process.env): SimulatorSettings
     faults: vars.CHORUS_SIMULATOR_FAULTS,
     retryAfterSeconds: vars.CHORUS_SIMULATOR_RETRY_AFTER_SECONDS,
     requireCredential: vars.CHORUS_SIMULATOR_REQUIRE_KEY,
+    chunkDelayMs: vars.CHORUS_SIMULATOR_CHUNK_MS,
   };
 }

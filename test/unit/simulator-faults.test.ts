@@ -1,5 +1,6 @@
 import { parseDirectives, parseFaultRates, pickFault, seededRandom } from '../../simulator/faults';
 import { judgeSentiment, simulateCompletion } from '../../simulator/model';
+import { streamPieces } from '../../simulator/server';
 
 describe('simulator fault injection', () => {
   it('parses fault rates', () => {
@@ -36,9 +37,24 @@ describe('simulator fault injection', () => {
     ]);
     expect(parseDirectives('[[sim:hang]] [[sim:nonsense!]]')).toEqual([{ fault: { kind: 'hang' }, times: undefined, provider: undefined }]);
   });
+
+  it('parses the mid-stream faults and the spacing of streamed events', () => {
+    expect(parseDirectives('[[sim:openai:cutx1,chunk-ms=40]] [[sim:stall]]')).toEqual([
+      { provider: 'openai', fault: { kind: 'cut' }, times: 1, chunkDelayMs: 40 },
+      { fault: { kind: 'stall' }, times: undefined, provider: undefined },
+    ]);
+    expect(parseFaultRates('cut=0.01,stall=0.02').map(({ fault }) => fault.kind)).toEqual(['cut', 'stall']);
+  });
 });
 
 describe('simulated model', () => {
+  it('streams a text word by word: the pieces concatenate to the text, whitespace kept', () => {
+    const text = ' Durable  runs\nsurvive crashes. ';
+    expect(streamPieces(text)).toEqual([' Durable  ', 'runs\n', 'survive ', 'crashes. ']);
+    expect(streamPieces(text).join('')).toBe(text);
+    expect(streamPieces(undefined)).toEqual([]);
+  });
+
   it('answers the same prompt the same way and carries directives downstream', () => {
     const prompt = 'Write about this.\n\nReliable systems [[sim:cohere:503x1]]';
     const answer = simulateCompletion({ prompt, json: false });
