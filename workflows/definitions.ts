@@ -1,4 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { BudgetStatus } from '../src/pipeline/budget';
 import type { ApprovalDecision, StepProgress, WebhookState } from '../src/pipeline/types';
 
 /** Workflow type name of every pipeline run; the API starts and lists runs by it. */
@@ -12,3 +13,6 @@ export const approvalUpdate = defineUpdate<{ step: string }, [ApprovalDecision]>
 
 /** The run's webhook delivery, or null when it has no callbackUrl. */
 export const webhookQuery = defineQuery<WebhookState | null>('webhook');
+
+/** The run's spend against its budget: spent, reserved by calls in flight, remaining; null when the run has no budget. */
+export const budgetQuery = defineQuery<BudgetStatus | null>('budget');

@@ -1,4 +1,4 @@
-import { isCancellation } from '@temporalio/workflow';
+import { condition, isCancellation } from '@temporalio/workflow';
 import { FailureType } from '../src/pipeline/failures';
 import { MAP_ITEMS_LIMIT } from '../src/pipeline/limits';
 import { readPath } from '../src/pipeline/template';
@@ -23,17 +23,46 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
   state.items = { done: 0, total: list.length };
   const results: StepResult[] = new Array(list.length);
   let next = 0;
+  /** The first element the run's budget could not cover: no lane takes another, the calls in flight (already held) finish. */
+  let budgetRanOut: StepFailed | undefined;
   // A fixed pool of lanes, each taking the next element: at most `concurrency` calls in flight;
   // an element that fails cancels the calls of the other lanes.
   const lane = async () => {
-    while (next < list.length) {
+    while (next < list.length && !budgetRanOut) {
       const index = next++;
-      results[index] = await callWithFallback(step.map.step, step.id, `${step.id}[${index}]`, { ...run.scope, item: list[index], index }, run.run.defaults);
+      for (;;) {
+        try {
+          results[index] = await callWithFallback(
+            step.map.step,
+            step.id,
+            `${step.id}[${index}]`,
+            { ...run.scope, item: list[index], index },
+            run.run.defaults,
+            run.budget,
+          );
+          break;
+        } catch (error) {
+          if (!(error instanceof StepFailed && error.info.type === FailureType.BudgetExceeded)) throw error;
+          // Calls in flight hold their worst case and usually spend less: once one of them settles, this element may fit.
+          const held = run.budget!.heldCalls;
+          if (held === 0 || budgetRanOut) {
+            budgetRanOut ??= error;
+            return;
+          }
+          await condition(() => run.budget!.heldCalls < held || budgetRanOut !== undefined);
+        }
+      }
       state.items!.done += 1;
     }
   };
   try {
     await allCancellingSiblings(Array.from({ length: Math.min(step.map.concurrency ?? DEFAULT_MAP_CONCURRENCY, list.length) }, () => lane));
+    if (budgetRanOut) {
+      const { done, total } = state.items;
+      state.items.notRun = total - done;
+      const info = { type: FailureType.BudgetExceeded, message: `${done} of ${total} items done, ${total - done} not run: ${budgetRanOut.info.message}` };
+      throw new StepFailed(step.id, info, undefined);
+    }
   } catch (error) {
     if (!isCancellation(error)) state.status = 'failed';
     if (error instanceof StepFailed) state.error = error.info;

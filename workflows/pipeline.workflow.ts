@@ -55,6 +55,7 @@ async function completeRun(run: RunState): Promise<PipelineResult> {
     steps: run.outputs,
     progress: run.progress,
     usage,
+    ...(run.budget ? { budget: run.budget.status() } : {}),
   };
   await notifyWebhook(run, 'run.completed', { status: 'COMPLETED', result });
   return run.webhook ? { ...result, webhook: run.webhook } : result;
@@ -66,7 +67,13 @@ async function failRun(run: RunState, error: unknown): Promise<never> {
   if (isCancellation(error)) throw error;
   const failed = error instanceof StepFailed ? error : new StepFailed('?', failureInfo(error), error);
   await notifyWebhook(run, 'run.failed', { status: 'FAILED', error: { ...failed.info, step: failed.step } });
-  const details: PipelineFailureDetails = { step: failed.step, error: failed.info, progress: run.progress, ...(run.webhook ? { webhook: run.webhook } : {}) };
+  const details: PipelineFailureDetails = {
+    step: failed.step,
+    error: failed.info,
+    progress: run.progress,
+    ...(run.webhook ? { webhook: run.webhook } : {}),
+    ...(run.budget ? { budget: run.budget.status() } : {}),
+  };
   // Patched: runs recorded before this existed failed without the upsert.
   if (patched('chorus-error-type-attribute')) upsertSearchAttributes([{ key: ERROR_TYPE_ATTRIBUTE, value: failed.info.type }]);
   throw ApplicationFailure.create({

@@ -1,6 +1,8 @@
 import { ActivityCancellationType, isCancellation, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { ChorusActivities, ProviderStepInput } from '../activities';
+import { describeRefusal, type BudgetLedger } from '../src/pipeline/budget';
 import { durationMs } from '../src/pipeline/duration';
+import { FailureType } from '../src/pipeline/failures';
 import { renderTemplate } from '../src/pipeline/template';
 import {
   DEFAULT_STEP_RETRY_BUDGET,
@@ -53,9 +55,16 @@ function activityOptions(spec: ProviderCallSpec, activityId: string, provider: P
   };
 }
 
+/** The text a call sends besides its prompt, as the ledger estimates its input: the task's schema and labels go into its instructions. */
+function instructionChars(spec: ProviderCallSpec): number {
+  return (spec.schema ? JSON.stringify(spec.schema).length : 0) + (spec.labels?.join(', ').length ?? 0);
+}
+
 /**
  * One provider call site: renders its templates, calls the provider, then each fallback in turn
- * once the one before has failed for good. Fails with the first target's failure.
+ * once the one before has failed for good. Fails with the first target's failure. Under a budget,
+ * each target's worst case is reserved before it is called: a target that does not fit is not
+ * called (BudgetExceeded), and a cheaper fallback may still be.
  */
 export async function callWithFallback(
   spec: ProviderCallSpec,
@@ -63,6 +72,7 @@ export async function callWithFallback(
   activityId: string,
   scope: Record<string, unknown>,
   defaults: RunDefaults | undefined,
+  budget?: BudgetLedger,
 ): Promise<StepResult> {
   const request: ProviderStepInput = asStepFailure(stepId, () => ({
     stepId,
@@ -81,13 +91,28 @@ export async function callWithFallback(
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;
   for (const [index, target] of targets.entries()) {
     const targetActivityId = index === 0 ? activityId : `${activityId}~${target.provider}`;
+    const refusal = budget?.reserve(targetActivityId, {
+      provider: target.provider,
+      model: target.model,
+      inputChars: request.prompt.length + instructionChars(spec),
+      hasImage: request.image !== undefined,
+      maxOutputTokens: spec.maxOutputTokens,
+    });
+    if (refusal) {
+      firstFailure ??= { provider: target.provider, info: { type: FailureType.BudgetExceeded, message: describeRefusal(refusal) }, error: undefined };
+      continue;
+    }
     const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, targetActivityId, target.provider, defaults));
     try {
       const result = await callProvider({ ...request, provider: target.provider, model: target.model });
+      budget?.settle(targetActivityId, result);
       return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;
     } catch (error) {
-      if (isCancellation(error)) throw error;
-      const info = failureInfo(error);
+      const info = isCancellation(error) ? undefined : failureInfo(error);
+      // An answer cut at its output limit was generated, and billed, in full: its hold is spent; any other failure has no answer to pay for.
+      if (info?.type === FailureType.ProviderOutputTruncated) budget?.spendHold(targetActivityId);
+      else budget?.release(targetActivityId);
+      if (!info) throw error;
       firstFailure ??= { provider: target.provider, info, error };
       if (!canFallBack(info)) break;
     }
@@ -100,7 +125,7 @@ export async function runProviderStep(step: ProviderStep, run: RunState): Promis
   const state = run.entry(step.id);
   state.status = 'running';
   try {
-    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run.defaults);
+    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run.defaults, run.budget);
     run.outputs[step.id] = result;
     state.status = 'done';
     state.attempts = result.attempt;

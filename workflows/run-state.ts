@@ -1,7 +1,8 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import { type ApprovalDecision, type PipelineRunInput, type PipelineStep, type StepOutput, type StepProgress, type WebhookState } from '../src/pipeline/types';
 import { progressEntries } from '../src/pipeline/progress';
-import { approvalUpdate, progressQuery, webhookQuery } from './definitions';
+import { BudgetLedger } from '../src/pipeline/budget';
+import { approvalUpdate, budgetQuery, progressQuery, webhookQuery } from './definitions';
 
 export type StepOutputs = Record<string, StepOutput>;
 
@@ -20,6 +21,8 @@ export class RunState {
   readonly outputs: StepOutputs = {};
   /** Present when the run has a callbackUrl (and a tenant to sign it). */
   readonly webhook: WebhookState | undefined;
+  /** Present when the run has a budget: what its calls spent and hold. */
+  readonly budget: BudgetLedger | undefined;
   /** The approval step waiting for a decision, and the decision once it arrives. */
   private awaiting: { step: string; decision?: ApprovalDecision } | undefined;
 
@@ -28,6 +31,8 @@ export class RunState {
     setHandler(progressQuery, () => this.progress);
     this.webhook = run.callbackUrl && run.tenant ? { url: run.callbackUrl, status: 'pending' } : undefined;
     setHandler(webhookQuery, () => this.webhook ?? null);
+    this.budget = run.budget ? new BudgetLedger(run.budget) : undefined;
+    setHandler(budgetQuery, () => this.budget?.status() ?? null);
     setHandler(
       approvalUpdate,
       (decision: ApprovalDecision) => {

@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { Client, type ScheduleOptionsStartWorkflowAction, type WorkflowStartOptions } from '@temporalio/client';
 import { runDefaultsOf, type ApiSettings } from '../../src/config/api';
+import { loadBudgetPricing, priceBookFor, type BudgetPricing } from '../../src/config/budget';
+import { stricterBudget, type RunBudget, type RunBudgetLimits } from '../../src/pipeline/budget';
 import type { TemporalSettings } from '../../src/config/temporal';
 import type { StartedRun } from '../../src/contract/api';
 import { checkRunInput } from '../../src/pipeline/run-input';
@@ -24,6 +26,8 @@ export interface RunRequest {
   input: Record<string, unknown>;
   tenant: string;
   callbackUrl?: string;
+  /** The start request's budget; the stricter of it and the definition's holds. */
+  budget?: RunBudgetLimits;
   /** How the run starts, and the named pipeline it runs (none for an inline definition). */
   source: RunSource;
   namedPipeline?: string;
@@ -85,11 +89,18 @@ export class RunStarter {
     return { type: 'startWorkflow', workflowType: PIPELINE_WORKFLOW_TYPE, workflowId: runIds.scheduled(scheduleId), ...this.workflowOptions(run) };
   }
 
-  private workflowOptions(run: RunRequest): Pick<WorkflowStartOptions<typeof pipelineWorkflow>, 'taskQueue' | 'args' | 'typedSearchAttributes' | 'memo'> {
-    const { pipeline, input, tenant, callbackUrl, requestHash, rerunOf } = run;
+  /** The workflow's argument for `run`, its input checked (400/413) and its budget priced (400 when a model has no price). */
+  runInput(run: RunRequest): PipelineRunInput {
+    const { pipeline, input, tenant, callbackUrl } = run;
     this.assertRunnable(pipeline, input);
     const start = runStartRecord(run.source, run.namedPipeline);
-    const args: [PipelineRunInput] = [{ pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}), ...runDefaultsOf(this.api), start }];
+    const budget = this.budgetOf(pipeline, run.budget);
+    return { pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}), ...runDefaultsOf(this.api), start, ...(budget ? { budget } : {}) };
+  }
+
+  private workflowOptions(run: RunRequest): Pick<WorkflowStartOptions<typeof pipelineWorkflow>, 'taskQueue' | 'args' | 'typedSearchAttributes' | 'memo'> {
+    const { pipeline, tenant, requestHash, rerunOf } = run;
+    const args: [PipelineRunInput] = [this.runInput(run)];
     return {
       taskQueue: this.temporal.taskQueue,
       args,
@@ -103,6 +114,19 @@ export class RunStarter {
         ...(rerunOf ? { [RERUN_OF_MEMO]: rerunOf } : {}),
       },
     };
+  }
+
+  private budgetOf(pipeline: PipelineDefinition, requested: RunBudgetLimits | undefined): RunBudget | undefined {
+    const limits = stricterBudget(pipeline.budget, requested);
+    if (!limits) return undefined;
+    const { priceBook, problems } = priceBookFor(pipeline, limits, this.pricing());
+    if (problems.length) throw badRequest(problems);
+    return { limits, priceBook };
+  }
+
+  private catalogPricing?: BudgetPricing;
+  private pricing(): BudgetPricing {
+    return this.api.budgetPricing ?? (this.catalogPricing ??= loadBudgetPricing({}));
   }
 
   /** The run-input rules as HTTP: over the size cap a 413 (the input is stored in Temporal history), else a 400 naming each field. */

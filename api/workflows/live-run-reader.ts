@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { initialProgress } from '../../src/pipeline/progress';
+import { BudgetLedger, type BudgetStatus, type RunBudget } from '../../src/pipeline/budget';
 import type { PipelineRunInput, StepProgress, WebhookState } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
-import { progressQuery, webhookQuery } from '../../workflows/definitions';
+import { budgetQuery, progressQuery, webhookQuery } from '../../workflows/definitions';
 import { runInputOf } from '../temporal/payloads';
 import { TEMPORAL_CLIENT } from '../tokens';
 import type { RunView, StepView } from '../../src/contract/api';
@@ -19,8 +20,10 @@ interface RememberedRun {
   /** From the run's input, which never changes: every step pending, and where its webhook goes. */
   initialProgress: StepProgress[];
   webhookUrl: string | null;
+  /** The run's budget, when it has one: nothing is spent before its first decision. */
+  budget: RunBudget | null;
   /** What the workflow's queries answered while its history had `historyLength` events. */
-  queried?: { historyLength: number; steps: StepView[]; webhook: WebhookState | null };
+  queried?: { historyLength: number; steps: StepView[]; webhook: WebhookState | null; budget: BudgetStatus | null };
 }
 
 /**
@@ -37,11 +40,15 @@ export class LiveRunReader {
   constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}
 
   /** Steps (null when no worker answered in time) and webhook of a run that is not completed or failed, as of `description`. */
-  async read(description: WorkflowExecutionDescription): Promise<Pick<RunView, 'steps' | 'webhook'>> {
+  async read(description: WorkflowExecutionDescription): Promise<Pick<RunView, 'steps' | 'webhook' | 'budget'>> {
     const run = await this.remember(description);
     const historyLength = Number(description.raw.workflowExecutionInfo?.historyLength ?? 0);
     if (historyLength <= EVENTS_BEFORE_FIRST_DECISION) {
-      return { steps: structuredClone(run.initialProgress), ...(run.webhookUrl ? { webhook: { url: run.webhookUrl, status: 'pending' } } : {}) };
+      return {
+        steps: structuredClone(run.initialProgress),
+        ...(run.webhookUrl ? { webhook: { url: run.webhookUrl, status: 'pending' } } : {}),
+        ...(run.budget ? { budget: new BudgetLedger(run.budget).status() } : {}),
+      };
     }
     if (run.queried?.historyLength !== historyLength) {
       const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(description.workflowId, description.runId);
@@ -49,14 +56,16 @@ export class LiveRunReader {
       if (steps === undefined) return { steps: null };
       const webhook = run.webhookUrl ? await this.query(() => handle.query(webhookQuery)) : null;
       if (webhook === undefined) return { steps: withLiveAttempts(steps, description) };
-      run.queried = { historyLength, steps, webhook };
+      const budget = run.budget ? await this.query(() => handle.query(budgetQuery)) : null;
+      if (budget === undefined) return { steps: withLiveAttempts(steps, description), ...(webhook ? { webhook } : {}) };
+      run.queried = { historyLength, steps, webhook, budget };
     }
-    const { steps, webhook } = run.queried;
-    return { steps: withLiveAttempts(structuredClone(steps), description), ...(webhook ? { webhook } : {}) };
+    const { steps, webhook, budget } = run.queried;
+    return { steps: withLiveAttempts(structuredClone(steps), description), ...(webhook ? { webhook } : {}), ...(budget ? { budget } : {}) };
   }
 
   /** Remembers a run this API instance just started, so its first read needs no look at its input. */
-  started(runId: string, run: Pick<PipelineRunInput, 'pipeline' | 'tenant' | 'callbackUrl'>): void {
+  started(runId: string, run: Pick<PipelineRunInput, 'pipeline' | 'tenant' | 'callbackUrl' | 'budget'>): void {
     this.keep(runId, rememberedRun(run));
   }
 
@@ -87,9 +96,9 @@ export class LiveRunReader {
   }
 }
 
-function rememberedRun({ pipeline, callbackUrl, tenant }: Pick<PipelineRunInput, 'pipeline' | 'tenant' | 'callbackUrl'>): RememberedRun {
+function rememberedRun({ pipeline, callbackUrl, tenant, budget }: Pick<PipelineRunInput, 'pipeline' | 'tenant' | 'callbackUrl' | 'budget'>): RememberedRun {
   // As the workflow decides: a webhook needs both a URL and the tenant that signs it.
-  return { initialProgress: initialProgress(pipeline), webhookUrl: callbackUrl && tenant ? callbackUrl : null };
+  return { initialProgress: initialProgress(pipeline), webhookUrl: callbackUrl && tenant ? callbackUrl : null, budget: budget ?? null };
 }
 
 /** Adds what only Temporal knows of a running step: its current attempt and the last error it is retried after. */

@@ -65,6 +65,7 @@ export class RunReadService {
           .flatMap(calls)
           .some((call) => call.simulated),
         ...(result.webhook ? { webhook: result.webhook } : {}),
+        ...(result.budget ? { budget: result.budget } : {}),
       };
     }
     if (view.status === 'FAILED') {
@@ -109,11 +110,18 @@ async function failureOf(handle: WorkflowHandle<typeof pipelineWorkflow>): Promi
   return error;
 }
 
-function failureView(error: WorkflowFailedError): Pick<RunView, 'steps' | 'error' | 'webhook'> {
+function failureView(error: WorkflowFailedError): Pick<RunView, 'steps' | 'error' | 'webhook' | 'budget'> {
   const cause = error.cause;
   if (cause instanceof ApplicationFailure && cause.type === FailureType.PipelineStepFailed) {
     const details = cause.details?.[0] as PipelineFailureDetails | undefined;
-    if (details) return { steps: details.progress, error: { ...details.error, step: details.step }, ...(details.webhook ? { webhook: details.webhook } : {}) };
+    if (details) {
+      return {
+        steps: details.progress,
+        error: { ...details.error, step: details.step },
+        ...(details.webhook ? { webhook: details.webhook } : {}),
+        ...(details.budget ? { budget: details.budget } : {}),
+      };
+    }
   }
   const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error');
   return { steps: null, error: { type, message: cause instanceof TemporalFailure ? cause.message : error.message } };

@@ -3,7 +3,9 @@ import { ConflictException, ForbiddenException, Inject, Injectable } from '@nest
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ApiSettings } from '../../src/config/api';
 import type { StartedRun } from '../../src/contract/api';
+import type { RunBudgetLimits } from '../../src/pipeline/budget';
 import type { PipelineDefinition } from '../../src/pipeline/types';
+import { BudgetSchema } from '../../src/pipeline/validate';
 import { badRequest } from '../errors/bad-request';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { REQUEST_HASH_MEMO, runIds, runLinks, RunStarter, type RunRequest } from '../temporal/run-starter';
@@ -27,6 +29,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The start request's own budget, checked like a definition's; a 400 names the field. */
+function budgetOf({ budget }: StartPipelineDto): RunBudgetLimits | undefined {
+  if (budget === undefined) return undefined;
+  const parsed = BudgetSchema.safeParse(budget);
+  if (!parsed.success) throw badRequest(parsed.error.issues.map((issue) => ({ field: ['budget', ...issue.path].join('.'), reason: issue.message })));
+  return parsed.data;
+}
+
 /** POST /v1/workflows: a named pipeline or an inline definition, started once per Idempotency-Key. */
 @Injectable()
 export class RunStartService {
@@ -46,18 +56,20 @@ export class RunStartService {
   async startPipeline(request: StartPipelineDto, principal: Principal, idempotencyKey?: string): Promise<StartedRun> {
     const pipeline = this.resolvePipeline(request, principal);
     const { input, callbackUrl } = request;
+    const budget = budgetOf(request);
     const run: RunRequest = {
       pipeline,
       input,
       tenant: principal.tenant,
       callbackUrl,
+      budget,
       source: request.definition === undefined ? 'named' : 'adhoc',
       namedPipeline: request.pipeline,
     };
     if (idempotencyKey === undefined) return this.start(runIds.fresh(pipeline.name), run);
 
     // The request as sent: a named pipeline whose file changed since is still the same request.
-    const sent = { pipeline: request.pipeline, definition: request.definition, input, callbackUrl };
+    const sent = { pipeline: request.pipeline, definition: request.definition, input, callbackUrl, budget };
     const requestHash = createHash('sha256').update(canonicalJson(sent)).digest('hex');
     const workflowId = runIds.idempotent(pipeline.name, principal.tenant, idempotencyKey);
     try {
@@ -74,7 +86,7 @@ export class RunStartService {
 
   private async start(workflowId: string, run: RunRequest): Promise<StartedRun> {
     const started = await this.starter.start(workflowId, run);
-    this.live.started(started.runId, run);
+    this.live.started(started.runId, this.starter.runInput(run));
     return started;
   }
 

@@ -5,6 +5,7 @@ import type { PipelineRunInput, RunDefaults } from '../pipeline/types';
 import { projectRoot } from '../project-root';
 import { loadAuthSettings, type AuthSettings } from './auth';
 import { commaList, ConfigError, DEFAULT_BIND_HOST, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
+import { loadBudgetPricing, type BudgetPricing } from './budget';
 import { configuredProviderNames } from './providers';
 import { DEFAULT_TEMPORAL_UI_PORT } from './temporal';
 
@@ -66,6 +67,8 @@ export interface ApiSettings extends ApiAddress {
   runDefaults: RunDefaults;
   /** Providers a definition may name: the catalog's and the configured instances (CHORUS_PROVIDERS). @default the catalog's */
   providers?: readonly string[];
+  /** Prices and default models a budgeted run's calls are held to. @default the catalog's */
+  budgetPricing?: BudgetPricing;
 }
 
 const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
@@ -111,6 +114,7 @@ export function loadApiSettings(env: Env = process.env): ApiSettings {
     codec: { uiOrigins: vars.CHORUS_CODEC_UI_ORIGINS, trustLoopbackUi: vars.CHORUS_CODEC_TRUST_LOOPBACK_UI },
     runDefaults: vars.CHORUS_STEP_RETRY_BUDGET ? { retryBudget: vars.CHORUS_STEP_RETRY_BUDGET } : {},
     providers: configuredProviderNames(env),
+    budgetPricing: loadBudgetPricing(env),
   };
 }
 

@@ -2,6 +2,7 @@
  * What the REST API answers, in one place: the API builds these shapes and the CLI reads them.
  * Plain types and constants only, so any client can import them without the API's framework.
  */
+import type { BudgetStatus } from '../pipeline/budget';
 import type { PipelineResult, StepFailureInfo, StepProgress, WebhookState } from '../pipeline/types';
 import type { FieldProblem } from '../pipeline/validate';
 
@@ -42,6 +43,8 @@ export interface RunView extends RunSummary {
   simulated?: boolean;
   /** Delivery of the run's webhook, when it has a callbackUrl. */
   webhook?: WebhookState;
+  /** A budgeted run's spend: spent, reserved by calls in flight, remaining. */
+  budget?: BudgetStatus;
   /** Set on a run started by POST /v1/workflows/:id/rerun. */
   rerunOf?: { workflowId: string; runId: string };
 }

@@ -1,3 +1,4 @@
+import type { BudgetStatus, RunBudget, RunBudgetLimits } from './budget';
 import type { Condition } from './condition';
 import type { RunStart } from './run-start';
 import type { ProviderName } from './providers';
@@ -143,6 +144,8 @@ export interface PipelineDefinition {
    * a value wins (for conditional steps). Every step's text when absent.
    */
   output?: Record<string, string | string[]>;
+  /** A cap on what the run's provider calls may cost or use; each call reserves its worst case before it is sent. */
+  budget?: RunBudgetLimits;
 }
 
 /** Retry budget of a step whose definition sets neither `retry.budget` nor `retry.maximumAttempts`. */
@@ -166,6 +169,8 @@ export interface PipelineRunInput {
   callbackUrl?: string;
   /** How the run started (absent in runs started before Chorus recorded it). */
   start?: RunStart;
+  /** The run's budget (the stricter of its definition's and its start request's) and the prices to hold it at; absent: no budget. */
+  budget?: RunBudget;
 }
 
 /** Delivery of a run's webhook, as the status shows it. */
@@ -236,8 +241,8 @@ export interface StepProgress {
   status: StepStatus;
   /** Attempts made so far; known once the step ends (the API adds live attempts of a running step). */
   attempts?: number;
-  /** Map steps: how many elements are done out of how many. */
-  items?: { done: number; total: number };
+  /** Map steps: how many elements are done out of how many; `notRun`: those left when the run's budget ran out. */
+  items?: { done: number; total: number; notRun?: number };
   /** Approval steps while waiting: what is asked, and when the timeout decides. */
   approval?: { prompt: string | null; timeoutAt: string | null };
   error?: StepFailureInfo;
@@ -268,6 +273,8 @@ export interface PipelineResult {
   progress: StepProgress[];
   usage: UsageReport;
   webhook?: WebhookState;
+  /** A budgeted run's spend against its budget. */
+  budget?: BudgetStatus;
 }
 
 /** Details carried by a PipelineStepFailed failure so the API can report which step failed and why. */
@@ -276,6 +283,7 @@ export interface PipelineFailureDetails {
   error: StepFailureInfo;
   progress: StepProgress[];
   webhook?: WebhookState;
+  budget?: BudgetStatus;
 }
 
 /** sentiment and classify answers. */

@@ -39,6 +39,14 @@ const RetrySchema = z
   })
   .strict();
 const TimeoutSchema = z.object({ startToClose: duration.optional(), heartbeat: duration.optional() }).strict();
+/** A run's spending cap: the definition's, or a start request's (the stricter of the two holds). */
+export const BudgetSchema = z
+  .object({
+    maxCostUsd: z.number().positive().max(1_000_000).optional().describe("most the run's provider calls may cost, in USD"),
+    maxTokens: z.number().int().positive().max(1_000_000_000).optional().describe("most tokens the run's provider calls may use, input and output"),
+  })
+  .strict()
+  .refine((budget) => budget.maxCostUsd !== undefined || budget.maxTokens !== undefined, 'set maxCostUsd, maxTokens or both');
 /**
  * The step schemas for a deployment's providers: the built-in ones by default, plus the instances
  * it configures (the API validates with its configuration, the exported schema lists the built-ins).
@@ -100,6 +108,7 @@ function stepSchemas(providers: readonly ProviderName[]) {
         .min(1)
         .max(PIPELINE_LIMITS.steps),
       output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+      budget: BudgetSchema.optional(),
     })
     .strict();
 

@@ -37,4 +37,15 @@ export class StartPipelineDto {
   @MaxLength(2000)
   @IsUrl({ protocols: ['https', 'http'], require_protocol: true, require_tld: false }, { message: 'callbackUrl must be an http(s) URL' })
   callbackUrl?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "A cap on what this run's provider calls may cost (USD) or use (tokens); with the definition's own budget, the stricter of the two holds. Each call reserves its worst case before it is sent; one that does not fit fails BudgetExceeded.",
+    example: { maxCostUsd: 0.5 },
+    type: 'object',
+    properties: { maxCostUsd: { type: 'number', minimum: 0, exclusiveMinimum: true }, maxTokens: { type: 'integer', minimum: 1 } },
+  })
+  @IsOptional()
+  @IsObject({ message: 'budget must be a JSON object' })
+  budget?: Record<string, unknown>;
 }

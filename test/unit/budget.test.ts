@@ -1,0 +1,89 @@
+import { loadBudgetPricing, priceBookFor } from '../../src/config/budget';
+import { BudgetLedger, describeRefusal, stricterBudget, worstCase, type BudgetPriceBook, type PlannedCall } from '../../src/pipeline/budget';
+import type { PipelineDefinition } from '../../src/pipeline/types';
+
+const BOOK: BudgetPriceBook = {
+  prices: { 'openai/gpt-4o-mini': { input: 0.15, output: 0.6 }, 'openai/gpt-4o': { input: 2.5, output: 10 } },
+  defaultModels: { openai: 'gpt-4o-mini', cohere: 'command-r-08-2024' },
+  defaultOutputTokens: 4096,
+};
+
+/** 300 prompt characters: 100 tokens at 3 characters each, plus the instructions' 120. */
+const CALL: PlannedCall = { provider: 'openai', inputChars: 300, hasImage: false, maxOutputTokens: 100 };
+
+describe('run budgets: worst cases, reservations and the ledger', () => {
+  it("prices a call's worst case from its estimated input and its output limit, at its model's price", () => {
+    expect(worstCase(CALL, BOOK)).toMatchObject({ tokens: 220 + 100, model: 'gpt-4o-mini', costUsd: (220 * 0.15 + 100 * 0.6) / 1e6 });
+    // No output limit: the configured default; an image: its tokens on top.
+    expect(worstCase({ ...CALL, maxOutputTokens: undefined, hasImage: true }, BOOK).tokens).toBe(220 + 1600 + 4096);
+    expect(worstCase({ ...CALL, model: 'unknown-model' }, BOOK).costUsd).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('holds each reservation until it settles, and refuses a call whose worst case does not fit what is left', () => {
+    const perCall = worstCase(CALL, BOOK).costUsd;
+    const ledger = new BudgetLedger({ limits: { maxCostUsd: perCall * 2.5 }, priceBook: BOOK });
+    expect(ledger.reserve('a', CALL)).toBeUndefined();
+    expect(ledger.reserve('b', CALL)).toBeUndefined();
+    // Two worst cases held: a third does not fit the half left.
+    expect(ledger.reserve('c', CALL)).toMatchObject({ dimension: 'costUsd' });
+    expect(ledger.heldCalls).toBe(2);
+    // 'a' answers for a fifth of its worst case: its hold becomes what it cost, and 'c' now fits.
+    ledger.settle('a', { usage: { inputTokens: 40, outputTokens: 24 }, costUsd: perCall / 5 });
+    expect(ledger.reserve('c', CALL)).toBeUndefined();
+    ledger.release('b');
+    const status = ledger.status();
+    expect(status.spent).toEqual({ costUsd: Math.round((perCall / 5) * 1e8) / 1e8, tokens: 64 });
+    expect(status.reserved.costUsd).toBeCloseTo(perCall, 10);
+    expect(status.remaining.costUsd).toBeCloseTo(perCall * 2.5 - perCall / 5 - perCall, 8);
+    expect(status.remaining.tokens).toBeUndefined();
+  });
+
+  it('holds token budgets the same way, input and output counted', () => {
+    const ledger = new BudgetLedger({ limits: { maxTokens: 500 }, priceBook: BOOK });
+    expect(ledger.reserve('a', CALL)).toBeUndefined();
+    const refusal = ledger.reserve('b', CALL);
+    expect(refusal).toEqual({ dimension: 'tokens', needed: 320, remaining: 180 });
+    expect(describeRefusal(refusal!)).toBe("the call may use up to 320 tokens; 180 of the run's budget are left");
+  });
+
+  it('counts an answer without usage at its worst case, and a truncated answer (billed in full) at its hold', () => {
+    const ledger = new BudgetLedger({ limits: { maxTokens: 10_000 }, priceBook: BOOK });
+    ledger.reserve('unknown', CALL);
+    ledger.settle('unknown', { usageUnknown: true, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: null });
+    ledger.reserve('cut', CALL);
+    ledger.spendHold('cut');
+    expect(ledger.status()).toMatchObject({ spent: { tokens: 640 }, reserved: { tokens: 0 }, remaining: { tokens: 10_000 - 640 } });
+  });
+
+  it('refuses, under a dollar budget, a model without a price: it would never be free', () => {
+    const ledger = new BudgetLedger({ limits: { maxCostUsd: 100 }, priceBook: BOOK });
+    const refusal = ledger.reserve('a', { ...CALL, provider: 'cohere' });
+    expect(refusal).toMatchObject({ unpriced: 'cohere/command-r-08-2024' });
+    expect(describeRefusal(refusal!)).toMatch(/cohere\/command-r-08-2024 has no known price/);
+    // A token budget needs no price.
+    expect(new BudgetLedger({ limits: { maxTokens: 1000 }, priceBook: BOOK }).reserve('a', { ...CALL, provider: 'cohere' })).toBeUndefined();
+  });
+
+  it('keeps the stricter of a definition budget and a start request budget, limit by limit', () => {
+    expect(stricterBudget({ maxCostUsd: 2, maxTokens: 1000 }, { maxCostUsd: 1 })).toEqual({ maxCostUsd: 1, maxTokens: 1000 });
+    expect(stricterBudget(undefined, { maxTokens: 5 })).toEqual({ maxTokens: 5 });
+    expect(stricterBudget({ maxCostUsd: 3 }, undefined)).toEqual({ maxCostUsd: 3 });
+    expect(stricterBudget(undefined, undefined)).toBeUndefined();
+  });
+
+  it("prices every model a definition's steps and fallbacks may call, and names each one without a price", () => {
+    const pipeline: PipelineDefinition = {
+      name: 'priced',
+      steps: [
+        { id: 'draft', provider: 'openai', task: 'generate', prompt: 'x', fallback: [{ provider: 'cohere', model: 'no-such-model' }] },
+        { id: 'each', map: { over: 'input.items', step: { provider: 'gemini', task: 'summarize', prompt: '{{item}}' } } },
+      ],
+    };
+    const pricing = loadBudgetPricing({});
+    const { priceBook, problems } = priceBookFor(pipeline, { maxCostUsd: 1 }, pricing);
+    expect(Object.keys(priceBook.prices).sort()).toEqual(['gemini/gemini-2.0-flash', 'openai/gpt-4o-mini']);
+    expect(problems).toEqual([{ field: '$.steps[0].fallback[0].model', reason: expect.stringMatching(/cohere\/no-such-model has no known price/) }]);
+    // A token budget prices nothing it cannot.
+    expect(priceBookFor(pipeline, { maxTokens: 1000 }, pricing).problems).toEqual([]);
+  });
+});
