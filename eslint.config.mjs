@@ -17,9 +17,10 @@ const MAY_IMPORT = {
   worker: ['src', 'workflows', 'activities'],
   simulator: ['src'],
   launcher: ['src'],
-  cli: ['src'],
-  tools: ['src', 'worker'],
+  cli: ['src', 'clients'],
+  tools: ['src', 'worker', 'api'],
   cluster: ['src'],
+  clients: [],
 };
 const TOP_LEVEL = [...Object.keys(MAY_IMPORT), 'workflows', 'test', 'bench'];
 const WHY = {
@@ -29,9 +30,10 @@ const WHY = {
   worker: 'the worker registers workflows/ and activities/: it imports no other process',
   simulator: 'the simulator is a process of its own: it imports only src/',
   launcher: 'the launcher starts the processes as children: it imports only src/',
-  cli: 'the CLI is a client of the REST API: it imports only src/',
-  tools: 'tools import src/ and, for replay, worker/: no other process or layer',
+  cli: 'the CLI is a client of the REST API: it imports src/ and the generated client in clients/',
+  tools: 'tools import src/, worker/ (replay) and api/ (the OpenAPI export): no other process or layer',
   cluster: 'the cluster starts Temporal and PostgreSQL as children: it imports only src/',
+  clients: 'clients/ are packages of their own, published apart from Chorus: they import nothing of the repository',
 };
 const forbiddenFor = (folder) => TOP_LEVEL.filter((name) => name !== folder && !MAY_IMPORT[folder].includes(name));
 

@@ -1,3 +1,5 @@
+const ESM_ONLY_PACKAGES = '(change-case|parse-json|index-to-position|supports-color)';
+
 /** What every test file shares: the environment, the TypeScript transform and quiet Temporal workers. */
 const shared = {
   rootDir: __dirname,
@@ -15,7 +17,11 @@ const shared = {
         module: { type: 'commonjs' },
       },
     ],
+    // ESM-only packages that openapi-typescript's CommonJS build requires (Node loads them natively; jest cannot).
+    [`/node_modules/${ESM_ONLY_PACKAGES}/.+\\.js$`]: ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // A path is left alone unless its innermost node_modules folder holds one of them.
+  transformIgnorePatterns: [`/node_modules/(?!.*/node_modules/)(?!${ESM_ONLY_PACKAGES}/)`],
   setupFiles: ['<rootDir>/test/helpers/quiet-temporal.ts'],
 };
 

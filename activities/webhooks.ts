@@ -1,43 +1,53 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { isAxiosError, type AxiosInstance } from 'axios';
-import type { WebhookSettings } from '../src/config/webhooks';
+import { webhookSecretKey, type WebhookSettings } from '../src/config/webhooks';
 import { FailureType } from '../src/pipeline/failures';
 import { guardedRequest } from './outbound-url';
 
 export interface WebhookDelivery {
   url: string;
   tenant: string;
-  /** `run.completed` or `run.failed`. */
-  event: string;
-  /** Identifies the delivery to the receiver (idempotency on its side): `<workflowId>/<runId>`. */
+  /** The `webhook-id`: the same on every retry of this delivery, so receivers deduplicate on it: `<workflowId>/<runId>`. */
   deliveryId: string;
   body: unknown;
 }
 
 /**
- * The signature header value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
- * Receivers recompute it with the tenant's secret and reject stale timestamps (replays).
+ * The Standard Webhooks `webhook-signature` value: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">` per
+ * secret, space-separated, so a receiver holding any one of the tenant's secrets verifies it.
  */
-export function signWebhook(secret: string, timestampSeconds: number, rawBody: string): string {
-  return `t=${timestampSeconds},v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${rawBody}`).digest('hex')}`;
+export function signWebhook(secrets: readonly string[], deliveryId: string, timestampSeconds: number, rawBody: string): string {
+  return secrets
+    .map((secret) => {
+      const key = webhookSecretKey(secret);
+      if (!key) throw new TypeError('a webhook secret is whsec_ followed by the base64 of 24-64 bytes');
+      return `v1,${createHmac('sha256', key).update(`${deliveryId}.${timestampSeconds}.${rawBody}`).digest('base64')}`;
+    })
+    .join(' ');
 }
 
 const rejected = (message: string) => ApplicationFailure.create({ type: FailureType.WebhookRejected, message, nonRetryable: true });
 
 /** POSTs a run's outcome to its callback URL, signed; Temporal retries it with backoff. */
 export function createDeliverWebhook({ http, webhooks, clock = Date.now }: { http: AxiosInstance; webhooks: WebhookSettings; clock?: () => number }) {
-  return async function deliverWebhook({ url: target, tenant, event, deliveryId, body }: WebhookDelivery): Promise<{ status: number; attempt: number }> {
-    const secret = webhooks.secrets[tenant];
-    if (!secret) throw rejected(`tenant "${tenant}" has no webhook signing secret (CHORUS_WEBHOOK_SECRETS)`);
+  return async function deliverWebhook({ url: target, tenant, deliveryId, body }: WebhookDelivery): Promise<{ status: number; attempt: number }> {
+    const secrets = webhooks.secrets[tenant];
+    if (!secrets?.length) throw rejected(`tenant "${tenant}" has no webhook signing secret (CHORUS_WEBHOOK_SECRETS)`);
     const { url, config } = guardedRequest(target, webhooks, (reason) => rejected(`callback ${reason}`));
     const rawBody = JSON.stringify(body);
-    // Signed per attempt: the timestamp says when this attempt was sent.
-    const signature = signWebhook(secret, Math.floor(clock() / 1000), rawBody);
+    // Signed per attempt: the timestamp says when this attempt was sent; the ID stays the delivery's.
+    const timestamp = Math.floor(clock() / 1000);
+    const signature = signWebhook(secrets, deliveryId, timestamp, rawBody);
     try {
       const response = await http.post(url.toString(), rawBody, {
         ...config,
-        headers: { 'content-type': 'application/json', 'chorus-signature': signature, 'chorus-event': event, 'chorus-delivery': deliveryId },
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': deliveryId,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signature,
+        },
         timeout: webhooks.timeoutMs,
         maxRedirects: 0,
         signal: Context.current().cancellationSignal,

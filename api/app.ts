@@ -3,9 +3,10 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import type { ApiSettings } from '../src/config/api';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type ChorusApiSettings } from './app.module';
 import { PinoNestLogger } from './observability/nest-logger';
+import { createOpenApiDocument } from './openapi/document';
 import { createValidationPipe } from './validation';
 
 /** Sets up what every Chorus API instance needs, for `main.ts` and for in-process tests alike. */
@@ -23,15 +24,7 @@ export function configureApp(app: INestApplication, settings: ApiSettings): INes
   });
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Chorus')
-      .setDescription('Durable multi-provider AI workflows on Temporal')
-      .setVersion('1')
-      .addApiKey({ type: 'apiKey', name: 'x-api-key', in: 'header' }, 'api-key')
-      .build(),
-  );
+  const document = createOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

@@ -1,4 +1,4 @@
-import type { PipelineSummary, RunView, StepView } from '../src/contract/api';
+import type { BatchOutcome, PipelineSummary, RunSummary, RunView, ScheduleDetails, ScheduleView, StepView } from '../src/contract/api';
 
 /** Run states in which nothing will change any more. */
 export const isClosed = (run: Pick<RunView, 'status'>) => run.status !== 'RUNNING';
@@ -85,4 +85,71 @@ export function stepChanges(run: RunView, seen: Map<string, string>): string[] {
     lines.push(`${step.id}: ${before === undefined ? state : `${before.split(',')[0]} → ${state}`}`);
   }
   return lines;
+}
+
+/** A table: each column as wide as its widest cell, two spaces apart. */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ')).join('\n');
+}
+
+/** `chorus list`: one run a line, newest first. */
+export function formatRunList(runs: RunSummary[]): string {
+  if (!runs.length) return '(no runs)';
+  return table([
+    ['WORKFLOW', 'PIPELINE', 'STATUS', 'STARTED', 'COST', 'ERROR'],
+    ...runs.map((run) => [
+      run.workflowId,
+      run.pipeline ?? '-',
+      run.status,
+      run.startedAt,
+      run.costUsd === null || run.costUsd === undefined ? '-' : `$${run.costUsd.toFixed(6)}`,
+      run.errorType ?? '',
+    ]),
+  ]);
+}
+
+const timing = (schedule: ScheduleView) =>
+  schedule.cron ? `cron ${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}` : `every ${schedule.every ?? '?'}`;
+
+/** `chorus schedules list`: one schedule a line. */
+export function formatSchedules(schedules: ScheduleView[]): string {
+  if (!schedules.length) return '(no schedules)';
+  return table([
+    ['ID', 'PIPELINE', 'WHEN', 'STATE', 'NEXT RUN'],
+    ...schedules.map((schedule) => [
+      schedule.id,
+      schedule.pipeline ?? '-',
+      timing(schedule),
+      schedule.paused ? 'paused' : 'active',
+      schedule.nextRunTimes[0] ?? '-',
+    ]),
+  ]);
+}
+
+/** `chorus schedules show` (and what create, pause and resume answer). */
+export function formatSchedule(schedule: ScheduleDetails): string {
+  const lines = [
+    `schedule  ${schedule.id}`,
+    `pipeline  ${schedule.pipeline ?? '-'}`,
+    `when      ${timing(schedule)}`,
+    `state     ${schedule.paused ? 'paused' : 'active'}${schedule.note ? ` (${schedule.note})` : ''}`,
+    `created   ${schedule.createdAt}`,
+    `runs      ${schedule.runsStarted} started`,
+  ];
+  if (schedule.nextRunTimes.length) lines.push('next', ...schedule.nextRunTimes.map((time) => `  ${time}`));
+  if (schedule.recentRuns.length) lines.push('recent', ...schedule.recentRuns.map((run) => `  ${run.startedAt}  ${run.workflowId}`));
+  if (schedule.input) lines.push('input', indent(JSON.stringify(schedule.input, null, 2)));
+  return lines.join('\n');
+}
+
+/** `chorus batch reset|rerun`: what matched and what became of each. */
+export function formatBatch(outcome: BatchOutcome): string {
+  const lines = [`${outcome.matched.length} failed run(s) matched${outcome.dryRun ? ' (dry run: nothing done)' : ''}`];
+  if (!outcome.results) lines.push(...outcome.matched.map((run) => `  ${run.workflowId}  ${run.pipeline ?? '-'}  ${run.errorType ?? ''}`.trimEnd()));
+  for (const result of outcome.results ?? []) {
+    const detail = result.newWorkflowId ?? result.newRunId ?? result.reason ?? '';
+    lines.push(`  ${result.workflowId}  ${result.outcome}${detail ? `  ${detail}` : ''}`);
+  }
+  return lines.join('\n');
 }

@@ -19,7 +19,7 @@ export async function notifyWebhook(run: RunState, event: 'run.completed' | 'run
   webhook.status = 'delivering';
   try {
     const body = { event, workflowId, runId, pipeline: pipeline.name, ...outcome };
-    const delivered = await deliverWebhook({ url: webhook.url, tenant, event, deliveryId: `${workflowId}/${runId}`, body });
+    const delivered = await deliverWebhook({ url: webhook.url, tenant, deliveryId: `${workflowId}/${runId}`, body });
     Object.assign(webhook, { status: 'delivered', attempts: delivered.attempt, deliveredAt: new Date().toISOString() });
   } catch (error) {
     if (isCancellation(error)) throw error;

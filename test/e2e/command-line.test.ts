@@ -74,7 +74,14 @@ describe('command lines of the Chorus programs', () => {
 
   it.each([
     ['chorus without a command', 'cli/main.js', [], /Usage: chorus \[options\] \[command\]/],
-    ['chorus run without its pipeline', 'cli/main.js', ['run', '--input', 'input.json'], /error: missing required argument 'pipeline'/],
+    ['chorus run without its pipeline', 'cli/main.js', ['run', '--input', 'input.json'], /error: name a pipeline or pass --definition <file>/],
+    [
+      'chorus run with an unreadable --input',
+      'cli/main.js',
+      ['run', 'classic', '--input', 'no-such-input.json'],
+      /error: cannot read --input no-such-input\.json/,
+    ],
+    ['chorus list with an unknown status', 'cli/main.js', ['list', '--status', 'DONE'], /error: option '--status <status>' argument 'DONE' is invalid/],
     ['chorus run without --input', 'cli/main.js', ['run', 'classic'], /error: required option '-i, --input <file>' not specified/],
     [
       'chorus watch with a bad interval',

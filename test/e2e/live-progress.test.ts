@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type request from 'supertest';
+import { createChorusClient, type ChorusClient } from '../../clients/typescript/src';
 import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
@@ -19,13 +20,17 @@ describe('live progress and approvals', () => {
   let stack: TestStack;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
-  let baseUrl: string;
+  /** The generated client (@chorus/client): the stream's path and its Last-Event-ID header are checked against the OpenAPI document. */
+  let client: ChorusClient;
+  let otherTenant: ChorusClient;
 
   beforeAll(async () => {
     stack = await startTestStack('live-progress', { latencyMs: 150 });
     ({ app, http } = await startApiApp(stack.temporal));
     await app.listen(0, '127.0.0.1');
-    baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    client = createChorusClient({ baseUrl, apiKey: TEST_API_KEY });
+    otherTenant = createChorusClient({ baseUrl, apiKey: SECOND_API_KEY });
   });
   afterAll(async () => {
     await app?.close();
@@ -33,11 +38,15 @@ describe('live progress and approvals', () => {
   });
 
   /** Reads a whole event stream (it ends when the run closes). */
-  async function readEvents(workflowId: string, headers: Record<string, string> = {}): Promise<ServerSentEvent[]> {
-    const response = await fetch(`${baseUrl}/v1/workflows/${workflowId}/events`, { headers: { ...auth, ...headers }, signal: AbortSignal.timeout(30_000) });
+  async function readEvents(workflowId: string, lastEventId?: string): Promise<ServerSentEvent[]> {
+    const { data: text, response } = await client.GET('/v1/workflows/{id}/events', {
+      params: { path: { id: workflowId }, header: lastEventId === undefined ? undefined : { 'Last-Event-ID': lastEventId } },
+      parseAs: 'text',
+      signal: AbortSignal.timeout(30_000),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
-    const text = await response.text();
+    if (text === undefined) throw new Error('the event stream had no body');
     return text
       .split('\n\n')
       .filter((block) => block.startsWith('id:'))
@@ -62,7 +71,7 @@ describe('live progress and approvals', () => {
     expect(final.data).toMatchObject({ workflowId, status: 'COMPLETED', result: { output: { draft: expect.stringContaining('Streaming') } } });
     expect(events.map((event) => event.id)).toEqual([...events.map((event) => event.id)].sort((a, b) => a - b));
 
-    const resumed = await readEvents(workflowId, { 'last-event-id': String(events[2].id) });
+    const resumed = await readEvents(workflowId, String(events[2].id));
     expect(resumed.map((event) => event.id)).toEqual(events.slice(3).map((event) => event.id));
   });
 
@@ -77,7 +86,7 @@ describe('live progress and approvals', () => {
 
   it('answers 404 for another tenant’s run, before streaming anything', async () => {
     const workflowId = await start({ pipeline: 'classic', input: { prompt: 'Mine' } });
-    const response = await fetch(`${baseUrl}/v1/workflows/${workflowId}/events`, { headers: { 'x-api-key': SECOND_API_KEY } });
+    const { response } = await otherTenant.GET('/v1/workflows/{id}/events', { params: { path: { id: workflowId } }, parseAs: 'text' });
     expect(response.status).toBe(404);
     await http.get(`/v1/workflows/${workflowId}/result?waitSeconds=20`).set(auth).expect(200);
   });

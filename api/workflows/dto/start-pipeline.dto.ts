@@ -30,7 +30,8 @@ export class StartPipelineDto {
   input!: Record<string, unknown>;
 
   @ApiPropertyOptional({
-    description: "Where the run's outcome is POSTed when it closes, signed with the tenant's webhook secret (Chorus-Signature header).",
+    description:
+      "Where the run's outcome is POSTed when it closes, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) with the tenant's whsec_ secret.",
     example: 'https://example.com/hooks/chorus',
   })
   @IsOptional()
