@@ -423,6 +423,16 @@ export interface components {
              * @example https://example.com/hooks/chorus
              */
             callbackUrl?: string;
+            /**
+             * @description A cap on what this run's provider calls may cost (USD) or use (tokens); with the definition's own budget, the stricter of the two holds. Each call reserves its worst case before it is sent; one that does not fit fails BudgetExceeded.
+             * @example {
+             *       "maxCostUsd": 0.5
+             *     }
+             */
+            budget?: {
+                maxCostUsd?: number;
+                maxTokens?: number;
+            };
         };
         TerminateRunDto: {
             /** @description Why; recorded in the run history. */
