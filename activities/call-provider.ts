@@ -13,6 +13,10 @@ import { WIRE_ADAPTERS } from './providers';
 import { resolveImage } from './images';
 import type { RunIsOpen } from './run-status';
 import { planTask } from './tasks';
+import { WIRE_STREAMS } from './providers/streams';
+import { postStreamed } from './streamed-call';
+import { attemptTokens } from './token-publisher';
+import type { TokenStream } from '../src/streaming/token-stream';
 
 /** A step's call as the activity gets it: the definition's call spec, with its templates rendered. */
 export interface ProviderStepInput extends Pick<
@@ -40,6 +44,11 @@ export interface ActivityDeps {
   answered?: AnsweredCalls;
   /** Whether a run is still open, so a call kept for a retry stops once its run has closed. @default unknown: such a call runs to its end */
   runIsOpen?: RunIsOpen;
+  /**
+   * Where token events go: with it, every provider call streams from the provider and publishes its
+   * text as it comes (the result is the same StepResult). @default none: calls do not stream
+   */
+  tokens?: Pick<TokenStream, 'publish'>;
 }
 
 /**
@@ -108,6 +117,7 @@ export function createCallProvider({
   pacer = NO_PACING,
   answered,
   runIsOpen,
+  tokens,
 }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
@@ -193,25 +203,28 @@ export function createCallProvider({
               recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS,
             })
           : undefined;
-        let response;
+        const run = context.info.workflowExecution;
+        const streamed =
+          tokens && run ? attemptTokens(tokens, run.runId, { step: input.stepId, call: context.info.activityId, attempt: context.info.attempt }) : undefined;
+        const signal = answerable?.signal ?? context.cancellationSignal;
+        let body: unknown;
         try {
-          response = await http.post(request.url, request.body, {
-            headers: request.headers,
-            timeout: providers.requestTimeoutMs,
-            signal: answerable?.signal ?? context.cancellationSignal,
-            responseType: 'json',
-          });
+          body = streamed
+            ? await postStreamed(http, request, WIRE_STREAMS[endpoint.wire], { timeoutMs: providers.requestTimeoutMs, signal, onText: streamed.text })
+            : (await http.post(request.url, request.body, { headers: request.headers, timeout: providers.requestTimeoutMs, signal, responseType: 'json' }))
+                .data;
         } finally {
           answerable?.release();
+          // Every token is stored before the result is: a reader that sees the step done has all its text.
+          await streamed?.flushed();
         }
         const latencyMs = clock() - startedAt;
         let answer;
         try {
-          answer = adapter.parseAnswer(response.data, call);
+          answer = adapter.parseAnswer(body, call);
         } catch (error) {
           if (error instanceof ZodError) {
-            const typeOfBody =
-              typeof response.data === 'string' ? 'not JSON' : error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+            const typeOfBody = typeof body === 'string' ? 'not JSON' : error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
             throw malformedResponse(input.provider, typeOfBody);
           }
           throw error;
