@@ -24,6 +24,8 @@ import { BatchController } from './workflows/batch.controller';
 import { LiveRunReader } from './workflows/live-run-reader';
 import { RunAdminService } from './workflows/run-admin.service';
 import { RunEventsService } from './workflows/run-events.service';
+import { TokenEvents } from './streaming/token-events';
+import type { TokenStream } from '../src/streaming/token-stream';
 import { WorkflowsController } from './workflows/workflows.controller';
 import { RunReadService } from './workflows/run-read.service';
 import { RunStartService } from './workflows/run-start.service';
@@ -35,11 +37,13 @@ export interface ChorusApiSettings {
   encryption?: EncryptionSettings;
   /** Request logs and Nest's own messages; silent when absent (tests). */
   logger?: Logger;
+  /** Where token events come from. @default Redis Streams at CHORUS_REDIS_URL when set, else none */
+  tokenStream?: TokenStream;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ api, temporal, encryption, logger }: ChorusApiSettings): DynamicModule {
+  static forRoot({ api, temporal, encryption, logger, tokenStream }: ChorusApiSettings): DynamicModule {
     const pipelines = new PipelinesService(api);
     const metrics = new ApiMetrics();
     const codec: Provider[] = encryption ? [{ provide: CODEC, useValue: new EncryptionCodec(encryption) }, CodecAccessGuard] : [];
@@ -62,6 +66,7 @@ export class AppModule {
         LiveRunReader,
         RunAdminService,
         RunEventsService,
+        { provide: TokenEvents, useValue: TokenEvents.create(tokenStream, api.rateLimit.redisUrl) },
         SchedulesService,
       ],
     };

@@ -20,6 +20,7 @@ import { createRunMetrics } from './run-metrics';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
 import { workerIdentity } from '../src/temporal/worker-readiness';
+import { createRedisTokenStream } from '../src/streaming/redis-token-stream';
 import { createChorusWorker, createProviderPacer, providerRates } from './worker';
 
 const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WARN', debug: 'INFO', trace: 'DEBUG', silent: 'ERROR' } as const;
@@ -65,8 +66,19 @@ async function main() {
   if (Object.keys(providerRates(settings)).length && !settings.redisUrl) {
     logger.info('provider rate limits are paced per worker process; with several worker processes set CHORUS_REDIS_URL to hold them in every 1 s window');
   }
+  // Token events need a transport the API can read: without Redis, provider calls do not stream.
+  let tokenErrorLogged = false;
+  const tokens = settings.redisUrl
+    ? createRedisTokenStream(settings.redisUrl, {
+        onError: (error) => {
+          if (!tokenErrorLogged) logger.warn({ err: error.message }, 'Redis unreachable: token events are lost until it is back (results are not)');
+          tokenErrorLogged = true;
+        },
+      })
+    : undefined;
   const { worker, connection } = await createChorusWorker({
     pacer,
+    tokens,
     temporal,
     providers,
     worker: settings,
@@ -82,7 +94,15 @@ async function main() {
   const running = worker.run();
   polling = () => worker.getState() === 'RUNNING';
   logger.info(
-    { queues, address: temporal.address, namespace: temporal.namespace, simulated, metrics: metricsServer?.url, limits: settings.providerLimits },
+    {
+      queues,
+      address: temporal.address,
+      namespace: temporal.namespace,
+      simulated,
+      metrics: metricsServer?.url,
+      limits: settings.providerLimits,
+      tokenEvents: tokens ? 'redis' : 'off',
+    },
     `Chorus worker polling task queues ${queues.map((queue) => `"${queue}"`).join(', ')} on ${temporal.address}` +
       (simulated.length ? ` (simulated providers: ${simulated.join(', ')})` : ''),
   );
@@ -91,6 +111,7 @@ async function main() {
   }
   // ChorusWorker.run resolves after the SDK's own SIGINT/SIGTERM handling has drained in-flight work.
   await running;
+  await tokens?.close();
   await connection.close();
   await metricsServer?.close();
   await tracing?.shutdown();

@@ -15,6 +15,7 @@ import type { ProviderSettings } from '../src/config/providers';
 import { temporalConnectionOptions, type TemporalSettings } from '../src/config/temporal';
 import type { WebhookSettings } from '../src/config/webhooks';
 import type { WorkerSettings } from '../src/config/worker';
+import type { TokenStream } from '../src/streaming/token-stream';
 import type { ProviderName } from '../src/pipeline/providers';
 import { queueRoles, taskQueueOf, type QueueRole } from '../src/pipeline/task-queues';
 import { temporalLoggerAtLeast } from '../src/observability/logger';
@@ -45,6 +46,8 @@ export interface ChorusWorkerOptions {
   tracing?: Pick<Tracing, 'spanProcessor' | 'resource'>;
   /** Spaces provider requests to their limits; the worker closes it when it stops. @default createProviderPacer without logging */
   pacer?: ProviderPacer;
+  /** Where provider calls publish their text as it streams in; the caller closes it. @default none: calls do not stream */
+  tokens?: TokenStream;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -171,6 +174,7 @@ export async function createChorusWorker(
     webhooks: options.webhooks,
     pacer,
     answered: new AnsweredCalls(),
+    tokens: options.tokens,
     // The worker's own connection: a call kept for a retry asks whether its run is still open.
     runIsOpen: runIsOpenVia(
       new Client({ connection, namespace: options.temporal.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) }),

@@ -8,6 +8,9 @@ import type { Principal } from '../auth/principal';
 import { decodedPayload } from '../temporal/payloads';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import { RunReadService } from './run-read.service';
+import { TOKEN_STREAM_START, isTokenId, type TokenEvent } from '../../src/streaming/token-stream';
+import { NO_TOKEN_TRANSPORT, TokenEvents } from '../streaming/token-events';
+import { TokenRelay } from '../streaming/token-relay';
 
 const { EventType } = temporal.api.enums.v1;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -38,6 +41,16 @@ export interface StepEvent {
 export const stepOfActivity = (activityId: string) => activityId.replace(/(\[\d+\])?(~[a-z]+)?$/, '');
 
 /**
+ * Where a client is in a run's events: the last history event and the last token event it has.
+ * With token events an event's ID is `<history>:<token>` (both positions at once, so a reconnect
+ * resumes each source exactly); without, it is the history event ID alone, as before.
+ */
+export function parseEventCursor(lastEventId: string | undefined): { history: number; token: string } {
+  const match = /^(\d+)(?::(\d+-\d+))?$/.exec(lastEventId?.trim() ?? '');
+  return { history: match ? Number(match[1]) : 0, token: match?.[2] && isTokenId(match[2]) ? match[2] : TOKEN_STREAM_START };
+}
+
+/**
  * Live progress as Server-Sent Events, read from the run's Temporal history: each event's ID is the
  * history event ID, so a client that reconnects with Last-Event-ID resumes exactly where it left off
  * (even on another API instance). The only payload read is an approval's answer (its step), through
@@ -49,18 +62,54 @@ export class RunEventsService {
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(TEMPORAL_SETTINGS) private readonly temporal: TemporalSettings,
     private readonly runs: RunReadService,
+    private readonly tokens: TokenEvents,
   ) {}
 
   async stream(workflowId: string, principal: Principal, lastEventId: string | undefined, request: Request, response: Response): Promise<void> {
     // Ownership is checked before any byte is sent, so a foreign run is a plain 404.
     const { runId } = await this.runs.describeOwned(workflowId, principal);
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (id: number, event: string, data: unknown) => response.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const resumeAfter = /^\d+$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
+    const write = (id: string, event: string, data: unknown) => {
+      if (!response.writableEnded) response.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const cursor = parseEventCursor(lastEventId);
+    const resumeAfter = cursor.history;
+    let historyAt = cursor.history;
     const abort = new AbortController();
     request.on('close', () => abort.abort());
     const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     const deadline = Date.now() + MAX_STREAM_MS;
+
+    // Token events, when a transport carries them; the stream says at once whether it has them (an event without ID).
+    const tokenStream = this.tokens.stream;
+    const notice = (available: boolean, reason?: string) =>
+      response.write(`event: tokens\ndata: ${JSON.stringify({ available, ...(available ? { transport: tokenStream?.transport } : { reason }) })}\n\n`);
+    let relay: TokenRelay | undefined;
+    let tokenAt = cursor.token;
+    const idAt = (history: number) => (tokenStream ? `${history}:${tokenAt}` : String(history));
+    const send = (id: number, event: string, data: unknown) => {
+      historyAt = id;
+      write(idAt(id), event, data);
+    };
+    let tokensFailed = false;
+    if (tokenStream) {
+      notice(true);
+      relay = new TokenRelay(
+        tokenStream,
+        runId,
+        cursor.token,
+        (event: TokenEvent) => {
+          tokenAt = event.id;
+          write(idAt(historyAt), event.kind, tokenEventData(event));
+        },
+        (error) => {
+          if (tokensFailed) return;
+          tokensFailed = true;
+          notice(false, `token transport failed: ${error.message}`);
+        },
+      );
+      relay.start();
+    } else notice(false, NO_TOKEN_TRANSPORT);
 
     const scheduled = new Map<number, string>();
     const attempts = new Map<number, number>();
@@ -81,8 +130,11 @@ export class RunEventsService {
           const decided = event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED;
           const change = decided ? await this.approvalDecided(event) : this.stepChange(event, scheduled, attempts);
           if (id <= resumeAfter) continue;
+          const closes = event.eventType !== null && event.eventType !== undefined && CLOSE_EVENTS.has(event.eventType);
+          // A call's text is stored before its result: what is stored now goes out before its step ends or the run does.
+          if (((change && change.status !== 'running') || closes) && !tokensFailed) await relay?.drain();
           if (change) send(id, 'step', change);
-          if (event.eventType !== null && event.eventType !== undefined && CLOSE_EVENTS.has(event.eventType)) {
+          if (closes) {
             send(id, 'run', await this.runs.describeRun(workflowId, principal));
             return;
           }
@@ -93,6 +145,7 @@ export class RunEventsService {
       if (!abort.signal.aborted) response.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
     } finally {
       clearInterval(keepAlive);
+      await relay?.stop();
       response.end();
     }
   }
@@ -141,4 +194,9 @@ export class RunEventsService {
         return undefined;
     }
   }
+}
+
+/** What a token event says: its call and attempt, and the text piece. */
+function tokenEventData({ step, call, attempt, text, kind }: TokenEvent) {
+  return kind === 'token' ? { step, call, attempt, text } : { step, call, attempt };
 }

@@ -19,6 +19,10 @@ function eventOf(id: string, fields: string[]): TokenEvent {
   };
 }
 
+/** XREAD's answer for one stream: `[[key, [[id, [field, value, …]], …]]]`, or null when nothing came. */
+const entries = (answer: unknown): TokenEvent[] =>
+  ((answer as [string, [string, string[]][]][] | null)?.[0]?.[1] ?? []).map(([id, fields]) => eventOf(id, fields));
+
 /**
  * Token events in Redis Streams, one stream per run (`chorus:tokens:<runId>`): XADD with an
  * approximate MAXLEN and a TTL renewed by every event, read with XREAD BLOCK on a connection of the
@@ -48,16 +52,20 @@ export function createRedisTokenStream(
         onError?.(error as Error);
       }
     },
+    async readAfter(runId, afterId) {
+      return entries(await publisher.xread('COUNT', READ_COUNT, 'STREAMS', keyOf(runId), afterId));
+    },
     openReader(runId) {
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false });
       connection.on('error', (error: Error) => onError?.(error));
       readers.add(connection);
       return {
         async read(afterId, blockMs) {
-          const answer = (await (blockMs > 0
-            ? connection.xread('COUNT', READ_COUNT, 'BLOCK', blockMs, 'STREAMS', keyOf(runId), afterId)
-            : connection.xread('COUNT', READ_COUNT, 'STREAMS', keyOf(runId), afterId))) as [string, [string, string[]][]][] | null;
-          return (answer?.[0]?.[1] ?? []).map(([id, fields]) => eventOf(id, fields));
+          return entries(
+            await (blockMs > 0
+              ? connection.xread('COUNT', READ_COUNT, 'BLOCK', blockMs, 'STREAMS', keyOf(runId), afterId)
+              : connection.xread('COUNT', READ_COUNT, 'STREAMS', keyOf(runId), afterId)),
+          );
         },
         async close() {
           readers.delete(connection);

@@ -34,6 +34,8 @@ export interface TokenStream {
   readonly transport: 'redis' | 'memory';
   /** Appends an event to the run's stream; never throws (a lost token must not fail a provider call). */
   publish(runId: string, event: TokenEventInput): Promise<void>;
+  /** The events after `afterId` stored now, without waiting (beside a reader's blocking read). */
+  readAfter(runId: string, afterId: string): Promise<TokenEvent[]>;
   openReader(runId: string): TokenReader;
   close(): Promise<void>;
 }
@@ -90,6 +92,7 @@ export function createMemoryTokenStream(limits: TokenStreamLimits = {}, clock: (
     if (!run) runs.set(runId, (run = { events: [], expiresAt: clock() + ttlMs, waiters: new Set() }));
     return run;
   };
+  const eventsAfter = (runId: string, afterId: string) => (runs.get(runId)?.events ?? []).filter((event) => compareTokenIds(event.id, afterId) > 0);
   return {
     transport: 'memory',
     async publish(runId, event) {
@@ -100,10 +103,13 @@ export function createMemoryTokenStream(limits: TokenStreamLimits = {}, clock: (
       run.expiresAt = clock() + ttlMs;
       for (const wake of [...run.waiters]) wake();
     },
+    async readAfter(runId, afterId) {
+      return eventsAfter(runId, afterId);
+    },
     openReader(runId) {
       let closed = false;
       let wakeReader: (() => void) | undefined;
-      const after = (afterId: string) => (runs.get(runId)?.events ?? []).filter((event) => compareTokenIds(event.id, afterId) > 0);
+      const after = (afterId: string) => eventsAfter(runId, afterId);
       return {
         async read(afterId, blockMs) {
           const ready = after(afterId);

@@ -51,7 +51,7 @@ export async function startTestStack(
   simulatorOptions: SimulatorOptions = {},
   /** Or settings made from the simulator's URL, e.g. configured instances the simulator serves under /compat/<name>. */
   providerOverrides: Partial<ProviderSettings> | ((simulatorUrl: string) => Partial<ProviderSettings>) = {},
-  workerOptions: Pick<ChorusWorkerOptions, 'webhooks'> = {},
+  workerOptions: Pick<ChorusWorkerOptions, 'webhooks' | 'tokens'> = {},
 ): Promise<TestStack> {
   const temporal = testTemporalSettings(name);
   const simulator = await startSimulator(simulatorOptions);
