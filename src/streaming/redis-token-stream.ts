@@ -34,8 +34,9 @@ export function createRedisTokenStream(
   { limits = {}, onError }: { limits?: TokenStreamLimits; onError?: (error: Error) => void } = {},
 ): TokenStream {
   const { maxEventsPerRun, ttlMs } = { ...DEFAULT_TOKEN_LIMITS, ...limits };
-  // Publishing never waits for a Redis that is down: a command fails at once and the token is lost, not the call.
-  const publisher = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000, lazyConnect: false });
+  // Commands sent while connecting wait for the connection, but only through one reconnect attempt: a
+  // Redis that is down fails them within moments, and the token is lost, not the provider call.
+  const publisher = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000, lazyConnect: false });
   publisher.on('error', (error: Error) => onError?.(error));
   const readers = new Set<Redis>();
   return {
