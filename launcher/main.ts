@@ -128,9 +128,12 @@ async function main() {
     await waitUntil(`the provider simulator at ${simulatorUrl}`, () => httpOk(`${simulatorUrl}/healthz`), STARTUP_TIMEOUT_MS);
   }
 
-  // Several workers hold provider rate limits in every 1 s window only when they pace through one Redis.
-  let redisNote = '';
-  if (workerCount > 1 && !settings.redisUrl) {
+  // One Redis carries token streaming from the workers to the API, and lets several workers hold
+  // provider rate limits in every 1 s window: started whenever redis-server is installed.
+  let redisNote: string;
+  if (settings.redisUrl) {
+    redisNote = `  Redis        ${settings.redisUrl} (CHORUS_REDIS_URL: token streaming, shared provider pacing and API rate limits)`;
+  } else {
     const redisServer = onPath('redis-server', env);
     if (redisServer) {
       const port = await freeLoopbackPort();
@@ -138,9 +141,12 @@ async function main() {
       const redisUrl = `redis://127.0.0.1:${port}`;
       env.CHORUS_REDIS_URL = redisUrl;
       await waitUntil(`redis-server on ${port}`, () => redisAnswers(port), STARTUP_TIMEOUT_MS, 200);
-      redisNote = `  Redis        ${redisUrl} (the workers share provider pacing, the API its rate limits)`;
+      redisNote = `  Redis        ${redisUrl} (token streaming on /v1/workflows/:id/events; the workers share provider pacing, the API its rate limits)`;
     } else {
-      redisNote = '  Redis        none: each worker paces provider calls on its own (install redis-server or set CHORUS_REDIS_URL to share limits)';
+      redisNote =
+        '  Redis        none: no token streaming (live progress has step events only)' +
+        (workerCount > 1 ? ', and each worker paces provider calls on its own' : '') +
+        '; install redis-server or set CHORUS_REDIS_URL';
     }
   }
 

@@ -24,7 +24,7 @@ export interface LauncherSettings {
   workerQueues: readonly QueueRole[];
   /** CHORUS_WORKER_METRICS_PORT of the first worker; the next workers take the next ports. @default 0 (off) */
   workerMetricsPort: number;
-  /** CHORUS_REDIS_URL. @default none: with several workers the launcher starts a redis-server when one is installed */
+  /** CHORUS_REDIS_URL. @default none: the launcher starts a redis-server when one is installed (token streaming, shared pacing) */
   redisUrl?: string;
   /** CHORUS_ENCRYPTION_KEYS is set: the dev server's Web UI then decodes payloads through the API's /codec. */
   encryption: boolean;
