@@ -7,19 +7,25 @@ export interface AttemptTokens {
 }
 
 /**
- * Publishes an attempt's token events without making the provider call wait for them: each publish
- * is chained after the one before (so the stream keeps their order) and none can fail the call.
+ * Publishes an attempt's token events without making the provider call wait for them. Each is sent
+ * at once: a transport keeps the order it is called in (Redis pipelines one connection's commands in
+ * order), so no publish waits for the one before, and none can fail the call.
  */
 export function attemptTokens(
   tokens: Pick<TokenStream, 'publish'>,
   runId: string,
   { step, call, attempt }: { step: string; call: string; attempt: number },
 ): AttemptTokens {
-  let chain = tokens.publish(runId, { kind: 'attempt', step, call, attempt });
+  const pending = new Set<Promise<void>>();
+  const publish = (event: Parameters<TokenStream['publish']>[1]) => {
+    const sent = tokens.publish(runId, event).finally(() => pending.delete(sent));
+    pending.add(sent);
+  };
+  publish({ kind: 'attempt', step, call, attempt });
   return {
-    text(piece) {
-      chain = chain.then(() => tokens.publish(runId, { kind: 'token', step, call, attempt, text: piece }));
+    text: (piece) => publish({ kind: 'token', step, call, attempt, text: piece }),
+    flushed: async () => {
+      await Promise.all([...pending]);
     },
-    flushed: () => chain,
   };
 }

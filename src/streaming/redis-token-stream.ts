@@ -45,7 +45,7 @@ export function createRedisTokenStream(
       const key = keyOf(runId);
       try {
         await publisher
-          .multi()
+          .pipeline()
           .xadd(key, 'MAXLEN', '~', maxEventsPerRun, '*', 'k', kind, 's', step, 'c', call, 'a', attempt, ...(text === undefined ? [] : ['t', text]))
           .pexpire(key, ttlMs)
           .exec();
