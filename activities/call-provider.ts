@@ -9,6 +9,7 @@ import type { AnsweredCalls } from './answered-calls';
 import { malformedResponse, modelLacksCapability, toProviderFailure, unfinishedAnswer, unknownProvider } from './errors';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
+import type { ProviderSlots } from './provider-slots';
 import { WIRE_ADAPTERS } from './providers';
 import { resolveImage } from './images';
 import type { RunIsOpen } from './run-status';
@@ -40,6 +41,8 @@ export interface ActivityDeps {
   answered?: AnsweredCalls;
   /** Whether a run is still open, so a call kept for a retry stops once its run has closed. @default unknown: such a call runs to its end */
   runIsOpen?: RunIsOpen;
+  /** Bounds each provider's calls at once in this process, local activities included. @default unbounded (remote: the queue's worker slots) */
+  slots?: ProviderSlots;
 }
 
 /**
@@ -91,11 +94,21 @@ const RUN_RECHECK_WITHOUT_HEARTBEAT_MS = 1000;
 /** Clocks of worker and server differ a little: a TIMED_OUT this close to startToClose is that timeout. */
 const STEP_TIMEOUT_SLACK_MS = 250;
 
-/** One activity of one run: Temporal retries keep it, a reset run gets a new one. */
+/**
+ * One activity of one run: Temporal retries keep it, a reset run gets a new one. A local
+ * activity's ID is its sequence number in the run, which a replay of the run gives it again.
+ */
 function answeredCallKey(info: Info): string | undefined {
   const run = info.workflowExecution;
-  return run ? `${run.workflowId}/${run.runId}/${info.activityId}` : undefined;
+  return run ? `${run.workflowId}/${run.runId}/${info.isLocal ? 'local:' : ''}${info.activityId}` : undefined;
 }
+
+/**
+ * Whether an earlier execution of this call may have got an answer: a remote activity's retry; any
+ * local activity, since one whose workflow task was lost (server down, task timed out) runs again
+ * from attempt 1 when the workflow is replayed.
+ */
+const mayHaveAnsweredBefore = (info: Info) => info.isLocal || info.attempt > 1;
 
 const failureTypeOf = (error: unknown) => (error instanceof ApplicationFailure ? (error.type ?? 'Error') : ((error as Error | undefined)?.name ?? 'Error'));
 
@@ -108,6 +121,7 @@ export function createCallProvider({
   pacer = NO_PACING,
   answered,
   runIsOpen,
+  slots,
 }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
@@ -151,7 +165,7 @@ export function createCallProvider({
       const key = answered && answeredCallKey(context.info);
       // When this attempt's own startToClose runs out: a call still going then is one the step gave up on as too slow.
       const stepDeadline = attemptStartedAt + context.info.startToCloseTimeoutMs - STEP_TIMEOUT_SLACK_MS;
-      if (key && context.info.attempt > 1) {
+      if (key && mayHaveAnsweredBefore(context.info)) {
         const earlier = await answered!.earlier(key);
         if (earlier) {
           context.log.info('provider answer reused: Temporal had not recorded the attempt that got it', {
@@ -184,27 +198,34 @@ export function createCallProvider({
           stopSequences: input.stopSequences,
         };
         const request = adapter.toHttpRequest(call, endpoint);
-        pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
-        const startedAt = clock();
-        const answerable = key
-          ? answerableSignal(context.cancellationSignal, {
-              stepTimedOut: () => clock() >= stepDeadline,
-              runClosed,
-              recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS,
-            })
-          : undefined;
+        // A call waits for a free slot of its provider, then for its turn in the provider's pace.
+        const releaseSlot = slots ? await slots.acquire(input.provider, context.cancellationSignal) : undefined;
         let response;
+        let latencyMs;
         try {
-          response = await http.post(request.url, request.body, {
-            headers: request.headers,
-            timeout: providers.requestTimeoutMs,
-            signal: answerable?.signal ?? context.cancellationSignal,
-            responseType: 'json',
-          });
+          pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
+          const startedAt = clock();
+          const answerable = key
+            ? answerableSignal(context.cancellationSignal, {
+                stepTimedOut: () => clock() >= stepDeadline,
+                runClosed,
+                recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS,
+              })
+            : undefined;
+          try {
+            response = await http.post(request.url, request.body, {
+              headers: request.headers,
+              timeout: providers.requestTimeoutMs,
+              signal: answerable?.signal ?? context.cancellationSignal,
+              responseType: 'json',
+            });
+          } finally {
+            answerable?.release();
+          }
+          latencyMs = clock() - startedAt;
         } finally {
-          answerable?.release();
+          releaseSlot?.();
         }
-        const latencyMs = clock() - startedAt;
         let answer;
         try {
           answer = adapter.parseAnswer(response.data, call);
