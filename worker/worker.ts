@@ -165,6 +165,7 @@ export async function createChorusWorker(
     shutdownGraceTime: settings.shutdownGraceMs,
   } satisfies Partial<WorkerOptions>;
   const pacer = options.pacer ?? (await createProviderPacer(settings, options.temporal));
+  const concurrencyOf = (provider: ProviderName) => settings.providerLimits?.[provider]?.maxConcurrency ?? settings.maxConcurrentActivities;
   const activities = createActivities({
     http: createProviderHttpClient(),
     providers: options.providers,
@@ -173,7 +174,7 @@ export async function createChorusWorker(
     pacer,
     answered: new AnsweredCalls(),
     // Local activities run in the workflows' Worker, whose slots all providers share: each provider keeps its own bound.
-    slots: new ProviderSlots((provider) => settings.providerLimits?.[provider]?.maxConcurrency ?? settings.maxConcurrentActivities),
+    slots: new ProviderSlots(concurrencyOf),
     // The worker's own connection: a call kept for a retry asks whether its run is still open.
     runIsOpen: runIsOpenVia(
       new Client({ connection, namespace: options.temporal.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) }),
@@ -199,6 +200,8 @@ export async function createChorusWorker(
             // Webhook deliveries and local provider calls run next to the workflows.
             activities,
             maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+            // Room for every provider's own bound at once (the SDK's default, 100, would cap them all together).
+            maxConcurrentLocalActivityExecutions: Object.keys(options.providers.endpoints).reduce((sum, provider) => sum + concurrencyOf(provider), 0),
             sinks: { ...runSinks(options.runMetrics), ...(tracing ? { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } : {}) },
           }),
         );
