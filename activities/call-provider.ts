@@ -9,6 +9,7 @@ import type { AnsweredCalls } from './answered-calls';
 import { malformedResponse, modelLacksCapability, toProviderFailure, unfinishedAnswer, unknownProvider } from './errors';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
+import type { ProviderSlots } from './provider-slots';
 import { WIRE_ADAPTERS } from './providers';
 import { resolveImage } from './images';
 import type { RunIsOpen } from './run-status';
@@ -49,6 +50,8 @@ export interface ActivityDeps {
    * text as it comes (the result is the same StepResult). @default none: calls do not stream
    */
   tokens?: Pick<TokenStream, 'publish'>;
+  /** Bounds each provider's calls at once in this process, local activities included. @default unbounded (remote: the queue's worker slots) */
+  slots?: ProviderSlots;
 }
 
 /**
@@ -100,11 +103,21 @@ const RUN_RECHECK_WITHOUT_HEARTBEAT_MS = 1000;
 /** Clocks of worker and server differ a little: a TIMED_OUT this close to startToClose is that timeout. */
 const STEP_TIMEOUT_SLACK_MS = 250;
 
-/** One activity of one run: Temporal retries keep it, a reset run gets a new one. */
+/**
+ * One activity of one run: Temporal retries keep it, a reset run gets a new one. A local
+ * activity's ID is its sequence number in the run, which a replay of the run gives it again.
+ */
 function answeredCallKey(info: Info): string | undefined {
   const run = info.workflowExecution;
-  return run ? `${run.workflowId}/${run.runId}/${info.activityId}` : undefined;
+  return run ? `${run.workflowId}/${run.runId}/${info.isLocal ? 'local:' : ''}${info.activityId}` : undefined;
 }
+
+/**
+ * Whether an earlier execution of this call may have got an answer: a remote activity's retry; any
+ * local activity, since one whose workflow task was lost (server down, task timed out) runs again
+ * from attempt 1 when the workflow is replayed.
+ */
+const mayHaveAnsweredBefore = (info: Info) => info.isLocal || info.attempt > 1;
 
 const failureTypeOf = (error: unknown) => (error instanceof ApplicationFailure ? (error.type ?? 'Error') : ((error as Error | undefined)?.name ?? 'Error'));
 
@@ -118,6 +131,7 @@ export function createCallProvider({
   answered,
   runIsOpen,
   tokens,
+  slots,
 }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
@@ -161,7 +175,7 @@ export function createCallProvider({
       const key = answered && answeredCallKey(context.info);
       // When this attempt's own startToClose runs out: a call still going then is one the step gave up on as too slow.
       const stepDeadline = attemptStartedAt + context.info.startToCloseTimeoutMs - STEP_TIMEOUT_SLACK_MS;
-      if (key && context.info.attempt > 1) {
+      if (key && mayHaveAnsweredBefore(context.info)) {
         const earlier = await answered!.earlier(key);
         if (earlier) {
           context.log.info('provider answer reused: Temporal had not recorded the attempt that got it', {
@@ -194,31 +208,38 @@ export function createCallProvider({
           stopSequences: input.stopSequences,
         };
         const request = adapter.toHttpRequest(call, endpoint);
-        pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
-        const startedAt = clock();
-        const answerable = key
-          ? answerableSignal(context.cancellationSignal, {
-              stepTimedOut: () => clock() >= stepDeadline,
-              runClosed,
-              recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS,
-            })
-          : undefined;
-        const run = context.info.workflowExecution;
-        const streamed =
-          tokens && run ? attemptTokens(tokens, run.runId, { step: input.stepId, call: context.info.activityId, attempt: context.info.attempt }) : undefined;
-        const signal = answerable?.signal ?? context.cancellationSignal;
+        // A call waits for a free slot of its provider, then for its turn in the provider's pace.
+        const releaseSlot = slots ? await slots.acquire(input.provider, context.cancellationSignal) : undefined;
         let body: unknown;
+        let latencyMs;
         try {
-          body = streamed
-            ? await postStreamed(http, request, WIRE_STREAMS[endpoint.wire], { timeoutMs: providers.requestTimeoutMs, signal, onText: streamed.text })
-            : (await http.post(request.url, request.body, { headers: request.headers, timeout: providers.requestTimeoutMs, signal, responseType: 'json' }))
-                .data;
+          pacedMs = await waitForTurn(pacer, input.provider, (ms) => context.sleep(ms));
+          const startedAt = clock();
+          const answerable = key
+            ? answerableSignal(context.cancellationSignal, {
+                stepTimedOut: () => clock() >= stepDeadline,
+                runClosed,
+                recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS,
+              })
+            : undefined;
+          const run = context.info.workflowExecution;
+          const streamed =
+            tokens && run ? attemptTokens(tokens, run.runId, { step: input.stepId, call: context.info.activityId, attempt: context.info.attempt }) : undefined;
+          const signal = answerable?.signal ?? context.cancellationSignal;
+          try {
+            body = streamed
+              ? await postStreamed(http, request, WIRE_STREAMS[endpoint.wire], { timeoutMs: providers.requestTimeoutMs, signal, onText: streamed.text })
+              : (await http.post(request.url, request.body, { headers: request.headers, timeout: providers.requestTimeoutMs, signal, responseType: 'json' }))
+                  .data;
+          } finally {
+            answerable?.release();
+            // Every token is stored before the result is: a reader that sees the step done has all its text.
+            await streamed?.flushed();
+          }
+          latencyMs = clock() - startedAt;
         } finally {
-          answerable?.release();
-          // Every token is stored before the result is: a reader that sees the step done has all its text.
-          await streamed?.flushed();
+          releaseSlot?.();
         }
-        const latencyMs = clock() - startedAt;
         let answer;
         try {
           answer = adapter.parseAnswer(body, call);

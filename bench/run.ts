@@ -1,9 +1,9 @@
 /**
- * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit] [--label name]
+ * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit,peer] [--label name]
  *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1]`
  *
  * Starts its own stack on free loopback ports, measures Chorus against a plain Express gateway
- * calling the same simulator in the same run, writes bench/results/<label>.{json,md,svg}, and
+ * calling the same simulator in the same run (and, in `peer`, against Portkey's gateway), writes bench/results/<label>.{json,md,svg}, and
  * stops every child it started.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,6 +11,7 @@ import { Agent } from 'node:http';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { runLoad, summarize, type LoadResult } from './lib/load';
@@ -18,9 +19,12 @@ import { cpuMeter, round, sampleMemory, stopAll } from './lib/processes';
 import { writeReports } from './lib/report';
 import { API_KEY, BenchStack } from './lib/stack';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
+import { loadPipelineDirectory } from '../src/pipeline/registry';
+import type { PipelineDefinition } from '../src/pipeline/types';
+import { projectRoot } from '../src/project-root';
 import type { SimulatorStats } from './sim-process';
 
-const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit'] as const;
+const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit', 'peer'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Plan {
@@ -34,6 +38,8 @@ interface Plan {
   scaling: { latencyMs: number; maxActivities: number; concurrency: number; count: number; maxMs: number };
   /** Three workers sharing pacing through Redis, each provider limited to `limitPerSec`. */
   rateLimit: { latencyMs: number; limitPerSec: number; concurrency: number; count: number; maxMs: number };
+  /** One OpenAI call, one at a time: directly, through Portkey's gateway, and as a one-step Chorus run in each mode. */
+  peer: { latencyMs: number; count: number };
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
@@ -53,6 +59,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     memory: { latencyMs: 1000, inFlight: 500, holdMs: 12_000, startConcurrency: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 24, maxMs: 20_000 },
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 200, maxMs: 40_000 },
+    peer: { latencyMs: 50, count: 40 },
   },
   full: {
     warmup: 30,
@@ -69,6 +76,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     memory: { latencyMs: 1000, inFlight: 1000, holdMs: 45_000, startConcurrency: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 60, maxMs: 45_000 },
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 600, maxMs: 90_000 },
+    peer: { latencyMs: 50, count: 200 },
   },
 };
 
@@ -175,6 +183,16 @@ const FAN_OUT_PIPELINE = {
   name: 'bench-fan-out',
   steps: [{ id: 'all', parallel: PROVIDER_NAMES.map((provider) => ({ id: provider, provider, task: 'generate', prompt: '{{input.prompt}}' })) }],
 };
+
+/** The classic pipeline with its calls as local activities (`execution: local`), sent inline. */
+const CLASSIC_LOCAL: PipelineDefinition = { ...loadPipelineDirectory(join(projectRoot(), 'pipelines')).get('classic')!, execution: 'local' };
+
+/** One OpenAI call, the peer comparison's unit of work. */
+const oneCallPipeline = (execution: 'remote' | 'local'): PipelineDefinition => ({
+  name: `bench-one-call-${execution}`,
+  execution,
+  steps: [{ id: 'draft', provider: 'openai', task: 'generate', prompt: '{{input.prompt}}' }],
+});
 
 /** Starts the named pipeline, or an inline definition. */
 async function startViaApi(http: AxiosInstance, apiUrl: string, index: number, signal?: AbortSignal, pipeline: string | object = 'classic'): Promise<string> {
@@ -368,10 +386,70 @@ async function measured(stack: BenchStack, what: string, load: () => Promise<Loa
   return { load: result, simulator, cpuMsPerPipeline };
 }
 
+/**
+ * The same OpenAI chat call four ways, one at a time, the paths alternating so drift in machine
+ * load hits all alike: straight to the simulator, through Portkey's gateway, and as a one-step
+ * Chorus run (POST, then long-poll the result) in each execution mode.
+ */
+async function peerSideBySide(stack: BenchStack, http: AxiosInstance, plan: Plan['peer']) {
+  const portkeyUrl = await stack.startPortkey();
+  await stack.setLatency(plan.latencyMs);
+  const openaiUrl = `${stack.simulatorUrl}/openai/v1`;
+  const body = (i: number) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt(i) }] });
+  const expectOk = (what: string, response: { status: number; data: unknown }) => {
+    if (response.status !== 200) throw new Error(`${what} answered ${response.status}: ${JSON.stringify(response.data).slice(0, 160)}`);
+  };
+  const paths: Record<string, (i: number) => Promise<void>> = {
+    direct: async (i) => expectOk('direct', await http.post(`${openaiUrl}/chat/completions`, body(i), { headers: { authorization: 'Bearer sk-bench' } })),
+    portkey: async (i) =>
+      expectOk(
+        'portkey',
+        await http.post(`${portkeyUrl}/v1/chat/completions`, body(i), {
+          headers: { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': openaiUrl },
+        }),
+      ),
+    chorusRemote: (i) => chorusPipeline(http, stack.apiUrl, i, undefined, undefined, oneCallPipeline('remote')),
+    chorusLocal: (i) => chorusPipeline(http, stack.apiUrl, i, undefined, undefined, oneCallPipeline('local')),
+  };
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map((name) => [name, []]));
+  // A few of each first: connection pools, the gateway's JIT, the workflow cache.
+  for (let i = 0; i < 5; i++) for (const call of Object.values(paths)) await call(-10 - i);
+  for (let i = 0; i < plan.count; i++) {
+    for (const [name, call] of Object.entries(paths)) {
+      const t0 = performance.now();
+      await call(i);
+      samples[name].push(performance.now() - t0);
+    }
+  }
+  const latency = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, summarize(values)]));
+  const overOf = (name: string) => round(latency[name].p50 - latency.direct.p50);
+  const overheadOverDirectMsP50 = { portkey: overOf('portkey'), chorusRemote: overOf('chorusRemote'), chorusLocal: overOf('chorusLocal') };
+  const gateway = Math.max(overheadOverDirectMsP50.portkey, 0.1);
+  const peer = {
+    ...plan,
+    gateway: '@portkey-ai/gateway',
+    latencyMs: latency,
+    overheadOverDirectMsP50,
+    ratioToGateway: {
+      chorusRemote: round(overheadOverDirectMsP50.chorusRemote / gateway, 1),
+      chorusLocal: round(overheadOverDirectMsP50.chorusLocal / gateway, 1),
+    },
+    targetOverDirectMs: ONE_CALL_TARGET_MS,
+  };
+  log(
+    `peer (one OpenAI call, p50 over direct ${latency.direct.p50} ms): Portkey +${overheadOverDirectMsP50.portkey} ms, ` +
+      `Chorus remote +${overheadOverDirectMsP50.chorusRemote} ms (${peer.ratioToGateway.chorusRemote}×), local +${overheadOverDirectMsP50.chorusLocal} ms (${peer.ratioToGateway.chorusLocal}×)`,
+  );
+  return peer;
+}
+
+/** The issue's goal for a one-call run over a direct call. */
+const ONE_CALL_TARGET_MS = 15;
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const plan = PLANS[options.mode];
-  const hardLimitMs = options.mode === 'quick' ? 170_000 : 840_000;
+  const hardLimitMs = options.mode === 'quick' ? 300_000 : 900_000;
   const hardLimit = setTimeout(() => {
     console.error(`[bench] hard time limit of ${hardLimitMs / 1000} s reached; stopping the stack and writing what was measured`);
     process.exitCode = 2;
@@ -422,8 +500,12 @@ async function main() {
       const chorus = await measured(stack, `overhead chorus @${latencyMs} ms`, () =>
         runLoad(load, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)),
       );
+      const chorusLocal = await measured(stack, `overhead chorus local @${latencyMs} ms`, () =>
+        runLoad(load, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal, undefined, CLASSIC_LOCAL)),
+      );
       const b = baseline.load.latencyMs;
       const c = chorus.load.latencyMs;
+      const cl = chorusLocal.load.latencyMs;
       const timeline = await historyTimeline(stack, http);
       log(`one run: ${JSON.stringify(timeline.client)}; history: ${timeline.phases.map((phase) => `${phase.phase} ${phase.totalMs} ms`).join(', ')}`);
       results.overhead = {
@@ -434,7 +516,13 @@ async function main() {
         chorus,
         ratio: { p50: round(c.p50 / b.p50, 3), p95: round(c.p95 / b.p95, 3), p99: round(c.p99 / b.p99, 3) },
         overheadPerStepMs: { p50: round((c.p50 - b.p50) / 3), p95: round((c.p95 - b.p95) / 3), p99: round((c.p99 - b.p99) / 3) },
+        chorusLocal,
+        ratioLocal: { p50: round(cl.p50 / b.p50, 3), p95: round(cl.p95 / b.p95, 3), p99: round(cl.p99 / b.p99, 3) },
+        overheadPerStepMsLocal: { p50: round((cl.p50 - b.p50) / 3), p95: round((cl.p95 - b.p95) / 3), p99: round((cl.p99 - b.p99) / 3) },
       };
+      log(
+        `overhead per step p50: remote ${(results.overhead as { overheadPerStepMs: { p50: number } }).overheadPerStepMs.p50} ms, local ${round((cl.p50 - b.p50) / 3)} ms`,
+      );
     }
 
     if (options.only.has('start')) {
@@ -502,7 +590,17 @@ async function main() {
         const chorus = await measured(stack, `throughput chorus c=${run.concurrency}`, () =>
           runLoad(run, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal)),
         );
-        runs.push({ ...run, baseline, chorus, ratio: round(chorus.load.steadyThroughputPerSec / baseline.load.steadyThroughputPerSec, 3) });
+        const chorusLocal = await measured(stack, `throughput chorus local c=${run.concurrency}`, () =>
+          runLoad(run, (i, signal) => chorusPipeline(http, stack.apiUrl, i, signal, undefined, CLASSIC_LOCAL)),
+        );
+        runs.push({
+          ...run,
+          baseline,
+          chorus,
+          chorusLocal,
+          ratio: round(chorus.load.steadyThroughputPerSec / baseline.load.steadyThroughputPerSec, 3),
+          ratioLocal: round(chorusLocal.load.steadyThroughputPerSec / baseline.load.steadyThroughputPerSec, 3),
+        });
       }
       results.throughput = { simulatorLatencyMs: plan.throughput.latencyMs, workers: stack.workers.length, runs };
     }
@@ -606,6 +704,11 @@ async function main() {
       log(
         `rate limit: utilization ${JSON.stringify(rateLimit.utilizationByProvider)}, peak per 1 s ${JSON.stringify(run.simulator.peakRatePerSecByProvider)}, 429s ${run.simulator.rateLimited429}`,
       );
+    }
+
+    if (options.only.has('peer')) {
+      http = httpClient();
+      results.peer = await peerSideBySide(stack, http, plan.peer);
     }
   } catch (error) {
     console.error(`[bench] failed: ${(error as Error).stack ?? (error as Error).message}`);

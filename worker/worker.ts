@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, type InjectedSinks, type State, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type InjectedSinks, type State, type WorkerOptions } from '@temporalio/worker';
 import axios from 'axios';
 import { createActivities } from '../activities';
 import { AnsweredCalls } from '../activities/answered-calls';
 import type { ProviderCallMetrics } from '../activities/metrics';
 import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../activities/provider-pacer';
+import { ProviderSlots } from '../activities/provider-slots';
 import { runIsOpenVia } from '../activities/run-status';
 import type { ProviderSettings } from '../src/config/providers';
 import { temporalConnectionOptions, type TemporalSettings } from '../src/config/temporal';
@@ -167,6 +168,7 @@ export async function createChorusWorker(
     shutdownGraceTime: settings.shutdownGraceMs,
   } satisfies Partial<WorkerOptions>;
   const pacer = options.pacer ?? (await createProviderPacer(settings, options.temporal));
+  const concurrencyOf = (provider: ProviderName) => settings.providerLimits?.[provider]?.maxConcurrency ?? settings.maxConcurrentActivities;
   const activities = createActivities({
     http: createProviderHttpClient(),
     providers: options.providers,
@@ -175,27 +177,35 @@ export async function createChorusWorker(
     pacer,
     answered: new AnsweredCalls(),
     tokens: options.tokens,
+    // Local activities run in the workflows' Worker, whose slots all providers share: each provider keeps its own bound.
+    slots: new ProviderSlots(concurrencyOf),
     // The worker's own connection: a call kept for a retry asks whether its run is still open.
     runIsOpen: runIsOpenVia(
       new Client({ connection, namespace: options.temporal.namespace, ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}) }),
     ),
   });
   const tracing = options.tracing;
+  const activityInterceptors: ActivityInterceptorsFactory[] = tracing ? [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] : [];
 
   const workers = new Map<QueueRole, Worker>();
   try {
     for (const role of roles) {
       const taskQueue = taskQueueOf(options.temporal.taskQueue, role);
       if (role === 'workflows') {
+        const { interceptors, ...code } = await workflowCode(options);
         workers.set(
           role,
           await Worker.create({
             ...common,
             taskQueue,
-            ...(await workflowCode(options)),
-            // Webhook deliveries run next to the workflows: they belong to no provider's queue or limit.
+            ...code,
+            // Local provider calls are traced like remote ones.
+            interceptors: { ...interceptors, activity: activityInterceptors },
+            // Webhook deliveries and local provider calls run next to the workflows.
             activities,
             maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+            // Room for every provider's own bound at once (the SDK's default, 100, would cap them all together).
+            maxConcurrentLocalActivityExecutions: Object.keys(options.providers.endpoints).reduce((sum, provider) => sum + concurrencyOf(provider), 0),
             sinks: { ...runSinks(options.runMetrics), ...(tracing ? { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } : {}) },
           }),
         );
@@ -210,7 +220,7 @@ export async function createChorusWorker(
             maxConcurrentActivityTaskExecutions: limits.maxConcurrency ?? settings.maxConcurrentActivities,
             // Enforced by the server for the whole queue, so every worker sends the same value.
             ...(limits.maxRps ? { maxTaskQueueActivitiesPerSecond: limits.maxRps } : {}),
-            ...(tracing ? { interceptors: { activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })] } } : {}),
+            interceptors: { activity: activityInterceptors },
           }),
         );
       }

@@ -37,7 +37,7 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
             step.id,
             `${step.id}[${index}]`,
             { ...run.scope, item: list[index], index },
-            run.run.defaults,
+            run.run,
             run.budget,
           );
           break;

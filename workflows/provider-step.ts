@@ -1,14 +1,26 @@
-import { ActivityCancellationType, isCancellation, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+  type ActivityOptions,
+  type LocalActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import type { ChorusActivities, ProviderStepInput } from '../activities';
 import { describeRefusal, type BudgetLedger } from '../src/pipeline/budget';
 import { durationMs } from '../src/pipeline/duration';
 import { FailureType } from '../src/pipeline/failures';
 import { renderTemplate } from '../src/pipeline/template';
 import {
+  DEFAULT_EXECUTION,
   DEFAULT_STEP_RETRY_BUDGET,
+  type ExecutionMode,
   type FallbackTarget,
   type ParallelStep,
   type ProviderCallSpec,
+  type PipelineRunInput,
   type ProviderStep,
   type RunDefaults,
   type StepFailureInfo,
@@ -35,6 +47,15 @@ function retryLimits(spec: ProviderCallSpec, defaults: RunDefaults | undefined):
   return { maximumAttempts, budget };
 }
 
+function retryPolicy(spec: ProviderCallSpec, maximumAttempts: number | undefined): RetryPolicy {
+  return {
+    ...(maximumAttempts === undefined ? {} : { maximumAttempts }),
+    initialInterval: durationMs(spec.retry?.initialInterval ?? DEFAULT_BACKOFF.initialInterval),
+    backoffCoefficient: spec.retry?.backoffCoefficient ?? DEFAULT_BACKOFF.backoffCoefficient,
+    maximumInterval: durationMs(spec.retry?.maximumInterval ?? DEFAULT_BACKOFF.maximumInterval),
+  };
+}
+
 function activityOptions(spec: ProviderCallSpec, activityId: string, provider: ProviderName, defaults: RunDefaults | undefined): ActivityOptions {
   const { maximumAttempts, budget } = retryLimits(spec, defaults);
   return {
@@ -46,18 +67,44 @@ function activityOptions(spec: ProviderCallSpec, activityId: string, provider: P
     ...(budget === undefined ? {} : { scheduleToCloseTimeout: durationMs(budget) }),
     // A cancelled run closes only after its provider call has really stopped.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      ...(maximumAttempts === undefined ? {} : { maximumAttempts }),
-      initialInterval: durationMs(spec.retry?.initialInterval ?? DEFAULT_BACKOFF.initialInterval),
-      backoffCoefficient: spec.retry?.backoffCoefficient ?? DEFAULT_BACKOFF.backoffCoefficient,
-      maximumInterval: durationMs(spec.retry?.maximumInterval ?? DEFAULT_BACKOFF.maximumInterval),
-    },
+    retry: retryPolicy(spec, maximumAttempts),
   };
 }
 
 /** The text a call sends besides its prompt, as the ledger estimates its input: the task's schema and labels go into its instructions. */
 function instructionChars(spec: ProviderCallSpec): number {
   return (spec.schema ? JSON.stringify(spec.schema).length : 0) + (spec.labels?.join(', ').length ?? 0);
+}
+
+/**
+ * A retry wait up to this long stays in the worker (no server round trip); a longer one becomes a
+ * durable timer, so a crash during it repeats nothing and the workflow task is not held open.
+ */
+const LOCAL_RETRY_THRESHOLD = '5s';
+
+/**
+ * The same policy for a local activity: the budget bounds every attempt and wait (scheduleToClose),
+ * startToClose each attempt. No heartbeat: a dead worker is noticed by its workflow task's timeout.
+ */
+function localActivityOptions(spec: ProviderCallSpec, defaults: RunDefaults | undefined): LocalActivityOptions {
+  const { maximumAttempts, budget } = retryLimits(spec, defaults);
+  return {
+    startToCloseTimeout: durationMs(spec.timeout?.startToClose ?? DEFAULT_START_TO_CLOSE),
+    ...(budget === undefined ? {} : { scheduleToCloseTimeout: durationMs(budget) }),
+    localRetryThreshold: LOCAL_RETRY_THRESHOLD,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: retryPolicy(spec, maximumAttempts),
+  };
+}
+
+/** A step's own mode, else its pipeline's, else the default. */
+export function executionOf(spec: ProviderCallSpec, run: PipelineRunInput): ExecutionMode {
+  return spec.execution ?? run.pipeline.execution ?? DEFAULT_EXECUTION;
+}
+
+function callProviderFor(spec: ProviderCallSpec, activityId: string, provider: ProviderName, run: PipelineRunInput): ChorusActivities['callProvider'] {
+  if (executionOf(spec, run) === 'local') return proxyLocalActivities<ChorusActivities>(localActivityOptions(spec, run.defaults)).callProvider;
+  return proxyActivities<ChorusActivities>(activityOptions(spec, activityId, provider, run.defaults)).callProvider;
 }
 
 /**
@@ -71,7 +118,7 @@ export async function callWithFallback(
   stepId: string,
   activityId: string,
   scope: Record<string, unknown>,
-  defaults: RunDefaults | undefined,
+  run: PipelineRunInput,
   budget?: BudgetLedger,
 ): Promise<StepResult> {
   const request: ProviderStepInput = asStepFailure(stepId, () => ({
@@ -102,7 +149,7 @@ export async function callWithFallback(
       firstFailure ??= { provider: target.provider, info: { type: FailureType.BudgetExceeded, message: describeRefusal(refusal) }, error: undefined };
       continue;
     }
-    const { callProvider } = proxyActivities<ChorusActivities>(activityOptions(spec, targetActivityId, target.provider, defaults));
+    const callProvider = callProviderFor(spec, targetActivityId, target.provider, run);
     try {
       const result = await callProvider({ ...request, provider: target.provider, model: target.model });
       budget?.settle(targetActivityId, result);
@@ -125,7 +172,7 @@ export async function runProviderStep(step: ProviderStep, run: RunState): Promis
   const state = run.entry(step.id);
   state.status = 'running';
   try {
-    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run.defaults, run.budget);
+    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run, run.budget);
     run.outputs[step.id] = result;
     state.status = 'done';
     state.attempts = result.attempt;

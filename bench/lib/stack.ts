@@ -156,6 +156,32 @@ export class BenchStack {
     return worker;
   }
 
+  /**
+   * Portkey's open-source gateway (`@portkey-ai/gateway`), the peer a plain gateway user would pick,
+   * on a free loopback port; it reaches the simulator through `x-portkey-custom-host`.
+   */
+  async startPortkey(): Promise<string> {
+    const entry = join(this.distRoot, '..', 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    spawnChild(
+      'portkey',
+      process.execPath,
+      ['--require', join(this.distRoot, 'bench', 'loopback-only.js'), entry, `--port=${port}`, '--headless'],
+      isolatedEnv({ NODE_ENV: 'production' }),
+    );
+    await waitUntil(
+      `the Portkey gateway on ${port}`,
+      () =>
+        fetch(url)
+          .then((response) => response.ok)
+          .catch(() => false),
+      30_000,
+      200,
+    );
+    return url;
+  }
+
   /** A throwaway redis-server (Debian's) the workers share provider pacing in; stopped with every other child. */
   async startRedis(): Promise<string> {
     const port = await freePort();

@@ -37,6 +37,18 @@ export interface StepTimeouts {
   heartbeat?: string;
 }
 
+/**
+ * Where a step's provider calls run. `remote`: an activity on the provider's own task queue, any
+ * worker serving that queue runs it, each attempt recorded by the server as it starts and ends.
+ * `local`: a local activity in the workflow's own worker, its result recorded with the next
+ * workflow task completion (sequential local steps share one workflow task): no round trip per
+ * step, but a crashed worker repeats every call of the workflow task it had not completed.
+ */
+export const EXECUTION_MODES = ['remote', 'local'] as const;
+export type ExecutionMode = (typeof EXECUTION_MODES)[number];
+/** The mode of a pipeline and step that name none; runs recorded before modes existed are all remote. */
+export const DEFAULT_EXECUTION: ExecutionMode = 'remote';
+
 /** Another provider/model to try once a step's retries are exhausted or its provider fails for good. */
 export interface FallbackTarget {
   provider: ProviderName;
@@ -66,6 +78,8 @@ export interface ProviderCallSpec {
   retry?: StepRetryPolicy;
   timeout?: StepTimeouts;
   fallback?: FallbackTarget[];
+  /** Where this call runs (its fallbacks too). @default the pipeline's `execution` */
+  execution?: ExecutionMode;
 }
 
 export interface ProviderStep extends ProviderCallSpec {
@@ -146,6 +160,8 @@ export interface PipelineDefinition {
   output?: Record<string, string | string[]>;
   /** A cap on what the run's provider calls may cost or use; each call reserves its worst case before it is sent. */
   budget?: RunBudgetLimits;
+  /** Where provider calls run unless a step says otherwise. @default DEFAULT_EXECUTION */
+  execution?: ExecutionMode;
 }
 
 /** Retry budget of a step whose definition sets neither `retry.budget` nor `retry.maximumAttempts`. */

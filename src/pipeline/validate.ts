@@ -8,6 +8,7 @@ import {
   isApprovalStep,
   isMapStep,
   isParallelStep,
+  EXECUTION_MODES,
   STEP_TASKS,
   type MapStep,
   type PipelineDefinition,
@@ -38,6 +39,9 @@ const RetrySchema = z
     maximumInterval: duration.optional(),
   })
   .strict();
+const executionMode = z
+  .enum(EXECUTION_MODES)
+  .describe('remote: an activity on the provider task queue (default); local: a local activity in the workflow worker, faster, a crash repeats more calls');
 const TimeoutSchema = z.object({ startToClose: duration.optional(), heartbeat: duration.optional() }).strict();
 /** A run's spending cap: the definition's, or a start request's (the stricter of the two holds). */
 export const BudgetSchema = z
@@ -69,6 +73,7 @@ function stepSchemas(providers: readonly ProviderName[]) {
     retry: RetrySchema.optional(),
     timeout: TimeoutSchema.optional(),
     fallback: z.array(FallbackSchema).max(PIPELINE_LIMITS.fallbacks).optional(),
+    execution: executionMode.optional(),
   };
   const CallSpecSchema = z.object(callSpecShape).strict();
   const ProviderStepSchema = z.object({ id: stepId, when: condition.optional(), ...callSpecShape }).strict();
@@ -109,6 +114,7 @@ function stepSchemas(providers: readonly ProviderName[]) {
         .max(PIPELINE_LIMITS.steps),
       output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
       budget: BudgetSchema.optional(),
+      execution: executionMode.optional(),
     })
     .strict();
 

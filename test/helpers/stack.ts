@@ -51,8 +51,9 @@ export async function startTestStack(
   simulatorOptions: SimulatorOptions = {},
   /** Or settings made from the simulator's URL, e.g. configured instances the simulator serves under /compat/<name>. */
   providerOverrides: Partial<ProviderSettings> | ((simulatorUrl: string) => Partial<ProviderSettings>) = {},
-  workerOptions: Pick<ChorusWorkerOptions, 'webhooks' | 'tokens'> = {},
+  workerOptions: Pick<ChorusWorkerOptions, 'webhooks' | 'tokens'> & { settings?: Partial<ChorusWorkerOptions['worker']> } = {},
 ): Promise<TestStack> {
+  const { settings, ...options } = workerOptions;
   const temporal = testTemporalSettings(name);
   const simulator = await startSimulator(simulatorOptions);
   const providers = simulatedProviders(simulator.url, typeof providerOverrides === 'function' ? providerOverrides(simulator.url) : providerOverrides);
@@ -60,10 +61,10 @@ export async function startTestStack(
   const { worker } = await createChorusWorker({
     temporal,
     providers,
-    worker: { maxConcurrentActivities: 100, maxConcurrentWorkflowTasks: 20, shutdownGraceMs: 1000 },
+    worker: { maxConcurrentActivities: 100, maxConcurrentWorkflowTasks: 20, shutdownGraceMs: 1000, ...settings },
     workflowBundle: await workflowBundle(),
     connection: nativeConnection,
-    ...workerOptions,
+    ...options,
   });
   const workerStopped = worker.run();
   const connection = await Connection.connect({ address: temporal.address });

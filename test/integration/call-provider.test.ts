@@ -218,6 +218,24 @@ describe('callProvider activity', () => {
       expect(providerRequests() - before).toBe(2);
     });
 
+    it('a local activity run again from attempt 1 (its workflow task was lost, the run replayed) takes the answer its first execution got', async () => {
+      const activities = answeredActivities();
+      const before = providerRequests();
+      const local = (activityId: string) =>
+        new MockActivityEnvironment(
+          { attempt: 1, isLocal: true, activityId, startToCloseTimeoutMs: 5000, workflowExecution: { workflowId: 'wf-answered', runId: 'run-local' } },
+          quiet,
+        );
+      const first = await callAs(activities, local('1'), step({ provider: 'cohere' }));
+      const replayed = await callAs(activities, local('1'), step({ provider: 'cohere' }));
+      expect(providerRequests() - before).toBe(1);
+      expect(replayed).toEqual(first);
+      // The run's next local activity is another call; a remote attempt 1 never reuses (it is the first).
+      await callAs(activities, local('2'), step({ provider: 'cohere' }));
+      await callAs(activities, attempt(1, '1', 5000), step({ provider: 'cohere' }));
+      expect(providerRequests() - before).toBe(3);
+    });
+
     it('a retry that comes while the first call still runs waits for it instead of calling again', async () => {
       const activities = answeredActivities();
       const before = providerRequests();
