@@ -7,7 +7,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type ChorusApiSettings } from './app.module';
 import { PinoNestLogger } from './observability/nest-logger';
 import { createOpenApiDocument } from './openapi/document';
-import { createValidationPipe } from './validation';
+import { createValidationPipe, PathIdPipe } from './validation';
 
 /** Sets up what every Chorus API instance needs, for `main.ts` and for in-process tests alike. */
 export function configureApp(app: INestApplication, settings: ApiSettings): INestApplication {
@@ -22,7 +22,7 @@ export function configureApp(app: INestApplication, settings: ApiSettings): INes
     allowedHeaders: ['content-type', 'x-api-key', 'authorization', 'idempotency-key', 'x-namespace'],
     credentials: true,
   });
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new PathIdPipe(), createValidationPipe());
   app.enableShutdownHooks();
   const document = createOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });

@@ -1,5 +1,20 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type PipeTransform, type ValidationError } from '@nestjs/common';
+import { registerDecorator, type ValidationArguments } from 'class-validator';
 import { badRequest, type FieldProblem } from './errors/bad-request';
+
+/** Workflow and schedule IDs are VARCHAR(255) in Temporal's SQL stores: no longer ID can name anything. */
+const MAX_ID_CHARACTERS = 255;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Why Temporal cannot store `text` as sent, or undefined: PostgreSQL text holds no NUL (the dev
+ * server's SQLite does, so only a cluster would fail), and a lone surrogate has no UTF-8 form.
+ */
+export function temporalTextProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+  if (LONE_SURROGATE.test(text)) return 'must not contain a lone UTF-16 surrogate (\\ud800-\\udfff)';
+  return undefined;
+}
 
 function problemsOf(errors: ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((error) => {
@@ -17,4 +32,28 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     exceptionFactory: (errors) => badRequest(problemsOf(errors)),
   });
+}
+
+/** Every path parameter names a run, a schedule or a pipeline: one Temporal could never store is a 400, not a lookup. */
+export class PathIdPipe implements PipeTransform {
+  transform(value: unknown, { type, data }: ArgumentMetadata): unknown {
+    if (type !== 'param' || typeof value !== 'string') return value;
+    const reason = temporalTextProblem(value) ?? ([...value].length > MAX_ID_CHARACTERS ? `must be at most ${MAX_ID_CHARACTERS} characters` : undefined);
+    if (reason) throw badRequest([{ field: data ?? 'path', reason }]);
+    return value;
+  }
+}
+
+/** A request text that Temporal stores as a string (a reason, a note, a comment): see temporalTextProblem. */
+export function IsTemporalText(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isTemporalText',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || temporalTextProblem(value) === undefined,
+        defaultMessage: ({ property, value }: ValidationArguments) => `${property} ${temporalTextProblem(value as string)}`,
+      },
+    });
 }

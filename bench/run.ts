@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit,peer] [--label name]
- *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1]`
+ *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1] [--cluster]`
  *
- * Starts its own stack on free loopback ports, measures Chorus against a plain Express gateway
+ * Starts its own stack on free loopback ports (with --cluster, the two-node PostgreSQL cluster instead of the dev server), measures Chorus against a plain Express gateway
  * calling the same simulator in the same run (and, in `peer`, against Portkey's gateway), writes bench/results/<label>.{json,md,svg}, and
  * stops every child it started.
  */
@@ -89,6 +89,7 @@ interface CliOptions {
   workerEnv: Record<string, string>;
   baselineKeepAlive: boolean;
   workers: number;
+  cluster: boolean;
 }
 
 function parseArgs(argv: string[]): CliOptions {
@@ -101,6 +102,7 @@ function parseArgs(argv: string[]): CliOptions {
     workerEnv: {},
     baselineKeepAlive: true,
     workers: 1,
+    cluster: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -124,6 +126,7 @@ function parseArgs(argv: string[]): CliOptions {
       options.workerEnv[key] = rest.join('=');
     } else if (arg === '--baseline-keepalive') options.baselineKeepAlive = value() !== '0';
     else if (arg === '--workers') options.workers = Math.max(1, Math.min(3, Number(value())));
+    else if (arg === '--cluster') options.cluster = true;
     else throw new Error(`unknown argument ${arg}`);
   }
   options.label ||= options.mode;
@@ -369,7 +372,7 @@ interface RunResult {
 
 async function measured(stack: BenchStack, what: string, load: () => Promise<LoadResult>): Promise<RunResult> {
   await stack.simulatorCall({ type: 'clear' });
-  const meter = cpuMeter(stack.pids());
+  const meter = cpuMeter(stack.pids(), stack.processTrees);
   const result = await load();
   const cpu = meter.stop();
   const cpuMsPerPipeline = Object.fromEntries(Object.entries(cpu).map(([name, ms]) => [name, round(ms / Math.max(1, result.completed), 1)]));
@@ -449,20 +452,6 @@ const ONE_CALL_TARGET_MS = 15;
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const plan = PLANS[options.mode];
-  const hardLimitMs = options.mode === 'quick' ? 300_000 : 900_000;
-  const hardLimit = setTimeout(() => {
-    console.error(`[bench] hard time limit of ${hardLimitMs / 1000} s reached; stopping the stack and writing what was measured`);
-    process.exitCode = 2;
-    void stopAll();
-    setTimeout(() => process.exit(2), 30_000).unref();
-  }, hardLimitMs);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`[bench] ${signal}: stopping everything`);
-      void stopAll().finally(() => process.exit(130));
-    });
-  }
-
   const startedAt = new Date();
   const environment = { loadAvgAtStart: loadavg().map((value) => round(value, 2)), jestProcessesAtStart: jestProcessesRunning() };
   const stack = new BenchStack({
@@ -470,8 +459,23 @@ async function main() {
     dynamicConfig: options.dynamicConfig,
     workerEnv: options.workerEnv,
     baselineKeepAlive: options.baselineKeepAlive,
+    cluster: options.cluster,
     log,
   });
+  const hardLimitMs = options.mode === 'quick' ? 300_000 : 900_000;
+  const hardLimit = setTimeout(() => {
+    console.error(`[bench] hard time limit of ${hardLimitMs / 1000} s reached; stopping the stack and writing what was measured`);
+    process.exitCode = 2;
+    void Promise.all([stack.close(), stopAll()]);
+    setTimeout(() => process.exit(2), 30_000).unref();
+  }, hardLimitMs);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`[bench] ${signal}: stopping everything`);
+      void Promise.all([stack.close(), stopAll()]).finally(() => process.exit(130));
+    });
+  }
+
   const results: Record<string, unknown> = {};
   try {
     log(`mode ${options.mode}, scenarios ${[...options.only].join(', ')}; starting the stack in ${stack.tmp}`);
@@ -728,7 +732,8 @@ async function main() {
     machine: machineFacts(stack),
     environment: { ...environment, loadAvgAtEnd: loadavg().map((value) => round(value, 2)), jestProcessesAtEnd: jestProcessesRunning() },
     settings: {
-      sqlitePragmas: ['journal_mode=wal', ...options.sqlitePragmas],
+      temporal: options.cluster ? 'cluster' : 'dev-server',
+      sqlitePragmas: options.cluster ? [] : ['journal_mode=wal', ...options.sqlitePragmas],
       dynamicConfig: options.dynamicConfig,
       workerEnv: options.workerEnv,
       workers: options.workers,

@@ -151,6 +151,15 @@ export class TemporalCluster {
       throw new Error(`Temporal node ${index + 1} exited (${managed.child.exitCode ?? managed.child.signalCode}) before serving:\n${tail(node.logFile)}`);
   }
 
+  /** Process IDs of the running nodes and of the PostgreSQL postmaster, by name (`temporal-1`, …, `postgres`), for CPU accounting. */
+  processIds(): Record<string, number> {
+    const ids: Record<string, number> = {};
+    for (const node of this.nodes) if (node.process?.child.pid) ids[`temporal-${node.index + 1}`] = node.process.child.pid;
+    const postgres = this.postgres?.pid;
+    if (postgres) ids.postgres = postgres;
+    return ids;
+  }
+
   /** SIGKILL, as a crashed machine would: no drain, no goodbye to the ring. */
   async killNode(index: number): Promise<void> {
     const managed = this.nodes[index].process;

@@ -102,8 +102,10 @@ async function main() {
       metrics: metricsServer?.url,
       limits: settings.providerLimits,
       tokenEvents: tokens ? 'redis' : 'off',
+      deployment: settings.deployment,
     },
     `Chorus worker polling task queues ${queues.map((queue) => `"${queue}"`).join(', ')} on ${temporal.address}` +
+      (settings.deployment ? ` as version ${settings.deployment.deploymentName}.${settings.deployment.buildId}` : '') +
       (simulated.length ? ` (simulated providers: ${simulated.join(', ')})` : ''),
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

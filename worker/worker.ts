@@ -166,6 +166,10 @@ export async function createChorusWorker(
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     shutdownGraceTime: settings.shutdownGraceMs,
+    // Every queue of the build polls as its version: a pinned run's provider calls then go to workers of its own build too.
+    ...(settings.deployment
+      ? { workerDeploymentOptions: { useWorkerVersioning: true, version: settings.deployment, defaultVersioningBehavior: 'PINNED' } }
+      : {}),
   } satisfies Partial<WorkerOptions>;
   const pacer = options.pacer ?? (await createProviderPacer(settings, options.temporal));
   const concurrencyOf = (provider: ProviderName) => settings.providerLimits?.[provider]?.maxConcurrency ?? settings.maxConcurrentActivities;

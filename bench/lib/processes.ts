@@ -1,5 +1,5 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -153,24 +153,54 @@ export const round = (value: number, digits = 1) => Math.round(value * 10 ** dig
 
 const TICKS_PER_SECOND = 100;
 
-/** CPU time (user + system) a process has used so far, in ms. */
-export function cpuMs(pid: number): number {
+/** The fields of /proc/<pid>/stat after the command name, or undefined once the process is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return NaN;
+    return undefined;
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms. */
+export function cpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND : NaN;
+}
+
+/**
+ * CPU time of a process and all its descendants, in ms: each living one's own time plus what the
+ * children it reaped used (a PostgreSQL postmaster forks a backend per connection).
+ */
+export function cpuTreeMs(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const parent = Number(statFields(Number(entry))?.[1]);
+    if (parent) children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  if (!statFields(pid)) return NaN;
+  let ticks = 0;
+  const pending = [pid];
+  while (pending.length) {
+    const current = pending.pop()!;
+    const fields = statFields(current);
+    if (!fields) continue;
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    pending.push(...(children.get(current) ?? []));
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 /** CPU ms each process spends between `start` and `stop`; the bench process itself is `loadgen`. */
-export function cpuMeter(pids: Record<string, number>) {
+export function cpuMeter(pids: Record<string, number>, /** Names measured with their descendants (cpuTreeMs). */ trees: ReadonlySet<string> = new Set()) {
   const all = { ...pids, loadgen: process.pid };
-  const before = Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, cpuMs(pid)]));
+  const read = (name: string, pid: number) => (trees.has(name) ? cpuTreeMs(pid) : cpuMs(pid));
+  const before = Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, read(name, pid)]));
   return {
     stop(): Record<string, number> {
-      return Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, round(cpuMs(pid) - before[name], 0)]));
+      return Object.fromEntries(Object.entries(all).map(([name, pid]) => [name, round(read(name, pid) - before[name], 0)]));
     },
   };
 }

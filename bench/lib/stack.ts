@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { TemporalCluster } from '../../cluster/cluster';
+import { loadClusterSettings } from '../../src/config/cluster';
 import { ensureTemporalCli } from '../../src/temporal/cli';
+import { TEMPORAL_SERVER_VERSION } from '../../src/temporal/server-build';
 import { devServerArgs } from '../../src/temporal/dev-server';
 import { redisAnswers, redisServerArgs } from '../../src/process/redis';
 import type { SimulatorCommand, SimulatorStats } from '../sim-process';
@@ -21,6 +24,8 @@ export interface StackOptions {
   /** Env applied to every worker (CHORUS_WORKER_MAX_ACTIVITIES, ...). */
   workerEnv: Record<string, string>;
   baselineKeepAlive: boolean;
+  /** The two-node PostgreSQL cluster (`npm run cluster`) instead of the dev server; sqlitePragmas and dynamicConfig then do not apply. */
+  cluster: boolean;
   log: (line: string) => void;
 }
 
@@ -41,6 +46,9 @@ export class BenchStack {
   private connection?: Connection;
   private simulator?: BenchChild;
   private temporal?: BenchChild;
+  private cluster?: TemporalCluster;
+  /** Processes whose CPU counts with their children's: PostgreSQL serves each connection from a forked backend. */
+  readonly processTrees: ReadonlySet<string> = new Set(['postgres']);
   private gateway?: BenchChild;
   private simulatorCalls = 0;
   private readonly distRoot = resolve(__dirname, '..', '..');
@@ -55,6 +63,7 @@ export class BenchStack {
   }
 
   private async startTemporal() {
+    if (this.options.cluster) return this.startCluster();
     this.temporalCli = await ensureTemporalCli(undefined, { log: this.options.log });
     this.temporalVersion = execFileSync(this.temporalCli, ['--version'], { encoding: 'utf8' }).trim();
     const port = await freePort();
@@ -87,6 +96,18 @@ export class BenchStack {
       300,
     );
     if (temporal.child.exitCode !== null) throw new Error(`temporal exited:\n${temporal.tail().join('\n')}`);
+    this.connection = await Connection.connect({ address: this.temporalAddress });
+    this.client = new Client({ connection: this.connection });
+  }
+
+  /** The production topology on this machine: two server nodes on one PostgreSQL, behind one loopback address. */
+  private async startCluster() {
+    // Not inside this.tmp: mkdtemp's folder is private, and PostgreSQL runs as its own user when the bench runs as root.
+    const cluster = new TemporalCluster({ ...loadClusterSettings(), dir: join(tmpdir(), `chorus-bench-cluster-${process.pid}`), log: this.options.log });
+    this.cluster = cluster;
+    await cluster.start();
+    this.temporalVersion = `Temporal server ${TEMPORAL_SERVER_VERSION}: 2 nodes on PostgreSQL (npm run cluster)`;
+    this.temporalAddress = cluster.address;
     this.connection = await Connection.connect({ address: this.temporalAddress });
     this.client = new Client({ connection: this.connection });
   }
@@ -218,16 +239,17 @@ export class BenchStack {
   pids(): Record<string, number> {
     const pids: Record<string, number> = {};
     for (const child of [this.temporal, this.simulator, this.gateway, this.api, ...this.workers]) if (child) pids[child.name] = child.pid;
-    return pids;
+    return { ...pids, ...this.cluster?.processIds() };
   }
 
   setLatency(latencyMs: number) {
     return this.simulatorCall({ type: 'latency', latencyMs });
   }
 
-  /** Closes the client; the caller stops the children. */
+  /** Closes the client and stops the cluster; the caller stops the children. */
   async close(): Promise<void> {
     await this.connection?.close().catch(() => undefined);
+    await this.cluster?.stop(true);
   }
 
   removeFiles(): void {

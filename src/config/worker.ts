@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { catalogEntry, type ProviderName } from '../pipeline/providers';
 import { queueRoles, type QueueRole } from '../pipeline/task-queues';
-import { commaList, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
+import { commaList, ConfigError, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
 import { configuredProviderNames, envPrefix } from './providers';
 
 /** Limits of one provider's activity queue. */
@@ -15,6 +15,12 @@ export interface ProviderQueueLimits {
    * otherwise. @default unlimited
    */
   maxRps?: number;
+}
+
+/** A worker build within a Worker Deployment: Temporal's deployment name and build ID. */
+export interface WorkerDeploymentVersion {
+  deploymentName: string;
+  buildId: string;
 }
 
 export interface WorkerSettings {
@@ -32,6 +38,12 @@ export interface WorkerSettings {
   metricsHost?: string;
   /** Redis the workers share provider pacing in (CHORUS_REDIS_URL). @default none: each process paces its own calls */
   redisUrl?: string;
+  /**
+   * Worker Deployment Versioning: this build's version. Set, every Worker of the process polls as
+   * that version and each run stays pinned to the build it started on; Temporal sends new runs to
+   * the deployment's current version, which an operator sets (README, Upgrades). @default off
+   */
+  deployment?: WorkerDeploymentVersion;
 }
 
 export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
@@ -55,6 +67,15 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
       CHORUS_WORKER_METRICS_PORT: port(0),
       CHORUS_WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
       CHORUS_REDIS_URL: redisUrl(),
+      // Temporal names a version "<deployment>.<build ID>": a deployment name holds no "." or ":".
+      CHORUS_DEPLOYMENT_NAME: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,100}$/, 'expected 1-100 letters, digits, "_" or "-"')
+        .optional(),
+      CHORUS_BUILD_ID: z
+        .string()
+        .regex(/^[A-Za-z0-9._+-]{1,100}$/, 'expected 1-100 letters, digits, ".", "_", "+" or "-" (e.g. a git SHA or 2.4.0)')
+        .optional(),
     },
     env,
   ) as Record<string, number | undefined> & {
@@ -65,7 +86,14 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
     CHORUS_WORKER_METRICS_PORT: number;
     CHORUS_WORKER_METRICS_HOST: string;
     CHORUS_REDIS_URL?: string;
+    CHORUS_DEPLOYMENT_NAME?: string;
+    CHORUS_BUILD_ID?: string;
   };
+  const { CHORUS_DEPLOYMENT_NAME: deploymentName, CHORUS_BUILD_ID: buildId } = vars;
+  if (!deploymentName !== !buildId) {
+    const [missing, given] = deploymentName ? ['CHORUS_BUILD_ID', 'CHORUS_DEPLOYMENT_NAME'] : ['CHORUS_DEPLOYMENT_NAME', 'CHORUS_BUILD_ID'];
+    throw new ConfigError(`Invalid configuration:\n  ${missing}: required when ${given} is set (a versioned worker needs both)`);
+  }
   return {
     maxConcurrentActivities: vars.CHORUS_WORKER_MAX_ACTIVITIES,
     maxConcurrentWorkflowTasks: vars.CHORUS_WORKER_MAX_WORKFLOW_TASKS,
@@ -84,6 +112,7 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
     metricsPort: vars.CHORUS_WORKER_METRICS_PORT,
     metricsHost: vars.CHORUS_WORKER_METRICS_HOST,
     ...(vars.CHORUS_REDIS_URL ? { redisUrl: vars.CHORUS_REDIS_URL } : {}),
+    ...(deploymentName && buildId ? { deployment: { deploymentName, buildId } } : {}),
   };
 }
 

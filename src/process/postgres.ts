@@ -110,6 +110,14 @@ export class PrivatePostgres {
     await this.start();
   }
 
+  /** The postmaster's process ID while it runs (the first line of postmaster.pid); its backends are its children. */
+  get pid(): number | undefined {
+    const pidFile = join(this.dataDir, 'postmaster.pid');
+    if (!existsSync(pidFile)) return undefined;
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  }
+
   async running(): Promise<boolean> {
     if (!existsSync(join(this.dataDir, 'postmaster.pid'))) return false;
     return this.pg('pg_ctl', ['-D', this.dataDir, 'status']).then(

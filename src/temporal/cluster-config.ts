@@ -4,6 +4,17 @@ import { projectRoot } from '../project-root';
 
 /** Chorus's dynamic config, shared by the production compose and the cluster: one file, one truth. */
 export const DYNAMIC_CONFIG_FILE = join(projectRoot(), 'deploy', 'temporal', 'dynamicconfig.yaml');
+/**
+ * What versioned deploys need (Worker Deployment Versions and their workflow APIs): server 1.29.1's
+ * defaults, set anyway so a server whose defaults differ cannot turn them off. The dynamic config
+ * file carries them too; the dev server gets them as flags (devServerDynamicConfigArgs).
+ */
+export const VERSIONING_DYNAMIC_CONFIG = { 'system.enableDeploymentVersions': true, 'frontend.workerVersioningWorkflowAPIs': true } as const;
+
+/** VERSIONING_DYNAMIC_CONFIG as `temporal server start-dev` flags. */
+export function devServerDynamicConfigArgs(): string[] {
+  return Object.entries(VERSIONING_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+}
 /** Fixed when a cluster's database is created; every node must agree. 4 shards spread over two history services. */
 export const NUM_HISTORY_SHARDS = 4;
 /** Every server node runs all four services, so killing one node leaves a whole cluster standing. */

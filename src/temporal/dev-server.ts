@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { SearchAttributeType } from '@temporalio/common';
 import type { DevServerSettings } from '../config/temporal';
 import { CHORUS_SEARCH_ATTRIBUTES } from '../pipeline/search-attributes';
+import { devServerDynamicConfigArgs } from './cluster-config';
 
 const CLI_ATTRIBUTE_TYPES: Record<string, string> = {
   [SearchAttributeType.KEYWORD]: 'Keyword',
@@ -14,7 +15,7 @@ const CLI_ATTRIBUTE_TYPES: Record<string, string> = {
   [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
 };
 
-/** `temporal server start-dev` arguments: persisted SQLite in WAL mode, the Web UI, Chorus's search attributes. */
+/** `temporal server start-dev` arguments: persisted SQLite in WAL mode, the Web UI, Chorus's search attributes, versioned deploys. */
 export function devServerArgs(settings: DevServerSettings): string[] {
   mkdirSync(dirname(settings.dbFilename), { recursive: true });
   return [
@@ -37,5 +38,6 @@ export function devServerArgs(settings: DevServerSettings): string[] {
     '--log-level',
     'warn',
     ...CHORUS_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${CLI_ATTRIBUTE_TYPES[key.type]}`]),
+    ...devServerDynamicConfigArgs(),
   ];
 }

@@ -6,6 +6,7 @@ import { TemporalCluster } from '../../cluster/cluster';
 import { loadClusterSettings } from '../../src/config/cluster';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { CHORUS_SEARCH_ATTRIBUTES } from '../../src/pipeline/search-attributes';
+import { devServerDynamicConfigArgs } from '../../src/temporal/cluster-config';
 import { serveClusterControl } from './cluster-control';
 
 export interface TestTemporal {
@@ -50,7 +51,7 @@ export default async function globalSetup(): Promise<void> {
       executable: { type: 'existing-path', path: executable },
       ip: '127.0.0.1',
       searchAttributes: [...CHORUS_SEARCH_ATTRIBUTES],
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', ...devServerDynamicConfigArgs()],
     },
   });
   process.env.CHORUS_TEST_TEMPORAL_ADDRESS = env.address;

@@ -6,6 +6,7 @@ import { PROVIDER_METRIC_NAMES, TEMPORAL_SDK_METRIC_NAMES } from '../../worker/p
 import { RUN_METRIC_NAMES } from '../../worker/run-metrics';
 import { SCOPES } from '../../src/config/auth';
 import { projectRoot } from '../../src/project-root';
+import { devServerDynamicConfigArgs, VERSIONING_DYNAMIC_CONFIG } from '../../src/temporal/cluster-config';
 
 const read = (...path: string[]) => readFileSync(join(projectRoot(), ...path), 'utf8');
 
@@ -199,5 +200,20 @@ describe('docker-compose.yml', () => {
     const port = (job: string) => prometheus.scrape_configs.find((config) => config.job_name === job)?.dns_sd_configs?.[0].port;
     expect(port('chorus-worker')).toBe(Number(compose.services.worker.environment?.CHORUS_WORKER_METRICS_PORT));
     expect(port('chorus-api')).toBe(3000);
+  });
+});
+
+describe('deploy/temporal/dynamicconfig.yaml', () => {
+  const dynamicConfig = parse(read('deploy', 'temporal', 'dynamicconfig.yaml')) as Record<string, { value: unknown; constraints?: unknown }[]>;
+
+  it('turns on what versioned deploys need, with the values the dev server gets as flags', () => {
+    expect(Object.keys(VERSIONING_DYNAMIC_CONFIG)).toHaveLength(2);
+    for (const [key, value] of Object.entries(VERSIONING_DYNAMIC_CONFIG)) expect(dynamicConfig[key]).toEqual([{ value, constraints: {} }]);
+    expect(devServerDynamicConfigArgs()).toEqual([
+      '--dynamic-config-value',
+      'system.enableDeploymentVersions=true',
+      '--dynamic-config-value',
+      'frontend.workerVersioningWorkflowAPIs=true',
+    ]);
   });
 });

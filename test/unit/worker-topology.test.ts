@@ -31,6 +31,19 @@ describe('worker topology', () => {
     expect(() => loadWorkerSettings({ CHORUS_REDIS_URL: 'http://redis:6379' })).toThrow(/CHORUS_REDIS_URL: expected redis:\/\/host:port/);
   });
 
+  it('polls as a Worker Deployment version only when CHORUS_DEPLOYMENT_NAME and CHORUS_BUILD_ID are both set', () => {
+    expect(loadWorkerSettings({}).deployment).toBeUndefined();
+    expect(loadWorkerSettings({ CHORUS_DEPLOYMENT_NAME: 'chorus', CHORUS_BUILD_ID: '2.4.0+3f1c9e2' }).deployment).toEqual({
+      deploymentName: 'chorus',
+      buildId: '2.4.0+3f1c9e2',
+    });
+    expect(() => loadWorkerSettings({ CHORUS_DEPLOYMENT_NAME: 'chorus' })).toThrow(/CHORUS_BUILD_ID: required when CHORUS_DEPLOYMENT_NAME is set/);
+    expect(() => loadWorkerSettings({ CHORUS_BUILD_ID: 'abc123' })).toThrow(/CHORUS_DEPLOYMENT_NAME: required when CHORUS_BUILD_ID is set/);
+    // Temporal names a version "<deployment>.<build ID>": a "." in the deployment name would be ambiguous.
+    expect(() => loadWorkerSettings({ CHORUS_DEPLOYMENT_NAME: 'chorus.prod', CHORUS_BUILD_ID: '1' })).toThrow(/CHORUS_DEPLOYMENT_NAME: expected/);
+    expect(() => loadWorkerSettings({ CHORUS_DEPLOYMENT_NAME: 'chorus', CHORUS_BUILD_ID: 'a b' })).toThrow(/CHORUS_BUILD_ID: expected/);
+  });
+
   it('takes the worker count from --workers or CHORUS_WORKERS', () => {
     expect(loadWorkerCount({})).toBe(1);
     expect(loadWorkerCount({ CHORUS_WORKERS: '3' })).toBe(3);

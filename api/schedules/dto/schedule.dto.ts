@@ -14,6 +14,7 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
+import { IsTemporalText } from '../../validation';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { cronProblem } from '../cron';
 
@@ -101,6 +102,7 @@ export class CreateScheduleDto {
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @IsTemporalText()
   note?: string;
 }
 
@@ -109,6 +111,7 @@ export class ScheduleNoteDto {
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @IsTemporalText()
   note?: string;
 }
 

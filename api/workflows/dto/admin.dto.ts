@@ -16,6 +16,7 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
+import { IsTemporalText } from '../../validation';
 import { RESET_POINTS, type ResetPoint } from '../../../src/contract/api';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
@@ -41,6 +42,7 @@ export class ResetRunDto {
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @IsTemporalText()
   reason?: string;
 }
 
@@ -49,6 +51,7 @@ export class TerminateRunDto {
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @IsTemporalText()
   reason?: string;
 }
 
@@ -123,5 +126,6 @@ export class ApprovalDecisionDto {
   @IsOptional()
   @IsString()
   @MaxLength(2000)
+  @IsTemporalText()
   comment?: string;
 }
