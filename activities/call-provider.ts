@@ -6,7 +6,8 @@ import { estimateCostUsd, priceOf } from '../src/config/prices';
 import { acceptsImages } from '../src/pipeline/providers';
 import type { ProviderCallSpec, StepResult } from '../src/pipeline/types';
 import type { AnsweredCalls } from './answered-calls';
-import { malformedResponse, modelLacksCapability, toProviderFailure, unfinishedAnswer, unknownProvider } from './errors';
+import { malformedResponse, modelLacksCapability, providerUnhealthy, toProviderFailure, unfinishedAnswer, unknownProvider } from './errors';
+import { callHealth, NO_BREAKER, type Admission, type ProviderBreaker } from './provider-breaker';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
 import type { ProviderSlots } from './provider-slots';
@@ -29,6 +30,8 @@ export interface ProviderStepInput extends Pick<
   prompt: string;
   /** analyze-image: the rendered image reference (http(s) URL or data URL). */
   image?: string;
+  /** The step has a fallback after this target: an open circuit breaker sends it there instead of calling. @default false */
+  fallbackAvailable?: boolean;
 }
 
 export interface ActivityDeps {
@@ -52,6 +55,8 @@ export interface ActivityDeps {
   tokens?: Pick<TokenStream, 'publish'>;
   /** Bounds each provider's calls at once in this process, local activities included. @default unbounded (remote: the queue's worker slots) */
   slots?: ProviderSlots;
+  /** Circuit breakers of the providers: a call with a fallback skips a provider whose breaker is open. @default none */
+  breaker?: ProviderBreaker;
 }
 
 /**
@@ -132,6 +137,7 @@ export function createCallProvider({
   runIsOpen,
   tokens,
   slots,
+  breaker = NO_BREAKER,
 }: ActivityDeps) {
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
@@ -171,6 +177,8 @@ export function createCallProvider({
         return false;
       }
     };
+    // A call with nowhere else to go is not the breaker's to stop; its own retry policy governs it.
+    let admission: Admission = 'call';
     try {
       const key = answered && answeredCallKey(context.info);
       // When this attempt's own startToClose runs out: a call still going then is one the step gave up on as too slow.
@@ -185,6 +193,8 @@ export function createCallProvider({
           return { ...earlier, attempt: context.info.attempt };
         }
       }
+      if (input.fallbackAvailable) admission = await breaker.admit(input.provider);
+      if (admission === 'skip') throw providerUnhealthy(input.provider);
       const produce = async (): Promise<StepResult> => {
         // A text-only model would answer about an image it never saw: fail the step before paying for that.
         if (input.image && !acceptsImages(endpoint.capabilities, model)) {
@@ -270,6 +280,7 @@ export function createCallProvider({
       // The attempt ends when it is cancelled; a call still answering for a retry goes on without it.
       const result = key ? await Promise.race([answered!.track(key, stepDeadline, produce), context.cancelled]) : await produce();
       report('success', result);
+      await breaker.record(input.provider, 'healthy', admission === 'probe');
       context.log.info('provider call succeeded', {
         provider: input.provider,
         model: result.model,
@@ -281,10 +292,12 @@ export function createCallProvider({
     } catch (error) {
       if (context.cancellationSignal.aborted) {
         report('cancelled');
+        if (admission === 'probe') await breaker.record(input.provider, 'neutral', true);
         throw context.cancellationSignal.reason;
       }
       const failure = toProviderFailure(error, { provider: input.provider, wire: endpoint.wire, nowMs: clock(), maxRetryAfterMs: providers.maxRetryAfterMs });
       report(failureTypeOf(failure));
+      if (admission !== 'skip') await breaker.record(input.provider, callHealth(failureTypeOf(failure)), admission === 'probe');
       context.log.warn('provider call failed', { provider: input.provider, model, failureType: failureTypeOf(failure), message: failure.message });
       throw failure;
     } finally {

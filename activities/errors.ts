@@ -261,3 +261,13 @@ export function unknownProvider(provider: ProviderName, known: string[]): Applic
     details: [{ provider }],
   });
 }
+
+/** The provider's breaker is open: the call is not sent, so the step moves on to its fallback at once. */
+export function providerUnhealthy(provider: ProviderName): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.ProviderUnhealthy,
+    message: `${provider} not called: most of its recent calls failed, its circuit breaker is open`,
+    nonRetryable: true,
+    details: [{ provider }],
+  });
+}

@@ -15,13 +15,13 @@ import { loadTemporalSettings } from '../src/config/temporal';
 import { loadWorkerSettings } from '../src/config/worker';
 import { createLogger, PinoTemporalLogger } from '../src/observability/logger';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../src/observability/metrics-server';
-import { createProviderCallMetrics } from './provider-metrics';
+import { createBreakerMetrics, createProviderCallMetrics } from './provider-metrics';
 import { createRunMetrics } from './run-metrics';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
 import { workerIdentity } from '../src/temporal/worker-readiness';
 import { createRedisTokenStream } from '../src/streaming/redis-token-stream';
-import { createChorusWorker, createProviderPacer, providerRates } from './worker';
+import { createChorusWorker, createCircuitBreaker, createProviderPacer, providerRates } from './worker';
 
 const CORE_LOG_LEVEL = { fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'WARN', debug: 'INFO', trace: 'DEBUG', silent: 'ERROR' } as const;
 
@@ -76,9 +76,15 @@ async function main() {
         },
       })
     : undefined;
+  const breaker = await createCircuitBreaker(settings, temporal, createBreakerMetrics(registry, Object.keys(providers.endpoints)), (shared, error) =>
+    shared
+      ? logger.info('provider circuit breakers shared through Redis')
+      : logger.warn({ err: error?.message }, 'Redis unreachable: this worker keeps its own provider circuit breakers until it is back'),
+  );
   const { worker, connection } = await createChorusWorker({
     pacer,
     tokens,
+    breaker,
     temporal,
     providers,
     worker: settings,

@@ -1,5 +1,6 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ProviderCallMetrics } from '../activities/metrics';
+import type { BreakerMetrics, BreakerState } from '../activities/provider-breaker';
 
 /** Latency buckets for LLM calls: from a cached short answer to a long generation. */
 const CALL_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
@@ -12,6 +13,9 @@ export const PROVIDER_METRIC_NAMES = [
   'chorus_provider_tokens_total',
   'chorus_provider_cost_usd_total',
   'chorus_provider_pacing_wait_seconds',
+  'chorus_provider_breaker_state',
+  'chorus_provider_breaker_transitions_total',
+  'chorus_provider_breaker_skipped_calls_total',
 ] as const;
 
 /** Pacing waits: none, a slot or two, or a queue of calls behind a rate limit. */
@@ -84,5 +88,45 @@ export function createProviderCallMetrics(registry: Registry): ProviderCallMetri
       if (call.outcome === 'success') cost.inc(labels, call.costUsd ?? 0);
       if (call.pacedSeconds !== undefined) pacing.observe({ provider: call.provider }, call.pacedSeconds);
     },
+  };
+}
+
+/** The gauge's values: 0 closed, 1 half-open (a probe decides), 2 open (calls with a fallback skip the provider). */
+export const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/**
+ * Circuit-breaker metrics of one worker process. The state is the last one this process saw (the
+ * breaker itself may be shared through Redis); transitions count those this process made, so their
+ * sum over the workers is the breaker's history.
+ */
+export function createBreakerMetrics(registry: Registry, providers: readonly string[]): BreakerMetrics {
+  const registers = [registry];
+  const state = new Gauge({
+    name: 'chorus_provider_breaker_state',
+    help: "State of the provider's circuit breaker as this worker last saw it: 0 closed, 1 half-open, 2 open",
+    labelNames: ['provider'],
+    registers,
+  });
+  const transitions = new Counter({
+    name: 'chorus_provider_breaker_transitions_total',
+    help: 'Circuit-breaker transitions this worker made, by provider and states',
+    labelNames: ['provider', 'from', 'to'],
+    registers,
+  });
+  const skipped = new Counter({
+    name: 'chorus_provider_breaker_skipped_calls_total',
+    help: "Provider calls sent to the step's fallback without calling, because the provider's breaker was open",
+    labelNames: ['provider'],
+    registers,
+  });
+  // Every provider is exported from the start: closed and never skipped.
+  for (const provider of providers) {
+    state.set({ provider }, BREAKER_STATE_VALUES.closed);
+    skipped.inc({ provider }, 0);
+  }
+  return {
+    state: (provider, value) => state.set({ provider }, BREAKER_STATE_VALUES[value]),
+    transition: (provider, { from, to }) => transitions.inc({ provider, from, to }),
+    skipped: (provider) => skipped.inc({ provider }),
   };
 }

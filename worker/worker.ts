@@ -11,6 +11,15 @@ import { AnsweredCalls } from '../activities/answered-calls';
 import type { ProviderCallMetrics } from '../activities/metrics';
 import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../activities/provider-pacer';
 import { ProviderSlots } from '../activities/provider-slots';
+import {
+  createLocalBreakerStore,
+  createProviderBreaker,
+  createSharedBreakerStore,
+  NO_BREAKER,
+  type BreakerMetrics,
+  type ProviderBreaker,
+  type SharedBreakerOptions,
+} from '../activities/provider-breaker';
 import { runIsOpenVia } from '../activities/run-status';
 import type { ProviderSettings } from '../src/config/providers';
 import { temporalConnectionOptions, type TemporalSettings } from '../src/config/temporal';
@@ -49,6 +58,8 @@ export interface ChorusWorkerOptions {
   pacer?: ProviderPacer;
   /** Where provider calls publish their text as it streams in; the caller closes it. @default none: calls do not stream */
   tokens?: TokenStream;
+  /** Providers' circuit breakers; the worker closes it when it stops. @default createCircuitBreaker without metrics or logging */
+  breaker?: ProviderBreaker;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -114,6 +125,23 @@ export async function createProviderPacer(
 }
 
 /**
+ * The circuit breakers of this process, when its settings have them: shared through Redis when the
+ * workers have it, else per process.
+ */
+export async function createCircuitBreaker(
+  settings: WorkerSettings,
+  temporal: Pick<TemporalSettings, 'taskQueue'>,
+  metrics?: BreakerMetrics,
+  onSharedChange?: SharedBreakerOptions['onSharedChange'],
+): Promise<ProviderBreaker> {
+  if (!settings.breaker) return NO_BREAKER;
+  const store = settings.redisUrl
+    ? await createSharedBreakerStore(settings.breaker, { redisUrl: settings.redisUrl, scope: temporal.taskQueue, onSharedChange })
+    : createLocalBreakerStore(settings.breaker);
+  return createProviderBreaker(store, metrics);
+}
+
+/**
  * The Temporal Workers of one process, one per task queue it serves (a Worker polls one queue),
  * run and stopped together.
  */
@@ -121,6 +149,7 @@ export class ChorusWorker {
   constructor(
     readonly workers: ReadonlyMap<QueueRole, Worker>,
     private readonly pacer: ProviderPacer = NO_PACING,
+    private readonly breaker: ProviderBreaker = NO_BREAKER,
   ) {}
 
   /** Runs every Worker until shutdown (or SIGINT/SIGTERM, which drain in-flight tasks); one failing stops the rest. */
@@ -132,7 +161,7 @@ export class ChorusWorker {
       }),
     );
     const outcomes = await Promise.allSettled(runs);
-    await this.pacer.close();
+    await Promise.all([this.pacer.close(), this.breaker.close()]);
     const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -173,12 +202,14 @@ export async function createChorusWorker(
   } satisfies Partial<WorkerOptions>;
   const pacer = options.pacer ?? (await createProviderPacer(settings, options.temporal));
   const concurrencyOf = (provider: ProviderName) => settings.providerLimits?.[provider]?.maxConcurrency ?? settings.maxConcurrentActivities;
+  const breaker = options.breaker ?? (await createCircuitBreaker(settings, options.temporal));
   const activities = createActivities({
     http: createProviderHttpClient(),
     providers: options.providers,
     metrics: options.metrics,
     webhooks: options.webhooks,
     pacer,
+    breaker,
     answered: new AnsweredCalls(),
     tokens: options.tokens,
     // Local activities run in the workflows' Worker, whose slots all providers share: each provider keeps its own bound.
@@ -230,9 +261,9 @@ export async function createChorusWorker(
       }
     }
   } catch (error) {
-    await pacer.close();
+    await Promise.all([pacer.close(), breaker.close()]);
     if (ownsConnection) await connection.close();
     throw error;
   }
-  return { worker: new ChorusWorker(workers, pacer), connection, ownsConnection };
+  return { worker: new ChorusWorker(workers, pacer, breaker), connection, ownsConnection };
 }

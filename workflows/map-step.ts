@@ -39,6 +39,7 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
             { ...run.scope, item: list[index], index },
             run.run,
             run.budget,
+            (provider) => run.markSkippedUnhealthy(step.id, provider),
           );
           break;
         } catch (error) {

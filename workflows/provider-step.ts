@@ -1,6 +1,7 @@
 import {
   ActivityCancellationType,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   workflowInfo,
@@ -111,7 +112,8 @@ function callProviderFor(spec: ProviderCallSpec, activityId: string, provider: P
  * One provider call site: renders its templates, calls the provider, then each fallback in turn
  * once the one before has failed for good. Fails with the first target's failure. Under a budget,
  * each target's worst case is reserved before it is called: a target that does not fit is not
- * called (BudgetExceeded), and a cheaper fallback may still be.
+ * called (BudgetExceeded), and a cheaper fallback may still be. A target whose circuit breaker is
+ * open answers ProviderUnhealthy at once; `onSkippedUnhealthy` hears of it.
  */
 export async function callWithFallback(
   spec: ProviderCallSpec,
@@ -120,6 +122,7 @@ export async function callWithFallback(
   scope: Record<string, unknown>,
   run: PipelineRunInput,
   budget?: BudgetLedger,
+  onSkippedUnhealthy: (provider: ProviderName) => void = () => undefined,
 ): Promise<StepResult> {
   const request: ProviderStepInput = asStepFailure(stepId, () => ({
     stepId,
@@ -136,6 +139,8 @@ export async function callWithFallback(
   }));
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;
+  // Patched: runs recorded before circuit breakers scheduled their calls without this field.
+  const breakerAware = patched('chorus-provider-breaker');
   for (const [index, target] of targets.entries()) {
     const targetActivityId = index === 0 ? activityId : `${activityId}~${target.provider}`;
     const refusal = budget?.reserve(targetActivityId, {
@@ -151,7 +156,12 @@ export async function callWithFallback(
     }
     const callProvider = callProviderFor(spec, targetActivityId, target.provider, run);
     try {
-      const result = await callProvider({ ...request, provider: target.provider, model: target.model });
+      const result = await callProvider({
+        ...request,
+        provider: target.provider,
+        model: target.model,
+        ...(breakerAware ? { fallbackAvailable: index < targets.length - 1 } : {}),
+      });
       budget?.settle(targetActivityId, result);
       return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;
     } catch (error) {
@@ -160,6 +170,7 @@ export async function callWithFallback(
       if (info?.type === FailureType.ProviderOutputTruncated) budget?.spendHold(targetActivityId);
       else budget?.release(targetActivityId);
       if (!info) throw error;
+      if (info.type === FailureType.ProviderUnhealthy) onSkippedUnhealthy(target.provider);
       firstFailure ??= { provider: target.provider, info, error };
       if (!canFallBack(info)) break;
     }
@@ -172,7 +183,7 @@ export async function runProviderStep(step: ProviderStep, run: RunState): Promis
   const state = run.entry(step.id);
   state.status = 'running';
   try {
-    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run, run.budget);
+    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run, run.budget, (provider) => run.markSkippedUnhealthy(step.id, provider));
     run.outputs[step.id] = result;
     state.status = 'done';
     state.attempts = result.attempt;

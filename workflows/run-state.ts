@@ -1,6 +1,7 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import { type ApprovalDecision, type PipelineRunInput, type PipelineStep, type StepOutput, type StepProgress, type WebhookState } from '../src/pipeline/types';
 import { progressEntries } from '../src/pipeline/progress';
+import type { ProviderName } from '../src/pipeline/providers';
 import { BudgetLedger } from '../src/pipeline/budget';
 import { approvalUpdate, budgetQuery, progressQuery, webhookQuery } from './definitions';
 
@@ -53,6 +54,13 @@ export class RunState {
 
   get scope(): TemplateScope {
     return { input: this.run.input, steps: this.outputs };
+  }
+
+  /** A call of the step skipped `provider`, whose circuit breaker was open, for its fallback. */
+  markSkippedUnhealthy(id: string, provider: ProviderName): void {
+    const state = this.entry(id);
+    state.skippedUnhealthy ??= [];
+    if (!state.skippedUnhealthy.includes(provider)) state.skippedUnhealthy.push(provider);
   }
 
   markSkipped(step: PipelineStep): void {

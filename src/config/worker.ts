@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { catalogEntry, type ProviderName } from '../pipeline/providers';
 import { queueRoles, type QueueRole } from '../pipeline/task-queues';
-import { commaList, ConfigError, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
+import { commaList, ConfigError, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
 import { configuredProviderNames, envPrefix } from './providers';
 
 /** Limits of one provider's activity queue. */
@@ -36,7 +36,7 @@ export interface WorkerSettings {
   metricsPort?: number;
   /** Interface the metrics endpoint binds to. @default 127.0.0.1 */
   metricsHost?: string;
-  /** Redis the workers share provider pacing in (CHORUS_REDIS_URL). @default none: each process paces its own calls */
+  /** Redis the workers share provider pacing and circuit breakers in (CHORUS_REDIS_URL). @default none: each process paces its own calls and keeps its own breakers */
   redisUrl?: string;
   /**
    * Worker Deployment Versioning: this build's version. Set, every Worker of the process polls as
@@ -44,6 +44,27 @@ export interface WorkerSettings {
    * the deployment's current version, which an operator sets (README, Upgrades). @default off
    */
   deployment?: WorkerDeploymentVersion;
+  /** When a failing provider's calls go straight to the step's fallback (CHORUS_BREAKER_*). @default none: every call goes to its provider */
+  breaker?: BreakerSettings;
+}
+
+/**
+ * A provider's circuit breaker: it opens once its calls fail (with a failure that says the provider
+ * is unwell, not the request) at least `failureThreshold` times and in at least `failureRatio` of
+ * the calls within `windowMs`; while open, steps that have a fallback skip it for `cooldownMs`; then
+ * one call, across all workers, probes it and closes the breaker or opens it again.
+ */
+export interface BreakerSettings {
+  /** @default 10 */
+  failureThreshold: number;
+  /** @default 0.5 */
+  failureRatio: number;
+  /** @default 60000 */
+  windowMs: number;
+  /** @default 30000 */
+  cooldownMs: number;
+  /** How long a probe holds its turn before another call may probe (a probe whose worker died never reports). @default 90000 */
+  probeLeaseMs: number;
 }
 
 export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
@@ -76,6 +97,12 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
         .string()
         .regex(/^[A-Za-z0-9._+-]{1,100}$/, 'expected 1-100 letters, digits, ".", "_", "+" or "-" (e.g. a git SHA or 2.4.0)')
         .optional(),
+      CHORUS_BREAKER_ENABLED: flag(true),
+      CHORUS_BREAKER_FAILURES: positiveInt(10),
+      CHORUS_BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
+      CHORUS_BREAKER_WINDOW_MS: positiveInt(60_000),
+      CHORUS_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+      CHORUS_BREAKER_PROBE_LEASE_MS: positiveInt(90_000),
     },
     env,
   ) as Record<string, number | undefined> & {
@@ -88,6 +115,12 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
     CHORUS_REDIS_URL?: string;
     CHORUS_DEPLOYMENT_NAME?: string;
     CHORUS_BUILD_ID?: string;
+    CHORUS_BREAKER_ENABLED: boolean;
+    CHORUS_BREAKER_FAILURES: number;
+    CHORUS_BREAKER_FAILURE_RATIO: number;
+    CHORUS_BREAKER_WINDOW_MS: number;
+    CHORUS_BREAKER_COOLDOWN_MS: number;
+    CHORUS_BREAKER_PROBE_LEASE_MS: number;
   };
   const { CHORUS_DEPLOYMENT_NAME: deploymentName, CHORUS_BUILD_ID: buildId } = vars;
   if (!deploymentName !== !buildId) {
@@ -113,6 +146,17 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
     metricsHost: vars.CHORUS_WORKER_METRICS_HOST,
     ...(vars.CHORUS_REDIS_URL ? { redisUrl: vars.CHORUS_REDIS_URL } : {}),
     ...(deploymentName && buildId ? { deployment: { deploymentName, buildId } } : {}),
+    ...(vars.CHORUS_BREAKER_ENABLED
+      ? {
+          breaker: {
+            failureThreshold: vars.CHORUS_BREAKER_FAILURES,
+            failureRatio: vars.CHORUS_BREAKER_FAILURE_RATIO,
+            windowMs: vars.CHORUS_BREAKER_WINDOW_MS,
+            cooldownMs: vars.CHORUS_BREAKER_COOLDOWN_MS,
+            probeLeaseMs: vars.CHORUS_BREAKER_PROBE_LEASE_MS,
+          },
+        }
+      : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export const FailureType = {
   ProviderGenerationFailed: 'ProviderGenerationFailed',
   /** The step asks the model for something it cannot take (an image on a text-only model); not retried, nothing is sent. */
   ModelLacksCapability: 'ModelLacksCapability',
+  /** The provider's circuit breaker is open (most of its recent calls failed): the call was not sent, the step's fallback takes over; not retried. */
+  ProviderUnhealthy: 'ProviderUnhealthy',
   /** The step names a provider this worker has no configuration for (an instance the API knows and the worker not); not retried, a fallback may serve. */
   ProviderNotConfigured: 'ProviderNotConfigured',
   /** The model answered, but not in the structure the task asked for; retried. */

@@ -262,6 +262,8 @@ export interface StepProgress {
   /** Approval steps while waiting: what is asked, and when the timeout decides. */
   approval?: { prompt: string | null; timeoutAt: string | null };
   error?: StepFailureInfo;
+  /** Providers this step skipped for its fallback because their circuit breaker was open (ProviderUnhealthy). */
+  skippedUnhealthy?: ProviderName[];
 }
 
 export interface StepUsage extends TokenUsage {

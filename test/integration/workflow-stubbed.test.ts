@@ -170,3 +170,48 @@ describe('pipeline workflow with stubbed activities: retries and fallbacks', () 
     });
   });
 });
+
+describe('pipeline workflow with stubbed activities: open circuit breakers', () => {
+  /** The breaker as the activity applies it: an open provider answers ProviderUnhealthy to a call with a fallback left, and is called otherwise. */
+  const openBreakers = (open: string[]) => {
+    const seen: string[] = [];
+    const provider = stubProvider((input) => {
+      seen.push(`${input.provider}:${input.fallbackAvailable === true ? 'has-fallback' : 'last'}`);
+      return open.includes(input.provider) && input.fallbackAvailable
+        ? ApplicationFailure.nonRetryable('breaker open', FailureType.ProviderUnhealthy)
+        : answer(input);
+    });
+    return { ...provider, seen };
+  };
+  const pipeline: PipelineDefinition = {
+    name: 'breakers',
+    steps: [
+      { id: 'plain', provider: 'openai', task: 'generate', prompt: 'x', fallback: [{ provider: 'cohere' }, { provider: 'openai', model: 'gpt-4o' }] },
+      {
+        id: 'each',
+        map: { over: 'input.docs', concurrency: 2, step: { provider: 'openai', task: 'summarize', prompt: '{{item}}', fallback: [{ provider: 'gemini' }] } },
+      },
+      { id: 'healthy', provider: 'cohere', task: 'generate', prompt: 'y', fallback: [{ provider: 'gemini' }] },
+    ],
+  };
+
+  it('tells each target whether a fallback follows it, skips open providers at once, and marks the steps skippedUnhealthy', async () => {
+    const provider = openBreakers(['openai']);
+    await withStubbedActivities('breakers', { callProvider: provider.callProvider }, async (runs: StubbedRuns) => {
+      const result = await (await start(runs, pipeline, { docs: ['a', 'b', 'c'] })).result();
+      // One attempt each: ProviderUnhealthy is not retried.
+      expect(provider.calls.filter((call) => call.startsWith('openai'))).toEqual(['openai#1', 'openai#1', 'openai#1', 'openai#1']);
+      expect([...provider.seen].sort()).toEqual([
+        ...Array(2).fill('cohere:has-fallback'),
+        ...Array(3).fill('gemini:last'),
+        ...Array(4).fill('openai:has-fallback'),
+      ]);
+      expect(result.steps.plain).toMatchObject({ provider: 'cohere', fallbackFrom: { provider: 'openai', error: { type: FailureType.ProviderUnhealthy } } });
+      expect(result.progress.map(({ id, status, skippedUnhealthy }) => ({ id, status, skippedUnhealthy }))).toEqual([
+        { id: 'plain', status: 'done', skippedUnhealthy: ['openai'] },
+        { id: 'each', status: 'done', skippedUnhealthy: ['openai'] },
+        { id: 'healthy', status: 'done', skippedUnhealthy: undefined },
+      ]);
+    });
+  });
+});

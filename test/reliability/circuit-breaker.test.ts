@@ -1,0 +1,202 @@
+import { Client, Connection } from '@temporalio/client';
+import { FailureType } from '../../src/pipeline/failures';
+import type { PipelineDefinition, PipelineResult, StepResult } from '../../src/pipeline/types';
+import {
+  auditRuns,
+  describeAudit,
+  freePort,
+  ProcessPool,
+  requireBuilt,
+  SIMULATOR_ENTRY,
+  sleep,
+  startPipelineRuns,
+  startSimulatorProcess,
+  startWorkerProcess,
+  WORKER_ENTRY,
+} from '../helpers/reliability';
+import { startRedis } from '../helpers/redis';
+import { testTemporalSettings } from '../helpers/stack';
+
+const WORKERS = 3;
+const FAILURE_THRESHOLD = 3;
+const COOLDOWN_MS = 20_000;
+/** The step's own retry budget: without the breaker, each run would spend it on the failing provider before falling back. */
+const RETRY_BUDGET = '5m';
+const OPEN_PHASE_RUNS = 20;
+const PROBE_PHASE_RUNS = 10;
+
+/** One step on the failing provider, with a healthy fallback, retried quickly so the breaker's window fills in a second. */
+const PIPELINE: PipelineDefinition = {
+  name: 'breaker',
+  steps: [
+    {
+      id: 'answer',
+      provider: 'openai',
+      task: 'generate',
+      prompt: '{{input.prompt}}',
+      retry: { budget: RETRY_BUDGET, initialInterval: '100ms', backoffCoefficient: 1 },
+      fallback: [{ provider: 'cohere' }],
+    },
+  ],
+};
+const FAILING = (index: number) => `[[sim:openai:503]] Question ${index}`;
+
+/** Sums a counter or gauge over the workers' /metrics, for the samples whose labels include `labels`. */
+function sumOf(pages: string[], name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const page of pages) {
+    for (const line of page.split('\n')) {
+      const match = /^([a-z_]+)\{([^}]*)\} ([0-9.e+-]+)$/.exec(line);
+      if (!match || match[1] !== name) continue;
+      const sample = Object.fromEntries([...match[2].matchAll(/(\w+)="([^"]*)"/g)].map(([, key, value]) => [key, value]));
+      if (Object.entries(labels).every(([key, value]) => sample[key] === value)) sum += Number(match[3]);
+    }
+  }
+  return sum;
+}
+
+/**
+ * Three worker processes share one Redis; the simulator fails OpenAI completely. The breaker opens
+ * after FAILURE_THRESHOLD failed calls (whichever workers made them), then every run goes to its
+ * fallback at once instead of after its 5-minute retry budget; after the cool-down exactly one call
+ * across the three workers probes OpenAI, and once OpenAI is well again the probe closes the breaker.
+ */
+describe('circuit breaker shared by worker processes', () => {
+  const pool = new ProcessPool();
+  const temporal = testTemporalSettings('breaker');
+  let connection: Connection;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+
+  beforeAll(async () => {
+    requireBuilt(WORKER_ENTRY, SIMULATOR_ENTRY);
+    redis = await startRedis();
+    connection = await Connection.connect({ address: temporal.address });
+  });
+  afterAll(async () => {
+    await pool.stopAll();
+    await connection?.close();
+    await redis?.stop();
+  });
+
+  it('sends runs to their fallback within the breaker window, probes once per cool-down and closes again', async () => {
+    // Latency keeps the recovery probe in flight while other runs ask: they must not become probes too.
+    const simulator = await startSimulatorProcess(pool, { CHORUS_SIMULATOR_LATENCY_MS: '300', CHORUS_SIMULATOR_JITTER_MS: '0' });
+    const metricsPorts = await Promise.all(Array.from({ length: WORKERS }, () => freePort()));
+    await Promise.all(
+      metricsPorts.map((port, index) =>
+        startWorkerProcess(
+          pool,
+          `worker-${index + 1}`,
+          {
+            TEMPORAL_ADDRESS: temporal.address,
+            CHORUS_TASK_QUEUE: temporal.taskQueue,
+            CHORUS_SIMULATOR_URL: simulator.url,
+            CHORUS_REDIS_URL: redis.url,
+            CHORUS_WORKER_METRICS_PORT: String(port),
+            CHORUS_BREAKER_FAILURES: String(FAILURE_THRESHOLD),
+            CHORUS_BREAKER_FAILURE_RATIO: '0.5',
+            CHORUS_BREAKER_WINDOW_MS: '60000',
+            CHORUS_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
+            CHORUS_BREAKER_PROBE_LEASE_MS: '30000',
+          },
+          // Three workers bundling at once on a loaded 2-core machine: give them time to poll.
+          90_000,
+        ),
+      ),
+    );
+    const client = new Client({ connection });
+    const openaiRequests = async () => (await simulator.requests()).filter((record) => record.provider === 'openai');
+    let settledAt = 0;
+    const runPhase = async (prefix: string, count: number, prompt: (index: number) => string) => {
+      const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix, count, pipeline: PIPELINE, prompt });
+      // When the runs have closed, before the (slow) reading of their histories.
+      await Promise.all(
+        ids.map((id) =>
+          client.workflow
+            .getHandle(id)
+            .result()
+            .catch(() => undefined),
+        ),
+      );
+      settledAt = Date.now();
+      const audit = await auditRuns(client, ids, Date.now() + 60_000);
+      console.log(describeAudit(`breaker ${prefix}`, audit));
+      expect(audit.completed).toBe(count);
+      expect(audit.duplicates).toEqual([]);
+      return [...audit.outcomes.values()].map((outcome) => (outcome.status === 'completed' ? outcome.result : undefined)) as PipelineResult[];
+    };
+    const answer = (result: PipelineResult) => result.steps.answer as StepResult;
+    const skipped = (result: PipelineResult) => result.progress[0].skippedUnhealthy ?? [];
+
+    // 1. One run fails FAILURE_THRESHOLD times on OpenAI; its next attempt finds the breaker open and falls back.
+    const tripStartedAt = Date.now();
+    const [tripped] = await runPhase('trip', 1, FAILING);
+    const tripMs = settledAt - tripStartedAt;
+    const afterTrip = await openaiRequests();
+    expect(afterTrip.map((record) => record.status)).toEqual(Array(FAILURE_THRESHOLD).fill(503));
+    expect(answer(tripped)).toMatchObject({ provider: 'cohere', fallbackFrom: { provider: 'openai', error: { type: FailureType.ProviderUnhealthy } } });
+    expect(skipped(tripped)).toEqual(['openai']);
+    // Far within the 5-minute retry budget it would otherwise have spent.
+    expect(tripMs).toBeLessThan(COOLDOWN_MS);
+    const openedAt = afterTrip[FAILURE_THRESHOLD - 1].receivedAt;
+
+    // 2. While open, every run skips OpenAI at once: no request reaches it.
+    const openResults = await runPhase('open', OPEN_PHASE_RUNS, (index) => FAILING(100 + index));
+    const openPhaseEndedAt = settledAt;
+    for (const result of openResults) {
+      expect(answer(result)).toMatchObject({ provider: 'cohere', fallbackFrom: { provider: 'openai', error: { type: FailureType.ProviderUnhealthy } } });
+      expect(skipped(result)).toEqual(['openai']);
+    }
+    // Valid only while the cool-down lasts; a machine too slow for that would see a probe here.
+    expect(openPhaseEndedAt - openedAt).toBeLessThan(COOLDOWN_MS);
+    expect(await openaiRequests()).toHaveLength(FAILURE_THRESHOLD);
+
+    // 3. After the cool-down, of PROBE_PHASE_RUNS runs at once on three workers, exactly one probes OpenAI; it fails, the breaker opens again.
+    await sleep(Math.max(0, openedAt + COOLDOWN_MS + 200 - Date.now())); // the cool-down passing is what this phase is about
+    const probeResults = await runPhase('probe', PROBE_PHASE_RUNS, (index) => FAILING(200 + index));
+    const afterProbe = await openaiRequests();
+    expect(afterProbe).toHaveLength(FAILURE_THRESHOLD + 1);
+    expect(afterProbe[FAILURE_THRESHOLD].status).toBe(503);
+    for (const result of probeResults) {
+      expect(answer(result).provider).toBe('cohere');
+      // The probe's own run retries, finds the breaker open again, and skips too.
+      expect(skipped(result)).toEqual(['openai']);
+    }
+
+    // 4. OpenAI is well again: after the next cool-down the one probe succeeds and closes the breaker.
+    const reopenedAt = afterProbe[FAILURE_THRESHOLD].receivedAt;
+    await sleep(Math.max(0, reopenedAt + COOLDOWN_MS + 200 - Date.now())); // as above: the cool-down passing
+    const recoveryResults = await runPhase('recover', PROBE_PHASE_RUNS, (index) => `Healthy question ${index}`);
+    const byOpenai = recoveryResults.filter((result) => answer(result).provider === 'openai');
+    const byFallback = recoveryResults.filter((result) => answer(result).provider === 'cohere');
+    expect(byOpenai.length).toBeGreaterThanOrEqual(1);
+    for (const result of byOpenai) expect(skipped(result)).toEqual([]);
+    for (const result of byFallback) expect(skipped(result)).toEqual(['openai']);
+    const afterRecovery = await openaiRequests();
+    expect(afterRecovery.slice(FAILURE_THRESHOLD + 1).map((record) => record.status)).toEqual(Array(byOpenai.length).fill(200));
+    const [closed] = await runPhase('closed', 1, () => 'Healthy again');
+    expect(answer(closed)).toMatchObject({ provider: 'openai' });
+    expect(answer(closed).fallbackFrom).toBeUndefined();
+
+    // /metrics of the three workers: the breaker's history, and the calls it skipped.
+    const pages = await Promise.all(metricsPorts.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+    const transitions = (from: string, to: string) => sumOf(pages, 'chorus_provider_breaker_transitions_total', { provider: 'openai', from, to });
+    const skippedRuns = [tripped, ...openResults, ...probeResults, ...recoveryResults].filter((result) => skipped(result).length > 0).length;
+    const skippedCalls = pages.map((page) => sumOf([page], 'chorus_provider_breaker_skipped_calls_total', { provider: 'openai' }));
+    console.log(
+      `breaker: openai requests ${afterRecovery.length + 1} (threshold ${FAILURE_THRESHOLD}, 2 probes, ${byOpenai.length - 1} after closing), ` +
+        `trip to fallback ${tripMs} ms (retry budget ${RETRY_BUDGET}), skippedUnhealthy steps ${skippedRuns}, skipped calls per worker ${skippedCalls.join('/')}`,
+    );
+    expect({
+      opened: transitions('closed', 'open'),
+      probed: transitions('open', 'half-open'),
+      reopened: transitions('half-open', 'open'),
+      closed: transitions('half-open', 'closed'),
+    }).toEqual({ opened: 1, probed: 2, reopened: 1, closed: 1 });
+    expect(skippedCalls.reduce((sum, count) => sum + count, 0)).toBe(skippedRuns);
+    expect(skippedRuns).toBe(1 + OPEN_PHASE_RUNS + PROBE_PHASE_RUNS + byFallback.length);
+    // Several workers skipped on one shared state: OpenAI saw FAILURE_THRESHOLD failures in all, not that many per worker.
+    expect(skippedCalls.filter((count) => count > 0).length).toBeGreaterThanOrEqual(2);
+    for (const page of pages) expect(page).toMatch(/^chorus_provider_breaker_state\{provider="openai"\} [012]$/m);
+  }, 300_000);
+});
