@@ -23,7 +23,7 @@ import type { TokenStream } from '../src/streaming/token-stream';
 /** A step's call as the activity gets it: the definition's call spec, with its templates rendered. */
 export interface ProviderStepInput extends Pick<
   ProviderCallSpec,
-  'provider' | 'model' | 'task' | 'labels' | 'schema' | 'maxOutputTokens' | 'temperature' | 'stopSequences'
+  'provider' | 'model' | 'task' | 'labels' | 'schema' | 'maxOutputTokens' | 'temperature' | 'stopSequences' | 'allowTruncated'
 > {
   stepId: string;
   /** The rendered prompt. */
@@ -260,7 +260,9 @@ export function createCallProvider({
           }
           throw error;
         }
-        const unfinished = unfinishedAnswer(input.provider, answer.finish);
+        // A step that allows a cut answer takes its first part; any other unfinished answer fails.
+        const truncated = answer.finish.outcome === 'truncated' && input.allowTruncated === true;
+        const unfinished = truncated ? undefined : unfinishedAnswer(input.provider, answer.finish);
         if (unfinished) throw unfinished;
         const billable = answer.billed ?? answer.usage;
         return {
@@ -275,6 +277,7 @@ export function createCallProvider({
           latencyMs,
           simulated: endpoint.simulated,
           attempt: context.info.attempt,
+          ...(truncated ? { truncated: true as const } : {}),
         };
       };
       // The attempt ends when it is cancelled; a call still answering for a retry goes on without it.

@@ -136,6 +136,7 @@ export async function callWithFallback(
     maxOutputTokens: spec.maxOutputTokens,
     temperature: spec.temperature,
     stopSequences: spec.stopSequences,
+    allowTruncated: spec.allowTruncated,
   }));
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;

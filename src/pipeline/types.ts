@@ -69,8 +69,13 @@ export interface ProviderCallSpec {
   schema?: Record<string, unknown>;
   /** analyze-image: template that renders to an http(s) URL or a `data:image/...;base64,` URL. */
   image?: string;
-  /** Most tokens the answer may take; a longer one fails as ProviderOutputTruncated. @default the provider's own */
+  /** Most tokens the answer may take; a longer one fails as ProviderOutputTruncated (unless allowTruncated). @default the provider's own */
   maxOutputTokens?: number;
+  /**
+   * An answer cut at the output-token limit is a success flagged `truncated: true` instead of a
+   * ProviderOutputTruncated failure: for text tasks whose first part is worth having. @default false
+   */
+  allowTruncated?: boolean;
   /** Sampling temperature, 0 to 2; Anthropic takes at most 1 and gets min(temperature, 1). @default the provider's own */
   temperature?: number;
   /** The answer ends before any of these strings. */
@@ -228,6 +233,8 @@ export interface StepResult {
   attempt: number;
   /** Set when a fallback target answered because the step's own provider failed. */
   fallbackFrom?: { provider: ProviderName; error: StepFailureInfo };
+  /** The answer stopped at the output-token limit and the step allows that (allowTruncated): `text` is its first part. */
+  truncated?: true;
 }
 
 /** What a map step produced: one result per element, in the list's order. */

@@ -70,6 +70,10 @@ function stepSchemas(providers: readonly ProviderName[]) {
     maxOutputTokens: z.number().int().min(1).max(1_000_000).optional().describe('most tokens the answer may take'),
     temperature: z.number().min(0).max(2).optional().describe('sampling temperature (Anthropic: capped at 1)'),
     stopSequences: z.array(z.string().min(1).max(100)).min(1).max(4).optional().describe('the answer ends before any of these'),
+    allowTruncated: z
+      .boolean()
+      .optional()
+      .describe('an answer cut at the output-token limit is a success flagged truncated: true, not a ProviderOutputTruncated failure (text tasks only)'),
     retry: RetrySchema.optional(),
     timeout: TimeoutSchema.optional(),
     fallback: z.array(FallbackSchema).max(PIPELINE_LIMITS.fallbacks).optional(),
@@ -149,6 +153,9 @@ function zodProblems(result: z.ZodSafeParseResult<unknown>, prefix: string): Fie
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 
+/** Tasks whose answer is parsed as JSON. */
+const STRUCTURED_TASKS: ReadonlySet<string> = new Set(['sentiment', 'classify', 'extract']);
+
 /** Where each step ID is defined: its position in the sequence, and its parallel group if any. */
 interface StepSlot {
   position: number;
@@ -208,6 +215,10 @@ function checkCallSpec(spec: ProviderCallSpec, at: string, here: StepSlot, slots
   requireField(spec.labels !== undefined, 'labels', 'classify');
   requireField(spec.schema !== undefined, 'schema', 'extract');
   requireField(spec.image !== undefined, 'image', 'analyze-image');
+  // A structured answer cut short is no longer JSON: it would fail its parse, and its retry stops at the same limit.
+  if (spec.allowTruncated && STRUCTURED_TASKS.has(spec.task)) {
+    problems.push({ field: `${at}.allowTruncated`, reason: `not allowed when task is "${spec.task}": a structured answer cut short cannot be parsed` });
+  }
   if (spec.schema) {
     try {
       ajv.compile(spec.schema);

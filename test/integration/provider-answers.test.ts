@@ -61,6 +61,23 @@ describe('provider answers the specs allow', () => {
       expect(requestsTo(provider).at(-1)).toMatchObject({ status: 200, fault: 'truncate' });
     });
 
+    it.each(PROVIDER_NAMES)('%s: with allowTruncated the cut answer is a success flagged truncated, with its first part and its usage', async (provider) => {
+      const result = await run(step(provider, `[[sim:${provider}:truncate]]`, { allowTruncated: true }));
+      expect(result).toMatchObject({ provider, truncated: true, attempt: 1 });
+      expect(result.text.length).toBeGreaterThan(0);
+      expect(result.usage.outputTokens).toBeGreaterThan(0);
+      expect(result.costUsd).toBeGreaterThan(0);
+      expect(requestsTo(provider).at(-1)).toMatchObject({ status: 200, fault: 'truncate' });
+    });
+
+    it('a complete answer is not flagged truncated, allowTruncated or not', async () => {
+      expect((await run(step('openai', '', { allowTruncated: true }))).truncated).toBeUndefined();
+    });
+
+    it('allowTruncated lets only truncation through: a content block still fails', async () => {
+      expect(await failureOf(step('openai', '[[sim:openai:refuse]]', { allowTruncated: true }))).toMatchObject({ type: FailureType.ProviderContentFiltered });
+    });
+
     it('gemini: a candidate without parts (thinking used the whole budget) is ProviderOutputTruncated, not a malformed body', async () => {
       const failure = await failureOf(step('gemini', '[[sim:gemini:truncate,thinking=800]]'));
       expect(failure).toMatchObject({ type: FailureType.ProviderOutputTruncated, nonRetryable: true });
@@ -283,6 +300,12 @@ describe('provider answers in a pipeline run', () => {
   it('a truncated answer fails the step after one attempt', async () => {
     const details = await stepFailure(oneStep('openai'), 'Long essay [[sim:openai:truncate]]');
     expect(details.error.type).toBe(FailureType.ProviderOutputTruncated);
+    expect(requests()).toHaveLength(1);
+  });
+
+  it('a step with allowTruncated completes with the cut answer, flagged truncated, after one attempt', async () => {
+    const done = await run(oneStep('gemini', { allowTruncated: true, maxOutputTokens: 20 }), 'Long essay [[sim:gemini:truncate]]');
+    expect(done.steps.only).toMatchObject({ provider: 'gemini', truncated: true, attempt: 1 });
     expect(requests()).toHaveLength(1);
   });
 

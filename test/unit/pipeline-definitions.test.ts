@@ -67,8 +67,34 @@ describe('pipeline definition validation', () => {
     ],
     ['an output reading an unknown step', { name: 'p', steps: [step('a', 'x')], output: { result: 'steps.b.text' } }, '$.output.result', /unknown step "b"/],
     ['a prompt reading item outside a map', { name: 'p', steps: [step('a', '{{item}}')] }, '$.steps[0].prompt', /must start with input/],
+    ['allowTruncated that is not a boolean', { name: 'p', steps: [step('a', 'x', { allowTruncated: 'yes' })] }, '$.steps[0].allowTruncated', /boolean/],
+    [
+      'allowTruncated on a structured task',
+      { name: 'p', steps: [step('a', 'x', { task: 'sentiment', allowTruncated: true })] },
+      '$.steps[0].allowTruncated',
+      /not allowed when task is "sentiment"/,
+    ],
+    [
+      'allowTruncated on an extract map element',
+      {
+        name: 'p',
+        steps: [{ id: 'm', map: { over: 'input.docs', step: { provider: 'cohere', task: 'extract', schema: {}, prompt: '{{item}}', allowTruncated: true } } }],
+      },
+      '$.steps[0].map.step.allowTruncated',
+      /not allowed when task is "extract"/,
+    ],
   ])('rejects %s, naming its JSON path', (_case, definition, field, reason) => {
     expect(problemsOf(definition)).toContainEqual({ field, reason: expect.stringMatching(reason) });
+  });
+
+  it('accepts allowTruncated on text tasks, and the exported schema describes it', () => {
+    expect(
+      problemsOf({
+        name: 'p',
+        steps: [step('a', 'x', { allowTruncated: true, maxOutputTokens: 50 }), step('b', 'y', { task: 'summarize', allowTruncated: false })],
+      }),
+    ).toEqual([]);
+    expect(pipelineSchemaText()).toContain('"allowTruncated"');
   });
 
   it('lists every problem at once', () => {
