@@ -6,7 +6,7 @@ import { estimateCostUsd, priceOf } from '../src/config/prices';
 import { acceptsImages } from '../src/pipeline/providers';
 import type { ProviderCallSpec, StepResult } from '../src/pipeline/types';
 import type { AnsweredCalls } from './answered-calls';
-import { malformedResponse, modelLacksCapability, providerUnhealthy, toProviderFailure, unfinishedAnswer, unknownProvider } from './errors';
+import { malformedResponse, modelLacksCapability, modelNotAllowed, providerUnhealthy, toProviderFailure, unfinishedAnswer, unknownProvider } from './errors';
 import { callHealth, NO_BREAKER, type Admission, type ProviderBreaker } from './provider-breaker';
 import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
@@ -145,6 +145,8 @@ export function createCallProvider({
     // A definition validated by an API configured with more providers than this worker.
     if (!endpoint) throw unknownProvider(input.provider, Object.keys(providers.endpoints));
     const model = input.model ?? endpoint.defaultModel;
+    // A definition checked by an API without this instance's allow-list (or before it had one).
+    if (endpoint.models && !endpoint.models.includes(model)) throw modelNotAllowed(input.provider, model, endpoint.models);
     const attemptStartedAt = clock();
     let pacedMs: number | undefined;
     const report = (outcome: string, result?: StepResult) =>

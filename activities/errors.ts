@@ -262,6 +262,16 @@ export function unknownProvider(provider: ProviderName, known: string[]): Applic
   });
 }
 
+/** The step names a model the provider's configuration does not list; nothing was sent. */
+export function modelNotAllowed(provider: ProviderName, model: string, allowed: readonly string[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.ModelNotAllowed,
+    message: `${provider} does not allow model "${model}"; allowed: ${allowed.join(', ')}`,
+    nonRetryable: true,
+    details: [{ provider, model }],
+  });
+}
+
 /** The provider's breaker is open: the call is not sent, so the step moves on to its fallback at once. */
 export function providerUnhealthy(provider: ProviderName): ApplicationFailure {
   return ApplicationFailure.create({

@@ -4,7 +4,7 @@ import type { PipelineSummary } from '../../src/contract/api';
 import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
 import { loadPipelineDirectory } from '../../src/pipeline/registry';
 import type { PipelineDefinition } from '../../src/pipeline/types';
-import { requiredInputFields, validatePipeline, type FieldProblem } from '../../src/pipeline/validate';
+import { requiredInputFields, validatePipeline, type AllowedModels, type FieldProblem } from '../../src/pipeline/validate';
 import { badRequest } from '../errors/bad-request';
 import { API_SETTINGS } from '../tokens';
 
@@ -14,10 +14,13 @@ export class PipelinesService {
   private readonly pipelines: Map<string, PipelineDefinition>;
   /** What a step may name: the catalog's providers and this deployment's configured instances. */
   readonly providers: readonly ProviderName[];
+  /** The models a step may name on instances that list theirs. */
+  private readonly allowedModels: AllowedModels;
 
   constructor(@Inject(API_SETTINGS) settings: ApiSettings) {
     this.providers = settings.providers ?? PROVIDER_NAMES;
-    this.pipelines = loadPipelineDirectory(settings.pipelinesDir, this.providers);
+    this.allowedModels = settings.providerModels ?? {};
+    this.pipelines = loadPipelineDirectory(settings.pipelinesDir, this.providers, this.allowedModels);
   }
 
   list(): PipelineSummary[] {
@@ -37,7 +40,7 @@ export class PipelinesService {
 
   /** Validates an inline definition; problems are reported under `fieldPrefix` (e.g. `definition`). */
   validate(candidate: unknown, fieldPrefix: string): PipelineDefinition {
-    const { pipeline, problems } = validatePipeline(candidate, this.providers);
+    const { pipeline, problems } = validatePipeline(candidate, this.providers, this.allowedModels);
     if (!pipeline) throw badRequest(problems.map((problem: FieldProblem) => ({ ...problem, field: problem.field.replace(/^\$/, fieldPrefix) })));
     return pipeline;
   }

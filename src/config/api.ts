@@ -6,7 +6,8 @@ import { projectRoot } from '../project-root';
 import { loadAuthSettings, type AuthSettings } from './auth';
 import { commaList, ConfigError, DEFAULT_BIND_HOST, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
 import { loadBudgetPricing, type BudgetPricing } from './budget';
-import { configuredProviderNames } from './providers';
+import { configuredProviderModels, configuredProviderNames } from './providers';
+import type { AllowedModels } from '../pipeline/validate';
 import { DEFAULT_TEMPORAL_UI_PORT } from './temporal';
 
 export interface RateLimitSettings {
@@ -69,6 +70,8 @@ export interface ApiSettings extends ApiAddress {
   providers?: readonly string[];
   /** Prices and default models a budgeted run's calls are held to. @default the catalog's */
   budgetPricing?: BudgetPricing;
+  /** The models a step may name on a configured instance that lists them (`<NAME>_MODELS`). @default any model on any provider */
+  providerModels?: AllowedModels;
 }
 
 const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
@@ -115,6 +118,7 @@ export function loadApiSettings(env: Env = process.env): ApiSettings {
     runDefaults: vars.CHORUS_STEP_RETRY_BUDGET ? { retryBudget: vars.CHORUS_STEP_RETRY_BUDGET } : {},
     providers: configuredProviderNames(env),
     budgetPricing: loadBudgetPricing(env),
+    providerModels: configuredProviderModels(env),
   };
 }
 

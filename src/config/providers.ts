@@ -11,7 +11,7 @@ import {
   type ProviderName,
   type WireKind,
 } from '../pipeline/providers';
-import { ConfigError, flag, parseEnv, positiveInt, url, type Env } from './env';
+import { commaList, ConfigError, flag, parseEnv, positiveInt, url, type Env } from './env';
 import { loadPriceTable, type PriceTable } from './prices';
 
 export interface ProviderEndpoint {
@@ -23,6 +23,8 @@ export interface ProviderEndpoint {
   /** Where the key goes: header name, and `Bearer` when it is an authorization header. */
   credential: { header: string; scheme?: 'Bearer' };
   defaultModel: string;
+  /** The only models its steps may name (a configured instance's `<NAME>_MODELS`). @default any model */
+  models?: readonly string[];
   capabilities: ProviderCapabilities;
   /** True when calls go to the Chorus provider simulator because the provider has no API key. */
   simulated: boolean;
@@ -63,8 +65,9 @@ const InstancePrices = z.record(z.string(), z.object({ input: z.number().min(0),
 
 /**
  * Providers beyond the catalog, from configuration only: CHORUS_PROVIDERS names them, and each
- * `<NAME>_BASE_URL`, `<NAME>_MODEL` (required), `<NAME>_API_KEY`, `<NAME>_WIRE` (default
- * openai-chat), `<NAME>_KEY_HEADER`, `<NAME>_VISION`, `<NAME>_JSON_SCHEMA`, `<NAME>_PRICES` say the rest.
+ * `<NAME>_BASE_URL`, `<NAME>_MODEL` (required), `<NAME>_MODELS` (the allowed models), `<NAME>_API_KEY`,
+ * `<NAME>_WIRE` (default openai-chat), `<NAME>_KEY_HEADER`, `<NAME>_VISION`, `<NAME>_JSON_SCHEMA`,
+ * `<NAME>_PRICES` say the rest.
  */
 export function loadProviderInstances(env: Env): ProviderInstance[] {
   const { CHORUS_PROVIDERS: names } = parseEnv(
@@ -98,6 +101,9 @@ export function loadProviderInstances(env: Env): ProviderInstance[] {
       {
         [`${prefix}_BASE_URL`]: url(),
         [`${prefix}_MODEL`]: z.string().min(1),
+        [`${prefix}_MODELS`]: commaList()
+          .pipe(z.array(z.string().min(1).max(200)).min(1, 'expected a comma-separated list of model names'))
+          .optional(),
         [`${prefix}_API_KEY`]: z.string().optional(),
         [`${prefix}_WIRE`]: z.enum(WIRE_KINDS).default('openai-chat'),
         [`${prefix}_KEY_HEADER`]: z
@@ -122,6 +128,12 @@ export function loadProviderInstances(env: Env): ProviderInstance[] {
       env,
     ) as Record<string, unknown>;
     const wire = vars[`${prefix}_WIRE`] as WireKind;
+    const models = vars[`${prefix}_MODELS`] as string[] | undefined;
+    if (models && !models.includes(vars[`${prefix}_MODEL`] as string)) {
+      throw new ConfigError(
+        `Invalid configuration:\n  ${prefix}_MODEL: "${vars[`${prefix}_MODEL`] as string}" is not one of ${prefix}_MODELS (${models.join(', ')})`,
+      );
+    }
     const keyHeader = (vars[`${prefix}_KEY_HEADER`] as string | undefined)?.toLowerCase();
     return {
       name,
@@ -131,10 +143,16 @@ export function loadProviderInstances(env: Env): ProviderInstance[] {
       // A header of its own (Azure's api-key) takes the bare key; authorization takes it as a Bearer token.
       credential: keyHeader ? { header: keyHeader, ...(keyHeader === 'authorization' ? { scheme: 'Bearer' as const } : {}) } : WIRE_DEFAULTS[wire].credential,
       defaultModel: vars[`${prefix}_MODEL`] as string,
+      ...(models ? { models: [...new Set(models)] } : {}),
       capabilities: { vision: vars[`${prefix}_VISION`] as boolean, jsonSchema: vars[`${prefix}_JSON_SCHEMA`] as boolean, streaming: false },
       prices: (vars[`${prefix}_PRICES`] as Record<string, ModelPrice> | undefined) ?? {},
     };
   });
+}
+
+/** The models each configured instance with an allow-list (`<NAME>_MODELS`) lets its steps name. */
+export function configuredProviderModels(env: Env): Record<ProviderName, readonly string[]> {
+  return Object.fromEntries(loadProviderInstances(env).flatMap((instance) => (instance.models ? [[instance.name, instance.models]] : [])));
 }
 
 /** Every provider this deployment can call: the catalog's, then the configured instances. */
@@ -196,6 +214,7 @@ export function loadProviderSettings(env: Env = process.env): ProviderSettings {
     simulated: false,
     baseUrl: instance.baseUrl,
     defaultModel: instance.defaultModel,
+    ...(instance.models ? { models: instance.models } : {}),
     capabilities: instance.capabilities,
   }));
   return {

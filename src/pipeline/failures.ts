@@ -29,6 +29,8 @@ export const FailureType = {
   ModelLacksCapability: 'ModelLacksCapability',
   /** The provider's circuit breaker is open (most of its recent calls failed): the call was not sent, the step's fallback takes over; not retried. */
   ProviderUnhealthy: 'ProviderUnhealthy',
+  /** The step names a model its provider's configuration does not allow (a configured instance's `<NAME>_MODELS`); not retried, nothing is sent. */
+  ModelNotAllowed: 'ModelNotAllowed',
   /** The step names a provider this worker has no configuration for (an instance the API knows and the worker not); not retried, a fallback may serve. */
   ProviderNotConfigured: 'ProviderNotConfigured',
   /** The model answered, but not in the structure the task asked for; retried. */

@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PROVIDER_NAMES, type ProviderName } from './providers';
 import type { PipelineDefinition } from './types';
-import { validatePipeline, type FieldProblem } from './validate';
+import { validatePipeline, type AllowedModels, type FieldProblem } from './validate';
 
 export class PipelineFileError extends Error {
   override readonly name = 'PipelineFileError';
@@ -29,7 +29,11 @@ function parseFile(path: string): unknown {
  * Loads and validates every definition in a folder. Any bad file stops the caller with each
  * problem's file and JSON path, so a broken definition never reaches a running process.
  */
-export function loadPipelineDirectory(dir: string, providers: readonly ProviderName[] = PROVIDER_NAMES): Map<string, PipelineDefinition> {
+export function loadPipelineDirectory(
+  dir: string,
+  providers: readonly ProviderName[] = PROVIDER_NAMES,
+  allowedModels: AllowedModels = {},
+): Map<string, PipelineDefinition> {
   const pipelines = new Map<string, PipelineDefinition>();
   const failures: { file: string; problems: FieldProblem[] }[] = [];
   const files = readdirSync(dir)
@@ -43,7 +47,7 @@ export function loadPipelineDirectory(dir: string, providers: readonly ProviderN
       failures.push({ file, problems: [{ field: '$', reason: `cannot be parsed: ${(error as Error).message.split('\n')[0]}` }] });
       continue;
     }
-    const { pipeline, problems } = validatePipeline(candidate, providers);
+    const { pipeline, problems } = validatePipeline(candidate, providers, allowedModels);
     if (!pipeline) {
       failures.push({ file, problems });
     } else if (pipelines.has(pipeline.name)) {

@@ -17,6 +17,9 @@ import {
   type ProviderStep,
 } from './types';
 
+/** Per provider, the only models its steps may name (a configured instance's `<NAME>_MODELS`); a provider not listed takes any model. */
+export type AllowedModels = Readonly<Record<ProviderName, readonly string[]>>;
+
 /** One problem of a definition or request: where (JSON path) and why. */
 export interface FieldProblem {
   field: string;
@@ -206,8 +209,28 @@ function templateReads(template: string, field: string): { reads: string[]; prob
   }
 }
 
-function checkCallSpec(spec: ProviderCallSpec, at: string, here: StepSlot, slots: Map<string, StepSlot>, inMap: boolean): FieldProblem[] {
-  const problems: FieldProblem[] = [];
+/** Problems of the models a call names, on providers that allow only some (its default model is one of them). */
+function checkModels(spec: ProviderCallSpec, at: string, allowed: AllowedModels): FieldProblem[] {
+  const targets = [
+    { provider: spec.provider, model: spec.model, field: `${at}.model` },
+    ...(spec.fallback ?? []).map((target, index) => ({ ...target, field: `${at}.fallback[${index}].model` })),
+  ];
+  return targets.flatMap(({ provider, model, field }) => {
+    const models = allowed[provider];
+    if (!models || model === undefined || models.includes(model)) return [];
+    return [{ field, reason: `model "${model}" is not allowed on provider "${provider}"; allowed: ${models.join(', ')}` }];
+  });
+}
+
+function checkCallSpec(
+  spec: ProviderCallSpec,
+  at: string,
+  here: StepSlot,
+  slots: Map<string, StepSlot>,
+  inMap: boolean,
+  allowed: AllowedModels,
+): FieldProblem[] {
+  const problems: FieldProblem[] = checkModels(spec, at, allowed);
   const requireField = (present: boolean, field: string, task: string) => {
     if (spec.task === task && !present) problems.push({ field: `${at}.${field}`, reason: `required when task is "${task}"` });
     if (spec.task !== task && present) problems.push({ field: `${at}.${field}`, reason: `only allowed when task is "${task}"` });
@@ -237,7 +260,7 @@ function checkCallSpec(spec: ProviderCallSpec, at: string, here: StepSlot, slots
   return problems;
 }
 
-function checkStep(step: PipelineStep, position: number, slots: Map<string, StepSlot>): FieldProblem[] {
+function checkStep(step: PipelineStep, position: number, slots: Map<string, StepSlot>, allowed: AllowedModels): FieldProblem[] {
   const at = `$.steps[${position}]`;
   const here: StepSlot = { position };
   const problems: FieldProblem[] = [];
@@ -249,7 +272,7 @@ function checkStep(step: PipelineStep, position: number, slots: Map<string, Step
     step.parallel.forEach((member, index) => {
       const memberAt = `${at}.parallel[${index}]`;
       if (member.when !== undefined) problems.push({ field: `${memberAt}.when`, reason: 'put the condition on the parallel group' });
-      problems.push(...checkCallSpec(member, memberAt, { position, group: step.id }, slots, false));
+      problems.push(...checkCallSpec(member, memberAt, { position, group: step.id }, slots, false, allowed));
     });
   } else if (isApprovalStep(step)) {
     if (step.approval.prompt !== undefined) {
@@ -260,20 +283,22 @@ function checkStep(step: PipelineStep, position: number, slots: Map<string, Step
     const { over, step: call } = (step as MapStep).map;
     const { reads, problems: overProblems } = templateReads(`{{${over}}}`, `${at}.map.over`);
     problems.push(...overProblems, ...checkReads(reads, `${at}.map.over`, here, slots, false));
-    problems.push(...checkCallSpec(call, `${at}.map.step`, here, slots, true));
+    problems.push(...checkCallSpec(call, `${at}.map.step`, here, slots, true, allowed));
   } else {
-    problems.push(...checkCallSpec(step as ProviderStep, at, here, slots, false));
+    problems.push(...checkCallSpec(step as ProviderStep, at, here, slots, false, allowed));
   }
   return problems;
 }
 
 /**
  * Validates a pipeline definition: structure first, then references, templates, conditions and
- * schemas. `providers` are the names a step may call. @default the built-in providers
+ * schemas. `providers` are the names a step may call (@default the built-in providers), `allowedModels`
+ * the models it may name where a provider allows only some (@default any model).
  */
 export function validatePipeline(
   candidate: unknown,
   providers: readonly ProviderName[] = PROVIDER_NAMES,
+  allowedModels: AllowedModels = {},
 ): { pipeline: PipelineDefinition; problems: [] } | { pipeline?: undefined; problems: FieldProblem[] } {
   const { PipelineSchema, stepSchemaFor } = schemasFor(providers);
   const shape = z
@@ -289,7 +314,7 @@ export function validatePipeline(
 
   const pipeline = candidate as PipelineDefinition;
   const { slots, problems } = collectSlots(pipeline.steps);
-  problems.push(...pipeline.steps.flatMap((step, position) => checkStep(step, position, slots)));
+  problems.push(...pipeline.steps.flatMap((step, position) => checkStep(step, position, slots, allowedModels)));
   const end: StepSlot = { position: pipeline.steps.length };
   for (const [field, paths] of Object.entries(pipeline.output ?? {})) {
     const list = Array.isArray(paths) ? paths : [paths];

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type request from 'supertest';
-import { configuredProviderNames, loadProviderSettings } from '../../src/config/providers';
+import { configuredProviderModels, configuredProviderNames, loadProviderSettings } from '../../src/config/providers';
 import type { Env } from '../../src/config/env';
 import { FailureType } from '../../src/pipeline/failures';
 import { startApiApp, TEST_API_KEY } from '../helpers/api-app';
@@ -14,6 +14,7 @@ const instanceEnv = (simulatorUrl: string): Env => ({
   CHORUS_PROVIDERS: 'local',
   LOCAL_BASE_URL: `${simulatorUrl}/compat/local/openai/v1`,
   LOCAL_MODEL: 'llama-3.1-8b-instruct',
+  LOCAL_MODELS: 'llama-3.1-8b-instruct,qwen2.5-7b-instruct',
   LOCAL_PRICES: '{"llama-3.1-8b-instruct": {"input": 0.05, "output": 0.08}}',
 });
 
@@ -30,7 +31,8 @@ describe('Anthropic and a configured OpenAI-compatible instance through the API'
 
   beforeAll(async () => {
     stack = await startTestStack('providers-e2e', { latencyMs: 5 }, (simulatorUrl) => loadProviderSettings(instanceEnv(simulatorUrl)));
-    ({ app, http } = await startApiApp(stack.temporal, { providers: configuredProviderNames(instanceEnv(stack.simulator.url)) }));
+    const env = instanceEnv(stack.simulator.url);
+    ({ app, http } = await startApiApp(stack.temporal, { providers: configuredProviderNames(env), providerModels: configuredProviderModels(env) }));
   });
   afterAll(async () => {
     await app?.close();
@@ -75,6 +77,43 @@ describe('Anthropic and a configured OpenAI-compatible instance through the API'
     expect(unknown.body.errors).toEqual([{ field: '$.steps[0].provider', reason: expect.stringContaining('openai, cohere, gemini, anthropic, local') }]);
     const schema = await http.get('/v1/pipelines/schema').set(auth).expect(200);
     expect(JSON.stringify(schema.body)).toContain('"local"');
+  });
+
+  it("rejects a model outside the instance's LOCAL_MODELS with a 400 naming the field, as step model and as fallback model", async () => {
+    const offList = {
+      name: 'off-list',
+      steps: [
+        { id: 'a', provider: 'local', model: 'gpt-4o', task: 'generate', prompt: 'x' },
+        {
+          id: 'b',
+          provider: 'anthropic',
+          task: 'generate',
+          prompt: 'x',
+          fallback: [
+            { provider: 'local', model: 'qwen2.5-7b-instruct' },
+            { provider: 'local', model: 'mixtral' },
+          ],
+        },
+      ],
+    };
+    const validated = await http.post('/v1/pipelines/validate').set(auth).send(offList).expect(400);
+    expect(validated.body.errors).toEqual([
+      { field: '$.steps[0].model', reason: 'model "gpt-4o" is not allowed on provider "local"; allowed: llama-3.1-8b-instruct, qwen2.5-7b-instruct' },
+      { field: '$.steps[1].fallback[1].model', reason: expect.stringContaining('model "mixtral" is not allowed on provider "local"') },
+    ]);
+    const started = await http.post('/v1/workflows').set(auth).send({ definition: offList, input: {} }).expect(400);
+    expect(started.body.errors.map((error: { field: string }) => error.field)).toEqual(['definition.steps[0].model', 'definition.steps[1].fallback[1].model']);
+    // A listed model, and the built-in providers (no list), pass.
+    await http
+      .post('/v1/pipelines/validate')
+      .set(auth)
+      .send({
+        name: 'on-list',
+        steps: [
+          { id: 'a', provider: 'local', model: 'qwen2.5-7b-instruct', task: 'generate', prompt: 'x', fallback: [{ provider: 'openai', model: 'any-model' }] },
+        ],
+      })
+      .expect(200);
   });
 
   it('runs a pipeline over both, each falling back to the other, with usage, cost and step fields on the wire', async () => {

@@ -25,6 +25,7 @@ describe('callProvider with configured instances and Anthropic', () => {
       GROQ_BASE_URL: `${simulator.url}/compat/groq/openai/v1`,
       GROQ_API_KEY: 'gsk-test',
       GROQ_MODEL: 'llama-3.3-70b-versatile',
+      GROQ_MODELS: 'llama-3.3-70b-versatile,llama-3.1-8b-instant',
       GROQ_JSON_SCHEMA: 'true',
     });
     activities = createActivities({ http: createProviderHttpClient(), providers: { ...settings, requestTimeoutMs: 1500 } });
@@ -65,6 +66,15 @@ describe('callProvider with configured instances and Anthropic', () => {
     const failure = await failureOf({ provider: 'mistral' });
     expect(failure).toMatchObject({ type: FailureType.ProviderNotConfigured, nonRetryable: true });
     expect(failure.message).toMatch(/"mistral" is not configured on this worker; configured: openai, cohere, gemini, anthropic, groq/);
+    expect(simulator.requests()).toHaveLength(0);
+  });
+
+  it("calls a model on the instance's allow-list, and fails one off it as non-retryable ModelNotAllowed, sending nothing", async () => {
+    expect((await run({ model: 'llama-3.1-8b-instant' })).model).toBe('llama-3.1-8b-instant');
+    simulator.clearRequests();
+    const failure = await failureOf({ model: 'gpt-4o' });
+    expect(failure).toMatchObject({ type: FailureType.ModelNotAllowed, nonRetryable: true });
+    expect(failure.message).toBe('groq does not allow model "gpt-4o"; allowed: llama-3.3-70b-versatile, llama-3.1-8b-instant');
     expect(simulator.requests()).toHaveLength(0);
   });
 

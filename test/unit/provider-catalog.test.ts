@@ -5,7 +5,7 @@ import { ANTHROPIC_DEFAULT_MAX_TOKENS } from '../../activities/providers/anthrop
 import type { ProviderCall } from '../../activities/providers/provider';
 import { isStrictSchema, planTask } from '../../activities/tasks';
 import { DEFAULT_PRICES, priceOf } from '../../src/config/prices';
-import { configuredProviderNames, loadProviderSettings, type ProviderEndpoint } from '../../src/config/providers';
+import { configuredProviderModels, configuredProviderNames, loadProviderSettings, type ProviderEndpoint } from '../../src/config/providers';
 import { loadWorkerSettings } from '../../src/config/worker';
 import { REDACTED_PATHS } from '../../src/observability/logger';
 import { PROVIDER_CATALOG, PROVIDER_NAMES, WIRE_KINDS } from '../../src/pipeline/providers';
@@ -101,6 +101,38 @@ describe('configured instances', () => {
     expect(validatePipeline(step).problems).toEqual([{ field: '$.steps[0].provider', reason: expect.stringContaining('openai, cohere, gemini, anthropic') }]);
   });
 
+  it('lists the models an instance allows (<NAME>_MODELS), and the definition check holds steps and fallbacks to them', () => {
+    const env = { ...LOCAL, LOCAL_VLLM_MODELS: 'qwen2.5-7b, llama-3.1-8b' };
+    expect(loadProviderSettings(env).endpoints['local-vllm'].models).toEqual(['qwen2.5-7b', 'llama-3.1-8b']);
+    expect(loadProviderSettings(LOCAL).endpoints['local-vllm'].models).toBeUndefined();
+    const allowed = configuredProviderModels(env);
+    expect(allowed).toEqual({ 'local-vllm': ['qwen2.5-7b', 'llama-3.1-8b'] });
+    const providers = configuredProviderNames(env);
+    const step = (extra: Record<string, unknown>) => ({ name: 'p', steps: [{ id: 'a', provider: 'local-vllm', task: 'generate', prompt: 'x', ...extra }] });
+    expect(validatePipeline(step({ model: 'llama-3.1-8b' }), providers, allowed).problems).toEqual([]);
+    expect(validatePipeline(step({}), providers, allowed).problems).toEqual([]);
+    expect(validatePipeline(step({ model: 'gpt-4o' }), providers, allowed).problems).toEqual([
+      { field: '$.steps[0].model', reason: 'model "gpt-4o" is not allowed on provider "local-vllm"; allowed: qwen2.5-7b, llama-3.1-8b' },
+    ]);
+    const mapped = {
+      name: 'p',
+      steps: [
+        {
+          id: 'm',
+          map: {
+            over: 'input.docs',
+            step: { provider: 'openai', model: 'gpt-4o', task: 'summarize', prompt: '{{item}}', fallback: [{ provider: 'local-vllm', model: 'big' }] },
+          },
+        },
+      ],
+    };
+    expect(validatePipeline(mapped, providers, allowed).problems).toEqual([
+      { field: '$.steps[0].map.step.fallback[0].model', reason: expect.stringContaining('"big"') },
+    ]);
+    // Without the allow-list (a validator not given it), any model passes.
+    expect(validatePipeline(step({ model: 'gpt-4o' }), providers).problems).toEqual([]);
+  });
+
   it('takes its own key header (Azure api-key, sent bare), wire kind and capabilities', () => {
     const azure = loadProviderSettings({
       CHORUS_PROVIDERS: 'azure',
@@ -132,6 +164,8 @@ describe('configured instances', () => {
     [{ CHORUS_PROVIDERS: 'Local' }, /CHORUS_PROVIDERS.*lower-case/],
     [{ CHORUS_PROVIDERS: 'openai' }, /CHORUS_PROVIDERS.*built-in provider/],
     [{ CHORUS_PROVIDERS: 'a,a', A_BASE_URL: 'http://h', A_MODEL: 'm' }, /CHORUS_PROVIDERS: names a provider twice/],
+    [{ ...LOCAL, LOCAL_VLLM_MODELS: 'llama-3.1-8b,mistral-7b' }, /LOCAL_VLLM_MODEL: "qwen2.5-7b" is not one of LOCAL_VLLM_MODELS \(llama-3.1-8b, mistral-7b\)/],
+    [{ ...LOCAL, LOCAL_VLLM_MODELS: ',,' }, /LOCAL_VLLM_MODELS: expected a comma-separated list/],
   ])('stops at boot naming the key: %j', (env, message) => {
     expect(() => loadProviderSettings(env)).toThrow(message);
   });
