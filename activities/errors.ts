@@ -27,6 +27,9 @@ const STATUS_CLASSES: Record<number, Classification> = {
   408: UNAVAILABLE,
   409: UNAVAILABLE,
   429: RATE_LIMITED,
+  // Client Closed Request: Cohere's "request cancelled", Gemini's CANCELLED, a proxy's "client closed".
+  // The request never finished on the provider's side; it says nothing against the request, and a new attempt usually completes.
+  499: UNAVAILABLE,
 };
 
 /** Statuses only one wire kind gives a meaning of its own. */

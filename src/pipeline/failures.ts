@@ -7,7 +7,7 @@ export const FailureType = {
   ProviderRateLimited: 'ProviderRateLimited',
   /** The account's quota or credit is used up (OpenAI 429 insufficient_quota, Cohere 402, Gemini per-day quota); not retried: it needs someone to act. */
   ProviderQuotaExhausted: 'ProviderQuotaExhausted',
-  /** 5xx, 408 or 409 from the provider; retried. */
+  /** 5xx, 408, 409 or 499 (cancelled before it finished) from the provider; retried. */
   ProviderUnavailable: 'ProviderUnavailable',
   /** The provider did not answer within the request timeout; retried. */
   ProviderTimeout: 'ProviderTimeout',

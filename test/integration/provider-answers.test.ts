@@ -218,6 +218,15 @@ describe('provider answers the specs allow', () => {
     });
   });
 
+  describe('a request the provider cancelled (HTTP 499) is retried', () => {
+    it.each(['cohere', 'gemini'] as const)('%s: 499 is a retryable ProviderUnavailable, not a rejected request', async (provider) => {
+      const failure = await failureOf(step(provider, `[[sim:${provider}:499]]`));
+      expect(failure).toMatchObject({ type: FailureType.ProviderUnavailable, nonRetryable: false });
+      expect(failure.message).toContain('HTTP 499');
+      expect(requestsTo(provider).at(-1)).toMatchObject({ status: 499 });
+    });
+  });
+
   describe('content blocks and capabilities', () => {
     it('cohere: a 498 (blocked input or output) is a non-retryable ProviderContentFiltered', async () => {
       expect(await failureOf(step('cohere', '[[sim:cohere:498]]'))).toMatchObject({ type: FailureType.ProviderContentFiltered, nonRetryable: true });

@@ -26,6 +26,9 @@ describe('classification of what error bodies say', () => {
     ['cohere', 402, { message: 'billing limit' }, FailureType.ProviderQuotaExhausted, false],
     ['cohere', 498, { message: 'blocked input' }, FailureType.ProviderContentFiltered, false],
     ['openai', 498, { error: { message: '?' } }, FailureType.ProviderRejectedRequest, false],
+    // Client Closed Request: cancelled before it finished, not refused.
+    ['cohere', 499, { message: 'request cancelled' }, FailureType.ProviderUnavailable, true],
+    ['gemini', 499, { error: { code: 499, message: 'The operation was cancelled.', status: 'CANCELLED' } }, FailureType.ProviderUnavailable, true],
     ['gemini', 429, googleError(429, [quotaFailure('GenerateRequestsPerDayPerProjectPerModel-FreeTier')]), FailureType.ProviderQuotaExhausted, false],
     ['gemini', 429, googleError(429, [quotaFailure('GenerateRequestsPerMinutePerProjectPerModel-FreeTier')]), FailureType.ProviderRateLimited, true],
     [
