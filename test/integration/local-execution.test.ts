@@ -45,7 +45,8 @@ describe('execution modes', () => {
     return {
       result,
       activitiesScheduled: count('activityTaskScheduledEventAttributes'),
-      markers: count('markerRecordedEventAttributes'),
+      // Local activities' result markers, not the version markers of patched() code paths.
+      markers: events.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
       workflowTasks: count('workflowTaskCompletedEventAttributes'),
     };
   };
