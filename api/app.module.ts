@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import type { ApiSettings } from '../src/config/api';
 import type { EncryptionSettings } from '../src/config/encryption';
 import type { TemporalSettings } from '../src/config/temporal';
@@ -8,7 +8,6 @@ import { EncryptionCodec } from '../src/codec/encryption-codec';
 import { AuthGuard } from './auth/auth.guard';
 import { CodecAccessGuard } from './codec/codec-access.guard';
 import { CodecController } from './codec/codec.controller';
-import { TemporalExceptionFilter } from './errors/temporal-exception.filter';
 import { HealthController } from './health/health.controller';
 import { ApiMetrics } from './observability/api-metrics';
 import { ObservabilityModule } from './observability/observability.module';
@@ -17,6 +16,7 @@ import { PipelinesService } from './pipelines/pipelines.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
+import { PageTokens } from './temporal/listing';
 import { RunStarter } from './temporal/run-starter';
 import { TemporalModule } from './temporal/temporal.module';
 import { API_SETTINGS, CODEC } from './tokens';
@@ -57,9 +57,9 @@ export class AppModule {
         // Guards run in this order: who is calling, then how often.
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
-        { provide: APP_FILTER, useClass: TemporalExceptionFilter },
         ...codec,
         { provide: PipelinesService, useValue: pipelines },
+        { provide: PageTokens, useValue: PageTokens.fromSecrets(api.auth, encryption ?? null) },
         RunStarter,
         RunStartService,
         RunReadService,

@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import type { ApiSettings } from '../src/config/api';
 import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type ChorusApiSettings } from './app.module';
+import { ProblemFilter, routeTableOf } from './errors/problem.filter';
 import { PinoNestLogger } from './observability/nest-logger';
 import { createOpenApiDocument } from './openapi/document';
 import { createValidationPipe, PathIdPipe } from './validation';
@@ -25,6 +26,8 @@ export function configureApp(app: INestApplication, settings: ApiSettings): INes
   app.useGlobalPipes(new PathIdPipe(), createValidationPipe());
   app.enableShutdownHooks();
   const document = createOpenApiDocument(app);
+  // Every route's errors, and the 405s of documented paths, answer as problem details.
+  app.useGlobalFilters(new ProblemFilter(routeTableOf(document.paths)));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

@@ -57,3 +57,17 @@ export function IsTemporalText(): PropertyDecorator {
       },
     });
 }
+
+/** A path parameter that must match `pattern`; anything else is a 400 naming the parameter, never a lookup. */
+export class PatternPipe implements PipeTransform<string, string> {
+  constructor(
+    private readonly field: string,
+    private readonly pattern: RegExp,
+    private readonly reason: string,
+  ) {}
+
+  transform(value: string): string {
+    if (!this.pattern.test(value)) throw badRequest([{ field: this.field, reason: this.reason }]);
+    return value;
+  }
+}

@@ -1,4 +1,4 @@
-import { createChorusClient, type ChorusClient, type paths } from '../clients/typescript/src';
+import { createChorusClient, type ChorusClient, type components, type paths } from '../clients/typescript/src';
 import type {
   BatchOutcome,
   FieldProblem,
@@ -57,8 +57,13 @@ export interface BatchFilters {
   all?: boolean;
   dryRun?: boolean;
   limit?: number;
-  to?: 'failed-step' | 'first-workflow-task' | 'last-workflow-task' | 'event';
+  /** A batch resets to a named point; only a single run's reset takes an event. */
+  to?: Exclude<ResetTo, 'event'>;
 }
+
+export type ResetTo = 'failed-step' | 'first-workflow-task' | 'last-workflow-task' | 'event';
+/** A definition read from a local file: its shape is the API's to check (a 400 names each problem). */
+const asDefinition = (definition: Record<string, unknown>) => definition as unknown as components['schemas']['PipelineDefinition'];
 
 export interface ScheduleRequest {
   id?: string;
@@ -104,7 +109,7 @@ export class ChorusApi {
   ): Promise<Answer<'/v1/workflows', 'post', StartedRun>> {
     return this.body(
       this.client.POST('/v1/workflows', {
-        body: request,
+        body: { ...request, definition: request.definition && asDefinition(request.definition) },
         params: { header: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : undefined },
         ...this.timeout(),
       }),
@@ -147,7 +152,7 @@ export class ChorusApi {
   }
 
   /** `to` goes as given: the API answers 400 naming it when it is not a reset point. */
-  resetRun(id: string, body: { to?: BatchFilters['to']; eventId?: number; reason?: string }): Promise<Answer<'/v1/workflows/{id}/reset', 'post', ResetRun>> {
+  resetRun(id: string, body: { to?: ResetTo; eventId?: number; reason?: string }): Promise<Answer<'/v1/workflows/{id}/reset', 'post', ResetRun>> {
     return this.body(this.client.POST('/v1/workflows/{id}/reset', { params: { path: { id } }, body, ...this.timeout() }));
   }
 
@@ -212,7 +217,7 @@ export class ChorusApi {
   }
 
   validatePipeline(definition: Record<string, unknown>): Promise<Answer<'/v1/pipelines/validate', 'post', PipelineSummary & { valid: true }>> {
-    return this.body(this.client.POST('/v1/pipelines/validate', { body: definition, ...this.timeout() }));
+    return this.body(this.client.POST('/v1/pipelines/validate', { body: asDefinition(definition), ...this.timeout() }));
   }
 
   readiness(): Promise<Answer<'/readyz', 'get', { status: string }>> {

@@ -7,7 +7,7 @@ import { loadCliSettings, DEFAULT_CLI_CONFIG_PATH } from '../src/config/cli';
 import { ConfigError } from '../src/config/env';
 import { RESET_POINTS, RUN_STATUSES, type RunStatus, type RunView } from '../src/contract/api';
 import { commandLine } from '../src/process/command-line';
-import { ApiError, ChorusApi, UnreachableError, type BatchFilters } from './api-client';
+import { ApiError, ChorusApi, UnreachableError, type BatchFilters, type ResetTo } from './api-client';
 import { readEvents } from './event-stream';
 import { ExitCode, exitCodeOfStatus } from './exit-codes';
 import { formatBatch, formatPipelines, formatRun, formatRunList, formatSchedule, formatSchedules, isClosed, runError, runTotals, stepChanges } from './format';
@@ -284,7 +284,7 @@ program
   .option('--event-id <n>', 'with --to event: a WorkflowTaskCompleted event ID', positiveInteger)
   .option('--reason <text>', 'why; recorded in the run history')
   .action(
-    action(async (id: string, options: { to?: BatchFilters['to']; eventId?: number; reason?: string }) => {
+    action(async (id: string, options: { to?: ResetTo; eventId?: number; reason?: string }) => {
       show(
         await api().resetRun(id, { to: options.to, eventId: options.eventId, reason: options.reason }),
         (reset) =>

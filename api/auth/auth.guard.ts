@@ -41,18 +41,25 @@ export class AuthGuard implements CanActivate {
 
   async authenticate(request: AuthenticatedRequest): Promise<Principal> {
     const apiKey = request.header('x-api-key');
+    // Another scheme in Authorization (a proxy's Basic auth) is not Chorus's to judge.
     const bearer = /^Bearer (.+)$/i.exec(request.header('authorization') ?? '')?.[1];
-    if (apiKey !== undefined) return this.byApiKey(apiKey);
-    if (bearer?.startsWith(API_KEY_PREFIX)) return this.byApiKey(bearer);
-    if (bearer && this.jwt) {
-      try {
-        return await this.jwt.verify(bearer);
-      } catch (error) {
-        if (error instanceof InvalidTokenError) throw new UnauthorizedException(error.message);
-        throw error;
-      }
+    if (apiKey === undefined && bearer === undefined) {
+      throw new UnauthorizedException(this.jwt ? 'Missing credentials: send x-api-key or Authorization: Bearer' : 'Missing x-api-key header');
     }
-    throw new UnauthorizedException(this.jwt ? 'Missing credentials: send x-api-key or Authorization: Bearer' : 'Missing x-api-key header');
+    // Every credential sent must hold: an invalid bearer token is never ignored because an x-api-key is valid.
+    const byKey = apiKey === undefined ? undefined : this.byApiKey(apiKey);
+    const byBearer = bearer === undefined ? undefined : await this.byBearer(bearer);
+    return (byKey ?? byBearer)!;
+  }
+
+  private async byBearer(bearer: string): Promise<Principal> {
+    if (bearer.startsWith(API_KEY_PREFIX) || !this.jwt) return this.byApiKey(bearer);
+    try {
+      return await this.jwt.verify(bearer);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw new UnauthorizedException(error.message);
+      throw error;
+    }
   }
 
   private byApiKey(presented: string): Principal {

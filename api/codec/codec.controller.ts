@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Inject, Post, UseGuards } from '@nestjs/common';
 import { badRequest } from '../errors/bad-request';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeController, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Public } from '../auth/public.decorator';
 import { CODEC } from '../tokens';
@@ -56,6 +56,8 @@ const toJson = ({ metadata, data }: Payload): JsonPayload => ({
  * The codec endpoint the Temporal Web UI (and `temporal --codec-endpoint`) calls to show decrypted
  * payloads to operators. Only mounted when payload encryption is on.
  */
+// Temporal's remote codec protocol for operators, mounted only with encryption: not part of Chorus's own contract.
+@ApiExcludeController()
 @ApiTags('codec')
 @Public()
 @UseGuards(CodecAccessGuard)

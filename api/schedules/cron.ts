@@ -3,6 +3,10 @@
  * Temporal reads it) or a macro such as `@daily`, so a bad one is a 400 naming the field instead of
  * an error from Temporal. Returns the reason it is invalid, or undefined when it is valid.
  */
+/** The lexical shape of an expression, for the OpenAPI document: a macro or five fields of values, names, ranges, steps and lists. */
+const FIELD_SHAPE = '[0-9A-Za-z*?]+(?:-[0-9A-Za-z]+)?(?:/[0-9]+)?(?:,[0-9A-Za-z*?]+(?:-[0-9A-Za-z]+)?(?:/[0-9]+)?)*';
+export const CRON_SHAPE = new RegExp(`^(?:@[a-z]+|${FIELD_SHAPE}(?: ${FIELD_SHAPE}){4})$`);
+
 const MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];

@@ -7,20 +7,20 @@ import {
   type ScheduleDescription,
   type ScheduleExecutionResult,
   type ScheduleHandle,
-  type ScheduleSummary,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { status } from '@grpc/grpc-js';
 import type { Duration } from '@temporalio/common';
 import type { ApiSettings } from '../../src/config/api';
-import type { ScheduledRun, ScheduleDetails, ScheduleTiming, ScheduleView } from '../../src/contract/api';
+import type { ScheduledRun, ScheduleDetails, SchedulePage, ScheduleTiming, ScheduleView } from '../../src/contract/api';
 import { PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import type { PipelineRunInput } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import type { Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
-import { grpcCode } from '../errors/temporal-exception.filter';
+import { grpcCode } from '../errors/problem.filter';
 import { PipelinesService } from '../pipelines/pipelines.service';
-import { firstOf } from '../temporal/listing';
+import { listSchedulePage, memoField, PageTokens, searchAttribute, timestampToDate, type Timestamp } from '../temporal/listing';
 import { runLinks, RunStarter } from '../temporal/run-starter';
 import { API_SETTINGS, TEMPORAL_CLIENT } from '../tokens';
 import type { CreateScheduleDto } from './dto/schedule.dto';
@@ -54,7 +54,35 @@ function recentRuns(actions: ScheduleExecutionResult[]): ScheduledRun[] {
   );
 }
 
-function viewOf(id: string, schedule: ScheduleSummary | ScheduleDescription): ScheduleView {
+/** A listed schedule from the raw visibility entry; its timing memo is left out when this API cannot decode it. */
+async function viewOfEntry(client: Client, id: string, entry: temporal.api.schedule.v1.IScheduleListEntry): Promise<ScheduleView> {
+  const timing = ((await memoField(client, entry.memo?.fields, TIMING_MEMO)) ?? {}) as ScheduleTiming;
+  const pipeline = searchAttribute(entry.searchAttributes?.indexedFields, PIPELINE_NAME_ATTRIBUTE);
+  const times = (timestamps: (Timestamp | null)[] | null | undefined) => (timestamps ?? []).map((time) => (timestampToDate(time) ?? new Date(0)).toISOString());
+  return {
+    id,
+    pipeline: typeof pipeline === 'string' ? pipeline : null,
+    ...timing,
+    paused: entry.info?.paused ?? false,
+    note: entry.info?.notes || null,
+    nextRunTimes: times(entry.info?.futureActionTimes),
+    recentRuns: (entry.info?.recentActions ?? []).flatMap((action) => {
+      const started = action.startWorkflowResult;
+      if (!started?.workflowId) return [];
+      return [
+        {
+          workflowId: started.workflowId,
+          runId: started.runId ?? '',
+          scheduledAt: times([action.scheduleTime ?? null])[0]!,
+          startedAt: times([action.actualTime ?? null])[0]!,
+          statusUrl: runLinks(started.workflowId).statusUrl,
+        },
+      ];
+    }),
+  };
+}
+
+function viewOf(id: string, schedule: ScheduleDescription): ScheduleView {
   const timing = (schedule.memo?.[TIMING_MEMO] ?? {}) as ScheduleTiming;
   return {
     id,
@@ -75,6 +103,7 @@ export class SchedulesService {
     @Inject(API_SETTINGS) private readonly api: ApiSettings,
     private readonly pipelines: PipelinesService,
     private readonly starter: RunStarter,
+    private readonly pageTokens: PageTokens,
   ) {}
 
   async create(request: CreateScheduleDto, principal: Principal): Promise<ScheduleDetails> {
@@ -85,8 +114,7 @@ export class SchedulesService {
     // Built first: it checks the input as every run's input is checked.
     const action = this.starter.scheduleAction(id, { pipeline, input, tenant: principal.tenant, source: 'schedule', namedPipeline: pipeline.name });
     // A schedule starts paid runs forever: each tenant gets a bounded number (OWASP API4).
-    const existing = await this.list(principal, this.api.maxSchedulesPerTenant);
-    if (existing.schedules.length >= this.api.maxSchedulesPerTenant) {
+    if ((await this.count(principal)) >= this.api.maxSchedulesPerTenant) {
       throw new ConflictException(
         `Tenant "${principal.tenant}" already has ${this.api.maxSchedulesPerTenant} schedules, the limit (CHORUS_MAX_SCHEDULES_PER_TENANT)`,
       );
@@ -112,15 +140,30 @@ export class SchedulesService {
     return this.describe(id, principal);
   }
 
-  async list(principal: Principal, limit = 50): Promise<{ schedules: ScheduleView[] }> {
+  /** One page of the tenant's schedules; `nextPageToken` continues the listing. */
+  async list(principal: Principal, limit = 50, pageToken?: string): Promise<SchedulePage> {
     const prefix = tenantPrefix(principal.tenant);
     // The tenant is a validated identifier ([A-Za-z0-9_.-]), so it cannot change the query's shape.
-    const listing = this.client.schedule.list({ query: `${TENANT_ATTRIBUTE.name} = '${principal.tenant}'` });
+    const query = `${TENANT_ATTRIBUTE.name} = '${principal.tenant}'`;
     // The ID prefix is what owns a schedule; the search attribute only narrows the listing.
-    const schedules = await firstOf(listing, limit, (schedule) =>
-      schedule.scheduleId.startsWith(prefix) ? viewOf(schedule.scheduleId.slice(prefix.length), schedule) : undefined,
+    const listing = `${query}\n${limit}`;
+    const cursor = this.pageTokens.open(listing, pageToken);
+    const page = await listSchedulePage(this.client, { query, pageSize: limit, cursor }, async (entry) =>
+      entry.scheduleId?.startsWith(prefix) ? viewOfEntry(this.client, entry.scheduleId.slice(prefix.length), entry) : undefined,
     );
-    return { schedules };
+    return { schedules: page.items, nextPageToken: this.pageTokens.issue(listing, page.nextPageToken) };
+  }
+
+  /** How many schedules the tenant has, up to the limit (pages of at most the limit are read). */
+  private async count(principal: Principal): Promise<number> {
+    let counted = 0;
+    let pageToken: string | undefined;
+    do {
+      const page = await this.list(principal, this.api.maxSchedulesPerTenant, pageToken);
+      counted += page.schedules.length;
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken && counted < this.api.maxSchedulesPerTenant);
+    return counted;
   }
 
   async describe(id: string, principal: Principal): Promise<ScheduleDetails> {

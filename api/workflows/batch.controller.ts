@@ -1,11 +1,13 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
+import { Operation } from '../openapi/operation';
 import { BatchRunsDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
 
 @ApiTags('workflows')
 @ApiSecurity('api-key')
+@ApiBearerAuth('bearer')
 @RequireScopes('workflows:admin')
 @Controller('v1/batch')
 export class BatchController {
@@ -13,14 +15,26 @@ export class BatchController {
 
   @Post('reset')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Reset every failed run matching the filter, or every failed run with all: true (dryRun lists them only)' })
+  @Operation({
+    id: 'batchResetRuns',
+    summary: 'Reset every failed run matching the filter, or every failed run with all: true (dryRun lists them only)',
+    scope: 'workflows:admin',
+    answers: { 200: { description: 'The matching runs and, unless a dry run, what happened to each.', schema: 'BatchOutcome' } },
+    problems: [400, 413, 503],
+  })
   reset(@Body() request: BatchRunsDto, @CurrentPrincipal() principal: Principal) {
     return this.admin.batch('reset', principal, request);
   }
 
   @Post('rerun')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Rerun every failed run matching the filter, or every failed run with all: true (dryRun lists them only)' })
+  @Operation({
+    id: 'batchRerunRuns',
+    summary: 'Rerun every failed run matching the filter, or every failed run with all: true (dryRun lists them only)',
+    scope: 'workflows:admin',
+    answers: { 200: { description: 'The matching runs and, unless a dry run, what happened to each.', schema: 'BatchOutcome' } },
+    problems: [400, 413, 503],
+  })
   rerun(@Body() request: BatchRunsDto, @CurrentPrincipal() principal: Principal) {
     return this.admin.batch('rerun', principal, request);
   }

@@ -10,16 +10,18 @@ import type { ApprovalDecision } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import { approvalUpdate } from '../../workflows/definitions';
 import { badRequest } from '../errors/bad-request';
-import { firstOf } from '../temporal/listing';
+import { listWorkflows } from '../temporal/listing';
 import { runInputOf } from '../temporal/payloads';
 import { runIds, runLinks, RunStarter } from '../temporal/run-starter';
 import { TEMPORAL_CLIENT, TEMPORAL_SETTINGS } from '../tokens';
 import type { Principal } from '../auth/principal';
 import type { BatchRunsDto, ResetRunDto } from './dto/admin.dto';
 import { RunReadService } from './run-read.service';
-import { summaryOf, visibilityQuery } from './run-visibility';
+import { summaryOfExecution, visibilityQuery } from './run-visibility';
 
 const { EventType } = temporal.api.enums.v1;
+/** How long deciding an approval waits for the run's worker to take the update. */
+const APPROVAL_DEADLINE_MS = 5000;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 const eventId = (event: HistoryEvent) => Number(event.eventId);
@@ -43,9 +45,11 @@ export class RunAdminService {
     const description = await this.runs.describeOwned(workflowId, principal);
     if (description.status.name !== 'RUNNING') throw new ConflictException(`The run is ${description.status.name}, not waiting for an approval`);
     try {
-      const { step } = await this.client.workflow
-        .getHandle<typeof pipelineWorkflow>(workflowId, description.runId)
-        .executeUpdate(approvalUpdate, { args: [{ decision, comment, by: principal.id }] });
+      // An update waits for a worker to take it: bounded, so a run no worker serves answers 503 instead of hanging.
+      const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId, description.runId);
+      const { step } = await this.client.withDeadline(Date.now() + APPROVAL_DEADLINE_MS, () =>
+        handle.executeUpdate(approvalUpdate, { args: [{ decision, comment, by: principal.id }] }),
+      );
       return { workflowId, step, decision };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) throw new ConflictException('No approval step is waiting for a decision');
@@ -149,7 +153,7 @@ export class RunAdminService {
       startedAfter: startedAfter ? new Date(startedAfter) : undefined,
       startedBefore: startedBefore ? new Date(startedBefore) : undefined,
     });
-    const matched = await firstOf(this.client.workflow.list({ query, pageSize: limit }), limit, summaryOf);
+    const matched = await listWorkflows(this.client, query, limit, summaryOfExecution);
     if (dryRun) return { dryRun, matched };
     const results: NonNullable<BatchOutcome['results']> = [];
     // One at a time: a batch must not become a burst against Temporal or the providers.

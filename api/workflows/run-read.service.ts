@@ -2,19 +2,19 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { Client, isGrpcDeadlineError, WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import type { ApiSettings } from '../../src/config/api';
-import type { RunSummary, RunView } from '../../src/contract/api';
+import type { RunPage, RunView } from '../../src/contract/api';
 import { FailureType } from '../../src/pipeline/failures';
 import { TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { isApprovalOutcome, isMapResult, type PipelineFailureDetails, type PipelineResult, type StepOutput, type StepResult } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import { badRequest } from '../errors/bad-request';
-import { firstOf } from '../temporal/listing';
+import { listWorkflowPage, PageTokens } from '../temporal/listing';
 import { RERUN_OF_MEMO } from '../temporal/run-starter';
 import { API_SETTINGS, TEMPORAL_CLIENT } from '../tokens';
 import type { Principal } from '../auth/principal';
 import type { ListRunsQuery } from './dto/run-queries.dto';
 import { LiveRunReader } from './live-run-reader';
-import { summaryOf, visibilityQuery, type RunFilter } from './run-visibility';
+import { summaryOf, summaryOfExecution, visibilityQuery, type RunFilter } from './run-visibility';
 
 const DEFAULT_WAIT_SECONDS = 30;
 
@@ -34,6 +34,7 @@ export class RunReadService {
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(API_SETTINGS) private readonly api: ApiSettings,
     private readonly live: LiveRunReader,
+    private readonly pageTokens: PageTokens,
   ) {}
 
   /**
@@ -95,8 +96,13 @@ export class RunReadService {
     return this.describeRun(workflowId, principal, settled);
   }
 
-  async listRuns({ limit = 20, ...filter }: ListRunsQuery & Pick<RunFilter, 'tenant'>): Promise<{ workflows: RunSummary[] }> {
-    return { workflows: await firstOf(this.client.workflow.list({ query: visibilityQuery(filter), pageSize: limit }), limit, summaryOf) };
+  /** One page of the tenant's runs, newest first; `nextPageToken` continues the same listing. */
+  async listRuns({ limit = 20, pageToken, ...filter }: ListRunsQuery & Pick<RunFilter, 'tenant'>): Promise<RunPage> {
+    const query = visibilityQuery(filter);
+    // The page size is part of the listing: Temporal's cursor continues the same query and page size.
+    const listing = `${query}\n${limit}`;
+    const page = await listWorkflowPage(this.client, { query, pageSize: limit, cursor: this.pageTokens.open(listing, pageToken) }, summaryOfExecution);
+    return { workflows: page.items, nextPageToken: this.pageTokens.issue(listing, page.nextPageToken) };
   }
 }
 

@@ -14,7 +14,7 @@ import type { Principal } from '../auth/principal';
 import type { StartPipelineDto } from './dto/start-pipeline.dto';
 import { LiveRunReader } from './live-run-reader';
 import { RunReadService } from './run-read.service';
-import { summaryOf } from './run-visibility';
+import { runStatus } from './run-visibility';
 
 /** JSON with object keys sorted (absent ones left out), so equal requests hash equally whatever their key order. */
 function canonicalJson(value: unknown): string {
@@ -81,7 +81,7 @@ export class RunStartService {
     if ((existing.memo?.[REQUEST_HASH_MEMO] as string | undefined) !== requestHash) {
       throw new ConflictException('This Idempotency-Key was already used with a different request body');
     }
-    return { ...summaryOf(existing), pipeline: pipeline.name, ...runLinks(workflowId), idempotentReplay: true };
+    return { workflowId, runId: existing.runId, pipeline: pipeline.name, status: runStatus(existing), ...runLinks(workflowId), idempotentReplay: true };
   }
 
   private async start(workflowId: string, run: RunRequest): Promise<StartedRun> {

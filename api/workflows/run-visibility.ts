@@ -1,7 +1,9 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { COST_ATTRIBUTE, ERROR_TYPE_ATTRIBUTE, PIPELINE_NAME_ATTRIBUTE, TENANT_ATTRIBUTE, TOKENS_ATTRIBUTE } from '../../src/pipeline/search-attributes';
 import { PIPELINE_WORKFLOW_TYPE } from '../../workflows/definitions';
 import type { RunStatus, RunSummary, RunView } from '../../src/contract/api';
+import { searchAttribute, timestampToDate } from '../temporal/listing';
 
 // Visibility query spelling of each run status.
 export const VISIBILITY_STATUS: Record<RunStatus, string> = {
@@ -17,6 +19,40 @@ export const VISIBILITY_STATUS: Record<RunStatus, string> = {
 export function runStatus(info: Pick<WorkflowExecutionInfo, 'status'>): RunView['status'] {
   const name = info.status.name;
   return (name in VISIBILITY_STATUS ? name : 'UNKNOWN') as RunView['status'];
+}
+
+const { WorkflowExecutionStatus } = temporal.api.enums.v1;
+/** Each run status by its visibility enum value. */
+const STATUS_OF_CODE = new Map<number, RunStatus>([
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING, 'RUNNING'],
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED, 'COMPLETED'],
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED, 'FAILED'],
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED, 'CANCELLED'],
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED, 'TERMINATED'],
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, 'TIMED_OUT'],
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW, 'CONTINUED_AS_NEW'],
+]);
+
+const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
+const numberOrNull = (value: unknown) => (typeof value === 'number' ? value : null);
+
+/**
+ * A listed run from the raw visibility entry: IDs, status, times and search attributes only. The
+ * memo is never decoded, so runs with an encrypted memo list without the key.
+ */
+export function summaryOfExecution(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): RunSummary {
+  const fields = execution.searchAttributes?.indexedFields;
+  return {
+    workflowId: execution.execution?.workflowId ?? '',
+    runId: execution.execution?.runId ?? '',
+    pipeline: stringOrNull(searchAttribute(fields, PIPELINE_NAME_ATTRIBUTE)),
+    status: STATUS_OF_CODE.get(execution.status ?? 0) ?? 'UNKNOWN',
+    startedAt: (timestampToDate(execution.startTime) ?? new Date(0)).toISOString(),
+    closedAt: timestampToDate(execution.closeTime)?.toISOString() ?? null,
+    costUsd: numberOrNull(searchAttribute(fields, COST_ATTRIBUTE)),
+    totalTokens: numberOrNull(searchAttribute(fields, TOKENS_ATTRIBUTE)),
+    errorType: stringOrNull(searchAttribute(fields, ERROR_TYPE_ATTRIBUTE)),
+  };
 }
 
 export function summaryOf(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {

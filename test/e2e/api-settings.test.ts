@@ -10,7 +10,7 @@ describe('API settings', () => {
     try {
       const definition = { name: 'x', steps: [{ id: 'a', provider: 'openai', task: 'generate', prompt: 'hi' }] };
       const response = await http.post('/v1/workflows').set('x-api-key', TEST_API_KEY).send({ definition, input: {} }).expect(403);
-      expect(response.body.message).toMatch(/CHORUS_ADHOC_PIPELINES/);
+      expect(response.body.detail).toMatch(/CHORUS_ADHOC_PIPELINES/);
     } finally {
       await app.close();
     }

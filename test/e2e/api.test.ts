@@ -33,7 +33,7 @@ describe('REST API end to end', () => {
   describe('authentication', () => {
     it('answers 401 without an API key', async () => {
       const response = await http.get('/v1/workflows').expect(401);
-      expect(response.body.message).toBe('Missing x-api-key header');
+      expect(response.body.detail).toBe('Missing x-api-key header');
     });
 
     it('answers 401 for a wrong key and accepts every configured key', async () => {

@@ -76,7 +76,7 @@ describe('bringing runs back', () => {
       const key = `conflict-${Date.now()}`;
       await start('First body', { 'idempotency-key': key }).expect(202);
       const conflict = await start('Second body', { 'idempotency-key': key }).expect(409);
-      expect(conflict.body.message).toMatch(/different request body/);
+      expect(conflict.body.detail).toMatch(/different request body/);
     });
 
     it('scopes keys per API key', async () => {

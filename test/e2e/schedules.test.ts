@@ -162,7 +162,8 @@ describe('schedules', () => {
       ['delete', `/v1/schedules/${mine.id}`],
     ] as const) {
       const response = await http[method](path).set(globex).expect(404);
-      expect(response.body).toEqual(unknown.body);
+      // The same problem, only `instance` names the path asked for.
+      expect(response.body).toEqual({ ...unknown.body, instance: path });
     }
     // Nothing happened to it, and the same ID in another tenant is another schedule.
     expect((await describeAs(mine.id).expect(200)).body).toMatchObject({ paused: true, runsStarted: 0 });
@@ -204,7 +205,7 @@ describe('schedules', () => {
         .set(own)
         .send(classicEvery('1h', { paused: true }))
         .expect(409);
-      expect(refused.body.message).toMatch(/already has 1 schedules, the limit/);
+      expect(refused.body.detail).toMatch(/already has 1 schedules, the limit/);
     } finally {
       for (const id of mine) await capped.delete(`/v1/schedules/${id}`).set(own);
       await cappedApp.close();
@@ -215,7 +216,7 @@ describe('schedules', () => {
     const body = classicEvery('1h', { paused: true });
     await create(body, 201);
     const conflict = await create(body, 409);
-    expect(conflict.body.message).toMatch(/already exists/);
+    expect(conflict.body.detail).toMatch(/already exists/);
   });
 
   it.each([

@@ -44,7 +44,7 @@ describe('authentication, scopes and tenant isolation', () => {
       [{ authorization: 'Basic dXNlcjpwYXNz' }, 'Missing credentials'],
     ])('%j → 401', async (headers, message) => {
       const response = await http.get('/v1/workflows').set(headers).expect(401);
-      expect(response.body.message).toMatch(message);
+      expect(response.body.detail).toMatch(message);
     });
 
     it('accepts an API key as a bearer token', async () => {
@@ -61,7 +61,7 @@ describe('authentication, scopes and tenant isolation', () => {
         .set('x-api-key', READ_ONLY_KEY)
         .send({ pipeline: 'classic', input: { prompt: 'x' } })
         .expect(403);
-      expect(response.body.message).toBe(`Missing scope: ${scope}`);
+      expect(response.body.detail).toBe(`Missing scope: ${scope}`);
     });
 
     it('needs pipelines:adhoc for an inline definition', async () => {
@@ -71,7 +71,7 @@ describe('authentication, scopes and tenant isolation', () => {
       try {
         const definition = { name: 'x', steps: [{ id: 'a', provider: 'openai', task: 'generate', prompt: 'hi' }] };
         const response = await strict.post('/v1/workflows').set(acme).send({ definition, input: {} }).expect(403);
-        expect(response.body.message).toBe('Missing scope: pipelines:adhoc');
+        expect(response.body.detail).toBe('Missing scope: pipelines:adhoc');
       } finally {
         await strictApp.close();
       }
@@ -100,7 +100,7 @@ describe('authentication, scopes and tenant isolation', () => {
     ])('rejects %s with 401', async (_case, options, claims, reason) => {
       const token = await issuer.sign({ sub: 'user-3', ...claims }, options);
       const response = await http.get('/v1/workflows').set('authorization', `Bearer ${token}`).expect(401);
-      expect(response.body.message).toMatch(reason);
+      expect(response.body.detail).toMatch(reason);
     });
 
     it('rejects a token signed by another key with 401', async () => {
@@ -116,7 +116,7 @@ describe('authentication, scopes and tenant isolation', () => {
     it('answers 403 for a token without the route scope', async () => {
       const token = await issuer.sign({ sub: 'user-4', tenant: 'acme', scope: 'workflows:read' });
       const response = await startAs({ authorization: `Bearer ${token}` }).expect(403);
-      expect(response.body.message).toBe('Missing scope: workflows:start');
+      expect(response.body.detail).toBe('Missing scope: workflows:start');
     });
   });
 
@@ -137,7 +137,8 @@ describe('authentication, scopes and tenant isolation', () => {
     ] as const)('%s %s → 404 with the unknown-ID body', async (method, url) => {
       const foreign = await http[method](url(workflowId)).set(globex).send({}).expect(404);
       const unknown = await http[method](url('no-such-run')).set(globex).send({}).expect(404);
-      expect(foreign.body).toEqual(unknown.body);
+      // The same problem, only `instance` names the path asked for.
+      expect(foreign.body).toEqual({ ...unknown.body, instance: url(workflowId).split('?')[0] });
     });
 
     it('lists only the caller tenant’s runs', async () => {

@@ -122,6 +122,47 @@ describe('payload encryption', () => {
     await expect(codec.decode([tampered])).rejects.toThrow();
   });
 
+  it('an API without the key lists runs and schedules whose memo is encrypted, a page at a time, and never answers 500', async () => {
+    const auth = { 'x-api-key': TEST_API_KEY };
+    const idempotent = await http
+      .post('/v1/workflows')
+      .set(auth)
+      .set('Idempotency-Key', `memo-${Date.now()}`)
+      .send({ pipeline: 'classic', input: { prompt: 'memo' } });
+    expect(idempotent.status).toBe(202);
+    await http.get(`${idempotent.body.resultUrl}?waitSeconds=25`).set(auth).expect(200);
+    const rerun = await http.post(`/v1/workflows/${idempotent.body.workflowId}/rerun`).set(auth).expect(202);
+    const schedule = await http
+      .post('/v1/schedules')
+      .set(auth)
+      .send({ pipeline: 'classic', input: { prompt: 'memo' }, every: '1h', paused: true })
+      .expect(201);
+    const { app: plainApp, http: plain } = await startApiApp(temporal);
+    try {
+      const listed = await plain.get('/v1/workflows?limit=100').set(auth).expect(200);
+      const ids = (listed.body.workflows as { workflowId: string }[]).map((run) => run.workflowId);
+      expect(ids).toEqual(expect.arrayContaining([idempotent.body.workflowId, rerun.body.workflowId]));
+      // Pages of one: the first two pages hold two different runs, the second reached by the first's token.
+      const first = await plain.get('/v1/workflows?limit=1').set(auth).expect(200);
+      expect(first.body.workflows).toHaveLength(1);
+      expect(typeof first.body.nextPageToken).toBe('string');
+      const second = await plain.get(`/v1/workflows?limit=1&pageToken=${first.body.nextPageToken}`).set(auth).expect(200);
+      expect(second.body.workflows).toHaveLength(1);
+      expect(second.body.workflows[0].workflowId).not.toBe(first.body.workflows[0].workflowId);
+      // A token belongs to its listing: other filters or another page size cannot use it.
+      const reused = await plain.get(`/v1/workflows?limit=2&pageToken=${first.body.nextPageToken}`).set(auth).expect(400);
+      expect(reused.body.errors).toEqual([{ field: 'pageToken', reason: expect.stringContaining('not a nextPageToken') }]);
+      const schedules = await plain.get('/v1/schedules').set(auth).expect(200);
+      const listedSchedule = (schedules.body.schedules as { id: string; every?: string }[]).find(({ id }) => id === schedule.body.id);
+      // The timing memo is encrypted: this API shows the schedule without it rather than failing.
+      expect(listedSchedule).toMatchObject({ id: schedule.body.id, pipeline: 'classic', paused: true });
+      expect(listedSchedule?.every).toBeUndefined();
+    } finally {
+      await plainApp.close();
+      await http.delete(`/v1/schedules/${schedule.body.id}`).set(auth).expect(204);
+    }
+  });
+
   describe('codec endpoint for the Web UI', () => {
     const asJson = (payload: Payload) => ({
       metadata: Object.fromEntries(Object.entries(payload.metadata ?? {}).map(([key, value]) => [key, Buffer.from(value).toString('base64')])),

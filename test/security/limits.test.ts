@@ -31,7 +31,7 @@ describe('rate and resource limits', () => {
     const limited = await http.get('/v1/pipelines').set(acme).expect(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
-    expect(limited.body.message).toMatch(/Rate limit of 3 requests per minute/);
+    expect(limited.body.detail).toMatch(/Rate limit of 3 requests per minute/);
     await http.get('/v1/pipelines').set(globex).expect(200);
     await http.get('/healthz').expect(200);
   });

@@ -1,4 +1,3 @@
-import { firstOf } from '../../api/temporal/listing';
 import { checkRunInput } from '../../src/pipeline/run-input';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import type { RunStart } from '../../src/pipeline/run-start';
@@ -36,28 +35,6 @@ describe('checkRunInput: the one check of a run input, whoever starts the run', 
       tooLarge: true,
       problems: [{ field: 'input', reason: `at most ${bytes - 1} bytes as JSON` }],
     });
-  });
-});
-
-describe('firstOf: the one listing loop', () => {
-  async function* listing(items: number[], read: number[]) {
-    for (const item of items) {
-      read.push(item);
-      yield item;
-    }
-  }
-
-  it('keeps what pick keeps, up to the limit, and reads no further', async () => {
-    const read: number[] = [];
-    expect(await firstOf(listing([1, 2, 3, 4, 5, 6], read), 2, (n) => (n % 2 === 0 ? `#${n}` : undefined))).toEqual(['#2', '#4']);
-    expect(read).toEqual([1, 2, 3, 4]);
-  });
-
-  it('answers everything kept when the listing ends first, and nothing for a limit of 0', async () => {
-    expect(await firstOf(listing([1, 2], []), 10, (n) => n)).toEqual([1, 2]);
-    const read: number[] = [];
-    expect(await firstOf(listing([1, 2], read), 0, (n) => n)).toEqual([]);
-    expect(read).toEqual([]);
   });
 });
 

@@ -16,7 +16,9 @@ import {
 } from 'class-validator';
 import { IsTemporalText } from '../../validation';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
-import { cronProblem } from '../cron';
+import { CrossFieldRule } from '../../openapi/document';
+import { PAGE_TOKEN_PATTERN } from '../../temporal/listing';
+import { CRON_SHAPE, cronProblem } from '../cron';
 
 export const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** An interval: whole seconds, minutes, hours or days; at least 1s (Temporal's resolution). */
@@ -58,13 +60,22 @@ function IsTimeZone(): PropertyDecorator {
     });
 }
 
+@CrossFieldRule({ oneOf: [{ required: ['cron'] }, { required: ['every'] }] })
 export class CreateScheduleDto {
-  @ApiPropertyOptional({ description: 'ID of the schedule, unique per tenant; generated when absent.', example: 'nightly-digest' })
+  @ApiPropertyOptional({
+    description: 'ID of the schedule, unique per tenant; generated when absent.',
+    example: 'nightly-digest',
+    pattern: SCHEDULE_ID_PATTERN.source,
+  })
   @IsOptional()
   @Matches(SCHEDULE_ID_PATTERN, { message: 'id must be 1-64 letters, digits, "_" or "-"' })
   id?: string;
 
-  @ApiProperty({ description: 'Name of a pipeline from GET /v1/pipelines; its definition is fixed when the schedule is created.', example: 'classic' })
+  @ApiProperty({
+    description: 'Name of a pipeline from GET /v1/pipelines; its definition is fixed when the schedule is created.',
+    example: 'classic',
+    pattern: PIPELINE_NAME_PATTERN.source,
+  })
   @IsString()
   @Matches(PIPELINE_NAME_PATTERN, { message: 'pipeline must be 1-64 letters, digits, "_" or "-"' })
   pipeline!: string;
@@ -78,17 +89,21 @@ export class CreateScheduleDto {
   @IsObject({ message: 'input must be a JSON object' })
   input!: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'Five-field cron expression (or @hourly, @daily, …). Give this or `every`.', example: '0 7 * * MON-FRI' })
+  @ApiPropertyOptional({
+    description: 'Five-field cron expression (or @hourly, @daily, …); each value within the range of its field. Give this or `every`.',
+    example: '0 7 * * MON-FRI',
+    pattern: CRON_SHAPE.source,
+  })
   @ValidateIf((dto: CreateScheduleDto) => dto.cron !== undefined || dto.every === undefined)
   @IsCronExpression()
   cron?: string;
 
-  @ApiPropertyOptional({ description: 'Interval between runs: 30s, 15m, 6h, 1d. Give this or `cron`.', example: '1h' })
+  @ApiPropertyOptional({ description: 'Interval between runs: 30s, 15m, 6h, 1d. Give this or `cron`.', example: '1h', pattern: EVERY_PATTERN.source })
   @IsOptional()
   @Matches(EVERY_PATTERN, { message: 'every must be a whole number of s, m, h or d, such as 30s or 1h' })
   every?: string;
 
-  @ApiPropertyOptional({ description: 'Time zone of the cron expression.', default: 'UTC', example: 'Europe/Berlin' })
+  @ApiPropertyOptional({ description: 'IANA time zone of the cron expression.', default: 'UTC', example: 'Europe/Berlin' })
   @IsOptional()
   @IsTimeZone()
   timezone?: string;
@@ -116,11 +131,16 @@ export class ScheduleNoteDto {
 }
 
 export class ListSchedulesQuery {
-  @ApiPropertyOptional({ description: 'At most this many schedules.', default: 50, minimum: 1, maximum: 200 })
+  @ApiPropertyOptional({ description: 'Schedules per page.', default: 50, type: 'integer', minimum: 1, maximum: 200 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(200)
   limit?: number;
+
+  @ApiPropertyOptional({ description: "The previous page's nextPageToken: the page after it.", pattern: PAGE_TOKEN_PATTERN.source })
+  @IsOptional()
+  @Matches(PAGE_TOKEN_PATTERN, { message: 'pageToken must be the nextPageToken of a previous page' })
+  pageToken?: string;
 }

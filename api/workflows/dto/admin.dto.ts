@@ -1,7 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
-  IsDateString,
   IsIn,
   IsInt,
   IsOptional,
@@ -10,6 +9,7 @@ import {
   MaxLength,
   Min,
   Max,
+  registerDecorator,
   Validate,
   ValidateIf,
   ValidatorConstraint,
@@ -19,8 +19,10 @@ import {
 import { IsTemporalText } from '../../validation';
 import { RESET_POINTS, type ResetPoint } from '../../../src/contract/api';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
+import { CrossFieldRule } from '../../openapi/document';
 import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
 
+@CrossFieldRule({ if: { properties: { to: { const: 'event' } }, required: ['to'] }, then: { required: ['eventId'] } })
 export class ResetRunDto {
   @ApiPropertyOptional({
     description:
@@ -32,7 +34,11 @@ export class ResetRunDto {
   @IsIn(RESET_POINTS)
   to?: ResetPoint;
 
-  @ApiPropertyOptional({ description: 'With to=event: the ID of a WorkflowTaskCompleted event of the run.' })
+  @ApiPropertyOptional({
+    description: 'With to=event (and only then required): the ID of a WorkflowTaskCompleted event of the run.',
+    type: 'integer',
+    minimum: 1,
+  })
   @ValidateIf((dto: ResetRunDto) => dto.to === 'event' || dto.eventId !== undefined)
   @IsInt({ message: 'eventId must be an integer (required when to is "event")' })
   @Min(1)
@@ -55,6 +61,25 @@ export class TerminateRunDto {
   reason?: string;
 }
 
+const ERROR_TYPE_PATTERN = /^[A-Za-z]{1,64}$/;
+/** RFC 3339 date-time, as JSON Schema's `date-time` format names it. */
+const DATE_TIME = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** An RFC 3339 date-time (the OpenAPI document's `format: date-time`) that names a real instant. */
+function IsDateTime(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isDateTime',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)),
+        defaultMessage: ({ property }: ValidationArguments) => `${property} must be an RFC 3339 date-time such as 2026-11-28T00:00:00Z`,
+      },
+    });
+}
+const BATCH_RESET_POINTS = RESET_POINTS.filter((point) => point !== 'event');
+
 /** The fields that narrow a batch; without one, a batch acts on every failed run of the tenant. */
 const BATCH_FILTERS = ['pipeline', 'errorType', 'startedAfter', 'startedBefore'] as const;
 const isFiltered = (dto: BatchRunsDto) => BATCH_FILTERS.some((field) => dto[field] !== undefined);
@@ -63,36 +88,46 @@ const isFiltered = (dto: BatchRunsDto) => BATCH_FILTERS.some((field) => dto[fiel
 @ValidatorConstraint({ name: 'filterOrAll' })
 class FilterOrAll implements ValidatorConstraintInterface {
   validate(all: unknown, { object }: ValidationArguments): boolean {
+    if (all !== undefined && typeof all !== 'boolean') return false;
     return isFiltered(object as BatchRunsDto) ? all !== true : all === true;
   }
 
-  defaultMessage({ object }: ValidationArguments): string {
+  defaultMessage({ object, value }: ValidationArguments): string {
+    if (value !== undefined && typeof value !== 'boolean') return 'all must be a boolean value';
     return isFiltered(object as BatchRunsDto)
       ? 'all: true cannot be combined with a filter'
       : `give a filter (${BATCH_FILTERS.join(', ')}) or "all": true to act on every failed run of the tenant`;
   }
 }
 
+const filterGiven = { anyOf: BATCH_FILTERS.map((field) => ({ required: [field] })) };
+
 /** Selects failed runs for a batch reset or rerun: by a filter, or all of them with `all: true`. */
+@CrossFieldRule({
+  oneOf: [
+    { ...filterGiven, properties: { all: { const: false } } },
+    { required: ['all'], properties: { all: { const: true }, ...Object.fromEntries(BATCH_FILTERS.map((field) => [field, false])) } },
+  ],
+})
 export class BatchRunsDto {
-  @ApiPropertyOptional({ description: 'Only runs of this pipeline.' })
+  @ApiPropertyOptional({ description: 'Only runs of this pipeline.', pattern: PIPELINE_NAME_PATTERN.source })
   @IsOptional()
   @Matches(PIPELINE_NAME_PATTERN, { message: PIPELINE_NAME_MESSAGE })
   pipeline?: string;
 
-  @ApiPropertyOptional({ description: 'Only runs that failed with this type, e.g. ProviderAuthFailed.' })
+  @ApiPropertyOptional({ description: 'Only runs that failed with this type, e.g. ProviderAuthFailed.', pattern: ERROR_TYPE_PATTERN.source })
   @IsOptional()
-  @Matches(/^[A-Za-z]{1,64}$/, { message: 'errorType must be a failure type name such as ProviderAuthFailed' })
+  @Matches(ERROR_TYPE_PATTERN, { message: 'errorType must be a failure type name such as ProviderAuthFailed' })
   errorType?: string;
 
-  @ApiPropertyOptional({ description: 'Only runs started at or after this time (ISO 8601).' })
+  @ApiPropertyOptional({ description: 'Only runs started at or after this time (ISO 8601).', format: 'date-time' })
   @IsOptional()
-  @IsDateString({ strict: true }, { message: 'startedAfter must be an ISO 8601 date-time' })
+  @IsDateTime()
   startedAfter?: string;
 
-  @ApiPropertyOptional({ description: 'Only runs started at or before this time (ISO 8601).' })
+  @ApiPropertyOptional({ description: 'Only runs started at or before this time (ISO 8601).', format: 'date-time' })
   @IsOptional()
-  @IsDateString({ strict: true }, { message: 'startedBefore must be an ISO 8601 date-time' })
+  @IsDateTime()
   startedBefore?: string;
 
   @ApiPropertyOptional({
@@ -108,16 +143,16 @@ export class BatchRunsDto {
   @IsBoolean()
   dryRun?: boolean;
 
-  @ApiPropertyOptional({ description: 'At most this many runs.', default: 50, minimum: 1, maximum: 100 })
+  @ApiPropertyOptional({ description: 'At most this many runs.', default: 50, type: 'integer', minimum: 1, maximum: 100 })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'Reset point for a batch reset (see POST /v1/workflows/:id/reset).', enum: RESET_POINTS })
+  @ApiPropertyOptional({ description: 'Reset point for a batch reset (see POST /v1/workflows/{id}/reset).', enum: BATCH_RESET_POINTS })
   @IsOptional()
-  @IsIn(RESET_POINTS.filter((point) => point !== 'event'))
+  @IsIn(BATCH_RESET_POINTS)
   to?: Exclude<ResetPoint, 'event'>;
 }
 

@@ -1,11 +1,20 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
+import { CrossFieldRule } from '../../openapi/document';
+
+/** OpenAPI 3.1's numeric exclusiveMinimum; @nestjs/swagger's types still have 3.0's boolean form. */
+const OPENAPI_31_ABOVE_ZERO = 0 as unknown as boolean;
 
 export const PIPELINE_NAME_MESSAGE = 'pipeline must be 1-64 letters, digits, "_" or "-"';
 
+@CrossFieldRule({ oneOf: [{ required: ['pipeline'] }, { required: ['definition'] }] })
 export class StartPipelineDto {
-  @ApiPropertyOptional({ description: 'Name of a pipeline from GET /v1/pipelines. Give this or `definition`.', example: 'classic' })
+  @ApiPropertyOptional({
+    description: 'Name of a pipeline from GET /v1/pipelines. Give this or `definition`.',
+    example: 'classic',
+    pattern: PIPELINE_NAME_PATTERN.source,
+  })
   @IsOptional()
   @IsString()
   @Matches(PIPELINE_NAME_PATTERN, { message: PIPELINE_NAME_MESSAGE })
@@ -13,8 +22,7 @@ export class StartPipelineDto {
 
   @ApiPropertyOptional({
     description: 'An inline (ad-hoc) pipeline definition, in the format of GET /v1/pipelines/schema. Give this or `pipeline`.',
-    type: 'object',
-    additionalProperties: true,
+    allOf: [{ $ref: '#/components/schemas/PipelineDefinition' }],
   })
   @IsOptional()
   @IsObject({ message: 'definition must be a JSON object' })
@@ -33,6 +41,8 @@ export class StartPipelineDto {
     description:
       "Where the run's outcome is POSTed when it closes, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) with the tenant's whsec_ secret.",
     example: 'https://example.com/hooks/chorus',
+    format: 'uri',
+    maxLength: 2000,
   })
   @IsOptional()
   @MaxLength(2000)
@@ -44,7 +54,7 @@ export class StartPipelineDto {
       "A cap on what this run's provider calls may cost (USD) or use (tokens); with the definition's own budget, the stricter of the two holds. Each call reserves its worst case before it is sent; one that does not fit fails BudgetExceeded.",
     example: { maxCostUsd: 0.5 },
     type: 'object',
-    properties: { maxCostUsd: { type: 'number', minimum: 0, exclusiveMinimum: true }, maxTokens: { type: 'integer', minimum: 1 } },
+    properties: { maxCostUsd: { type: 'number', exclusiveMinimum: OPENAPI_31_ABOVE_ZERO }, maxTokens: { type: 'integer', minimum: 1 } },
   })
   @IsOptional()
   @IsObject({ message: 'budget must be a JSON object' })

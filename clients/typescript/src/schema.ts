@@ -9,7 +9,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness: the API process is up */
-        get: operations["HealthController_live"];
+        get: operations["checkLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -26,7 +26,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness: Temporal is reachable */
-        get: operations["HealthController_ready"];
+        get: operations["checkReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -42,8 +42,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Named pipelines with the input fields each needs */
-        get: operations["PipelinesController_list"];
+        /**
+         * Named pipelines with the input fields each needs
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["listPipelines"];
         put?: never;
         post?: never;
         delete?: never;
@@ -59,8 +62,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** JSON Schema of the pipeline definition format, with this deployment's providers */
-        get: operations["PipelinesController_schema"];
+        /**
+         * JSON Schema of the pipeline definition format, with this deployment's providers
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["getPipelineSchema"];
         put?: never;
         post?: never;
         delete?: never;
@@ -76,8 +82,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One named pipeline, with its full definition */
-        get: operations["PipelinesController_get"];
+        /**
+         * One named pipeline, with its full definition
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["getPipeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -95,8 +104,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Validate a definition without starting it: 200 when valid, 400 listing each problem with its JSON path */
-        post: operations["PipelinesController_validate"];
+        /**
+         * Validate a definition without starting it: 200 when valid, 400 listing each problem with its JSON path
+         * @description Needs the scope `workflows:read`.
+         */
+        post: operations["validatePipeline"];
         delete?: never;
         options?: never;
         head?: never;
@@ -110,11 +122,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List pipeline runs, newest first */
-        get: operations["WorkflowsController_list"];
+        /**
+         * List the tenant's pipeline runs, newest first, a page at a time
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["listRuns"];
         put?: never;
-        /** Start a pipeline run; answers at once with its workflow ID */
-        post: operations["WorkflowsController_start"];
+        /**
+         * Start a pipeline run; answers at once with its workflow ID
+         * @description An inline `definition` also needs the scope `pipelines:adhoc`.
+         *
+         *     Needs the scope `workflows:start`.
+         */
+        post: operations["startRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -128,8 +148,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Status of a run: per-step progress, result or typed error */
-        get: operations["WorkflowsController_describe"];
+        /**
+         * Status of a run: per-step progress, result or typed error
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["getRun"];
         put?: never;
         post?: never;
         delete?: never;
@@ -145,8 +168,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live progress as Server-Sent Events: one `step` event per step state change, a final `run` event; resumable with Last-Event-ID */
-        get: operations["WorkflowsController_streamEvents"];
+        /**
+         * Live progress as Server-Sent Events: one `step` event per step state change, a final `run` event; resumable with Last-Event-ID
+         * @description Each event has an `id` (a Temporal history event ID), an `event` name (`step` or `run`) and JSON `data`: `{step, call, status, error?}` for `step`, the RunView of GET /v1/workflows/{id} for `run`, after which the stream ends.
+         *
+         *     Needs the scope `workflows:read`.
+         */
+        get: operations["streamRunEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -162,8 +190,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Long-poll: waits up to waitSeconds for the run to close (200), else answers its current state (202) */
-        get: operations["WorkflowsController_result"];
+        /**
+         * Long-poll: waits up to waitSeconds for the run to close (200), else answers its current state (202)
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["waitForRun"];
         put?: never;
         post?: never;
         delete?: never;
@@ -181,8 +212,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Terminate a run at once, without letting in-flight steps finish or clean up */
-        post: operations["WorkflowsController_terminate"];
+        /**
+         * Terminate a run at once, without letting in-flight steps finish or clean up
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["terminateRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -198,8 +232,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reset a run (same workflow ID, new run ID) to before its failed step, its first or last workflow task, or an event */
-        post: operations["WorkflowsController_reset"];
+        /**
+         * Reset a run (same workflow ID, new run ID) to before its failed step, its first or last workflow task, or an event
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["resetRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -215,8 +252,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a fresh run with the same definition and input, linked to the original */
-        post: operations["WorkflowsController_rerun"];
+        /**
+         * Start a fresh run with the same definition and input, linked to the original
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["rerunRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -232,8 +272,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve the approval step the run is waiting at (409 when it waits for none) */
-        post: operations["WorkflowsController_approve"];
+        /**
+         * Approve the approval step the run is waiting at (409 when it waits for none)
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["approveRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -249,8 +292,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject the approval step the run is waiting at (409 when it waits for none) */
-        post: operations["WorkflowsController_reject"];
+        /**
+         * Reject the approval step the run is waiting at (409 when it waits for none)
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["rejectRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -266,8 +312,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Request cancellation: in-flight provider calls stop and the run ends as CANCELLED */
-        post: operations["WorkflowsController_cancel"];
+        /**
+         * Request cancellation: in-flight provider calls stop and the run ends as CANCELLED
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["cancelRun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -283,8 +332,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reset every failed run matching the filter, or every failed run with all: true (dryRun lists them only) */
-        post: operations["BatchController_reset"];
+        /**
+         * Reset every failed run matching the filter, or every failed run with all: true (dryRun lists them only)
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["batchResetRuns"];
         delete?: never;
         options?: never;
         head?: never;
@@ -300,8 +352,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rerun every failed run matching the filter, or every failed run with all: true (dryRun lists them only) */
-        post: operations["BatchController_rerun"];
+        /**
+         * Rerun every failed run matching the filter, or every failed run with all: true (dryRun lists them only)
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["batchRerunRuns"];
         delete?: never;
         options?: never;
         head?: never;
@@ -315,11 +370,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller tenant's schedules */
-        get: operations["SchedulesController_list"];
+        /**
+         * The caller tenant's schedules, a page at a time
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["listSchedules"];
         put?: never;
-        /** Run a named pipeline on a cron expression or an interval */
-        post: operations["SchedulesController_create"];
+        /**
+         * Run a named pipeline on a cron expression or an interval
+         * @description Give `cron` or `every`, not both.
+         *
+         *     Needs the scope `workflows:admin`.
+         */
+        post: operations["createSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -333,12 +396,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A schedule: timing, input, state, next times, recent runs */
-        get: operations["SchedulesController_describe"];
+        /**
+         * A schedule: timing, input, state, next times, recent runs
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["getSchedule"];
         put?: never;
         post?: never;
-        /** Delete a schedule; runs it started keep going */
-        delete: operations["SchedulesController_delete"];
+        /**
+         * Delete a schedule; runs it started keep going
+         * @description Needs the scope `workflows:admin`.
+         */
+        delete: operations["deleteSchedule"];
         options?: never;
         head?: never;
         patch?: never;
@@ -353,8 +422,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop starting runs until resumed */
-        post: operations["SchedulesController_pause"];
+        /**
+         * Stop starting runs until resumed
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["pauseSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -370,8 +442,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start runs on schedule again */
-        post: operations["SchedulesController_resume"];
+        /**
+         * Start runs on schedule again
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["resumeSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -387,8 +462,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start a run now (also while paused); it appears in recentRuns */
-        post: operations["SchedulesController_trigger"];
+        /**
+         * Start a run now (also while paused); it appears in recentRuns
+         * @description Needs the scope `workflows:admin`.
+         */
+        post: operations["triggerSchedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -406,9 +484,7 @@ export interface components {
              */
             pipeline?: string;
             /** @description An inline (ad-hoc) pipeline definition, in the format of GET /v1/pipelines/schema. Give this or `pipeline`. */
-            definition?: {
-                [key: string]: unknown;
-            };
+            definition?: components["schemas"]["PipelineDefinition"];
             /**
              * @description Values the pipeline's templates read as input.*; the classic pipeline needs `prompt`.
              * @example {
@@ -419,6 +495,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Format: uri
              * @description Where the run's outcome is POSTed when it closes, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) with the tenant's whsec_ secret.
              * @example https://example.com/hooks/chorus
              */
@@ -433,7 +510,7 @@ export interface components {
                 maxCostUsd?: number;
                 maxTokens?: number;
             };
-        };
+        } & (unknown | unknown);
         TerminateRunDto: {
             /** @description Why; recorded in the run history. */
             reason?: string;
@@ -444,7 +521,7 @@ export interface components {
              * @enum {string}
              */
             to?: "failed-step" | "first-workflow-task" | "last-workflow-task" | "event";
-            /** @description With to=event: the ID of a WorkflowTaskCompleted event of the run. */
+            /** @description With to=event (and only then required): the ID of a WorkflowTaskCompleted event of the run. */
             eventId?: number;
             /** @description Why; recorded in the run history. */
             reason?: string;
@@ -458,9 +535,15 @@ export interface components {
             pipeline?: string;
             /** @description Only runs that failed with this type, e.g. ProviderAuthFailed. */
             errorType?: string;
-            /** @description Only runs started at or after this time (ISO 8601). */
+            /**
+             * Format: date-time
+             * @description Only runs started at or after this time (ISO 8601).
+             */
             startedAfter?: string;
-            /** @description Only runs started at or before this time (ISO 8601). */
+            /**
+             * Format: date-time
+             * @description Only runs started at or before this time (ISO 8601).
+             */
             startedBefore?: string;
             /** @description Every failed run of the tenant, with no filter. Required when no filter (pipeline, errorType, startedAfter, startedBefore) is given: a body without either is a 400, so an empty request never acts on every run. */
             all?: boolean;
@@ -475,11 +558,21 @@ export interface components {
              */
             limit?: number;
             /**
-             * @description Reset point for a batch reset (see POST /v1/workflows/:id/reset).
+             * @description Reset point for a batch reset (see POST /v1/workflows/{id}/reset).
              * @enum {string}
              */
-            to?: "failed-step" | "first-workflow-task" | "last-workflow-task" | "event";
-        };
+            to?: "failed-step" | "first-workflow-task" | "last-workflow-task";
+        } & (({
+            /** @constant */
+            all?: false;
+        } | unknown | unknown | unknown | unknown) | {
+            /** @constant */
+            all: true;
+            pipeline?: never;
+            errorType?: never;
+            startedAfter?: never;
+            startedBefore?: never;
+        });
         CreateScheduleDto: {
             /**
              * @description ID of the schedule, unique per tenant; generated when absent.
@@ -501,7 +594,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
-             * @description Five-field cron expression (or @hourly, @daily, …). Give this or `every`.
+             * @description Five-field cron expression (or @hourly, @daily, …); each value within the range of its field. Give this or `every`.
              * @example 0 7 * * MON-FRI
              */
             cron?: string;
@@ -511,7 +604,7 @@ export interface components {
              */
             every?: string;
             /**
-             * @description Time zone of the cron expression.
+             * @description IANA time zone of the cron expression.
              * @default UTC
              * @example Europe/Berlin
              */
@@ -523,10 +616,620 @@ export interface components {
             paused?: boolean;
             /** @description A note shown with the schedule. */
             note?: string;
-        };
+        } & (unknown | unknown);
         ScheduleNoteDto: {
             /** @description Why; shown as the schedule's note. */
             note?: string;
+        };
+        FieldProblem: {
+            /** @description The rejected field: a body path (`input.prompt`, `$.steps[0].prompt`), a query parameter or a header. */
+            field: string;
+            reason: string;
+        };
+        /**
+         * @example {
+         *       "type": "urn:chorus:problem:invalid-request",
+         *       "title": "Invalid request",
+         *       "status": 400,
+         *       "detail": "input.prompt: required by pipeline \"classic\"",
+         *       "instance": "/v1/workflows",
+         *       "errors": [
+         *         {
+         *           "field": "input.prompt",
+         *           "reason": "required by pipeline \"classic\""
+         *         }
+         *       ]
+         *     }
+         */
+        Problem: {
+            /**
+             * @description URI naming the kind of problem (`urn:chorus:problem:<kind>`).
+             * @example urn:chorus:problem:invalid-request
+             */
+            type: string;
+            /** @description Short summary of the kind of problem; the same for every occurrence. */
+            title: string;
+            status: number;
+            /** @description What went wrong in this occurrence. */
+            detail: string;
+            /** @description The request path this problem occurred at. */
+            instance: string;
+            /** @description Each rejected field and why (400 and 413). */
+            errors?: components["schemas"]["FieldProblem"][];
+            /**
+             * @deprecated
+             * @description The same as `detail`, for clients of the earlier error shape.
+             */
+            message: string;
+        };
+        StepFailure: {
+            /** @example ProviderRateLimited */
+            type: string;
+            message: string;
+        };
+        BudgetStatus: {
+            limits: {
+                maxCostUsd?: number;
+                maxTokens?: number;
+            };
+            spent: {
+                costUsd: number;
+                tokens: number;
+            };
+            /** @description Held by calls in flight: their worst case until they answer. */
+            reserved: {
+                costUsd: number;
+                tokens: number;
+            };
+            remaining: {
+                costUsd?: number;
+                tokens?: number;
+            };
+        };
+        StepProgress: {
+            id: string;
+            /** @description The provider(s) the step calls: a provider name, `mixed`, or `human` for an approval. */
+            provider: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "waiting" | "done" | "failed" | "cancelled" | "skipped";
+            attempts?: number;
+            items?: {
+                done: number;
+                total: number;
+                notRun?: number;
+            };
+            approval?: {
+                prompt: string | null;
+                timeoutAt: string | null;
+            };
+            error?: components["schemas"]["StepFailure"];
+        };
+        StepView: {
+            id: string;
+            /** @description The provider(s) the step calls: a provider name, `mixed`, or `human` for an approval. */
+            provider: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "waiting" | "done" | "failed" | "cancelled" | "skipped";
+            attempts?: number;
+            items?: {
+                done: number;
+                total: number;
+                notRun?: number;
+            };
+            approval?: {
+                prompt: string | null;
+                timeoutAt: string | null;
+            };
+            error?: components["schemas"]["StepFailure"];
+            /** @description Last failure of a step that is still being retried. */
+            lastError?: components["schemas"]["StepFailure"];
+        };
+        StepResult: {
+            provider: string;
+            model: string;
+            text: string;
+            data?: unknown;
+            usage: {
+                inputTokens: number;
+                outputTokens: number;
+                thinkingTokens?: number;
+            };
+            usageUnknown?: boolean;
+            billedUsage?: {
+                inputTokens: number;
+                outputTokens: number;
+                thinkingTokens?: number;
+            };
+            costUsd: number | null;
+            latencyMs: number;
+            simulated: boolean;
+            attempt: number;
+            fallbackFrom?: {
+                provider: string;
+                error: components["schemas"]["StepFailure"];
+            };
+        };
+        ApprovalOutcome: {
+            /** @enum {string} */
+            decision: "approved" | "rejected";
+            comment: string | null;
+            by: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:02:11.204Z
+             */
+            decidedAt: string;
+            timedOut: boolean;
+        };
+        WebhookState: {
+            url: string;
+            /** @enum {string} */
+            status: "pending" | "delivering" | "delivered" | "failed";
+            attempts?: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:02:11.204Z
+             */
+            deliveredAt?: string;
+            error?: components["schemas"]["StepFailure"];
+        };
+        PipelineResult: {
+            pipeline: string;
+            output: {
+                [key: string]: unknown;
+            };
+            steps: {
+                [key: string]: components["schemas"]["StepResult"] | {
+                    items: components["schemas"]["StepResult"][];
+                    texts: string[];
+                    data: unknown[];
+                } | components["schemas"]["ApprovalOutcome"];
+            };
+            progress: components["schemas"]["StepProgress"][];
+            usage: {
+                steps: {
+                    inputTokens: number;
+                    outputTokens: number;
+                    thinkingTokens?: number;
+                    step: string;
+                    provider: string;
+                    model: string;
+                    latencyMs: number;
+                    attempts: number;
+                    costUsd: number | null;
+                    simulated: boolean;
+                }[];
+                total: {
+                    inputTokens: number;
+                    outputTokens: number;
+                    thinkingTokens?: number;
+                    costUsd: number;
+                    latencyMs: number;
+                    calls: number;
+                };
+                costIncomplete: boolean;
+            };
+            webhook?: components["schemas"]["WebhookState"];
+            budget?: components["schemas"]["BudgetStatus"];
+        };
+        RunSummary: {
+            /** @example classic-0b9c4f5e-8d1a-4c47-9f2e-6f1f3c7a2b10 */
+            workflowId: string;
+            runId: string;
+            pipeline: string | null;
+            /** @enum {string} */
+            status: "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED" | "TERMINATED" | "TIMED_OUT" | "CONTINUED_AS_NEW" | "UNKNOWN";
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:02:11.204Z
+             */
+            startedAt: string;
+            closedAt: string | null;
+            /** @description Estimated cost of a completed run (search attribute); null while running. */
+            costUsd: number | null;
+            totalTokens: number | null;
+            /** @description Failure type of a failed run (search attribute), e.g. ProviderAuthFailed. */
+            errorType: string | null;
+        };
+        RunView: {
+            /** @example classic-0b9c4f5e-8d1a-4c47-9f2e-6f1f3c7a2b10 */
+            workflowId: string;
+            runId: string;
+            pipeline: string | null;
+            /** @enum {string} */
+            status: "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED" | "TERMINATED" | "TIMED_OUT" | "CONTINUED_AS_NEW" | "UNKNOWN";
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:02:11.204Z
+             */
+            startedAt: string;
+            closedAt: string | null;
+            /** @description Estimated cost of a completed run (search attribute); null while running. */
+            costUsd: number | null;
+            totalTokens: number | null;
+            /** @description Failure type of a failed run (search attribute), e.g. ProviderAuthFailed. */
+            errorType: string | null;
+            /** @description Null when progress could not be read (no worker answered the query in time). */
+            steps: components["schemas"]["StepView"][] | null;
+            result?: components["schemas"]["PipelineResult"];
+            error?: {
+                /** @example ProviderRateLimited */
+                type: string;
+                message: string;
+                step?: string;
+            };
+            /** @description True when any step was answered by the provider simulator. */
+            simulated?: boolean;
+            webhook?: components["schemas"]["WebhookState"];
+            /** @description A budgeted run's spend: spent, reserved by calls in flight, remaining. */
+            budget?: components["schemas"]["BudgetStatus"];
+            /** @description Set on a run started by POST /v1/workflows/{id}/rerun. */
+            rerunOf?: {
+                workflowId: string;
+                runId: string;
+            };
+        };
+        RunPage: {
+            workflows: components["schemas"]["RunSummary"][];
+            /** @description Pass as `pageToken` for the next page; null on the last page. */
+            nextPageToken: string | null;
+        };
+        StartedRun: {
+            workflowId: string;
+            runId: string;
+            pipeline: string;
+            /** @enum {string} */
+            status: "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED" | "TERMINATED" | "TIMED_OUT" | "CONTINUED_AS_NEW" | "UNKNOWN";
+            /** @example /v1/workflows/classic-0b9c4f5e-8d1a-4c47-9f2e-6f1f3c7a2b10 */
+            statusUrl: string;
+            resultUrl: string;
+            /** @description True when an Idempotency-Key matched an earlier identical request: this is that request's run. */
+            idempotentReplay?: boolean;
+            rerunOf?: {
+                workflowId: string;
+                runId: string;
+            };
+        };
+        ResetRun: {
+            workflowId: string;
+            previousRunId: string;
+            runId: string;
+            resetTo: {
+                /** @enum {string} */
+                point: "failed-step" | "first-workflow-task" | "last-workflow-task" | "event";
+                eventId: number;
+            };
+            statusUrl: string;
+            resultUrl: string;
+        };
+        RunAction: {
+            workflowId: string;
+            /** @enum {string} */
+            status: "CANCEL_REQUESTED" | "TERMINATED";
+        };
+        ApprovalDecided: {
+            workflowId: string;
+            step: string;
+            /** @enum {string} */
+            decision: "approved" | "rejected";
+        };
+        BatchOutcome: {
+            dryRun: boolean;
+            matched: components["schemas"]["RunSummary"][];
+            /** @description Absent on a dry run. */
+            results?: {
+                workflowId: string;
+                runId: string;
+                /** @enum {string} */
+                outcome: "reset" | "rerun" | "skipped" | "error";
+                newRunId?: string;
+                newWorkflowId?: string;
+                reason?: string;
+            }[];
+        };
+        PipelineSummary: {
+            name: string;
+            description: string | null;
+            /**
+             * @example [
+             *       "prompt"
+             *     ]
+             */
+            requiredInput: string[];
+        };
+        PipelineList: {
+            pipelines: components["schemas"]["PipelineSummary"][];
+        };
+        PipelineDetails: {
+            name: string;
+            description: string | null;
+            /**
+             * @example [
+             *       "prompt"
+             *     ]
+             */
+            requiredInput: string[];
+            /** @description A pipeline definition, in the format GET /v1/pipelines/schema describes. */
+            definition: {
+                [key: string]: unknown;
+            };
+        };
+        PipelineValid: {
+            name: string;
+            description: string | null;
+            /**
+             * @example [
+             *       "prompt"
+             *     ]
+             */
+            requiredInput: string[];
+            /** @constant */
+            valid: true;
+        };
+        JsonSchemaDocument: {
+            [key: string]: unknown;
+        };
+        ScheduledRun: {
+            workflowId: string;
+            runId: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:02:11.204Z
+             */
+            scheduledAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:02:11.204Z
+             */
+            startedAt: string;
+            statusUrl: string;
+        };
+        ScheduleView: {
+            id: string;
+            pipeline: string | null;
+            cron?: string;
+            every?: string;
+            timezone?: string;
+            paused: boolean;
+            note: string | null;
+            nextRunTimes: string[];
+            /** @description Most recent runs it started (scheduled or triggered), oldest first. */
+            recentRuns: components["schemas"]["ScheduledRun"][];
+        };
+        ScheduleDetails: {
+            id: string;
+            pipeline: string | null;
+            cron?: string;
+            every?: string;
+            timezone?: string;
+            paused: boolean;
+            note: string | null;
+            nextRunTimes: string[];
+            /** @description Most recent runs it started (scheduled or triggered), oldest first. */
+            recentRuns: components["schemas"]["ScheduledRun"][];
+            input: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-01T10:02:11.204Z
+             */
+            createdAt: string;
+            runsStarted: number;
+        };
+        SchedulePage: {
+            schedules: components["schemas"]["ScheduleView"][];
+            /** @description Pass as `pageToken` for the next page; null on the last page. */
+            nextPageToken: string | null;
+        };
+        ScheduleTriggered: {
+            id: string;
+            /** @constant */
+            triggered: true;
+        };
+        Health: {
+            /** @constant */
+            status: "ok";
+        };
+        Readiness: {
+            /** @constant */
+            status: "ready";
+            /** @constant */
+            temporal: "reachable";
+        };
+        /** Chorus pipeline definition */
+        PipelineDefinition: {
+            name: string;
+            description?: string;
+            steps: ({
+                id: string;
+                /** @description JSONLogic condition (subset) on { input, steps } */
+                when?: boolean | {
+                    [key: string]: unknown;
+                };
+                parallel: {
+                    id: string;
+                    /** @description JSONLogic condition (subset) on { input, steps } */
+                    when?: boolean | {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {string} */
+                    provider: "openai" | "cohere" | "gemini" | "anthropic";
+                    model?: string;
+                    /** @enum {string} */
+                    task: "generate" | "summarize" | "sentiment" | "classify" | "extract" | "analyze-image";
+                    prompt: string;
+                    labels?: string[];
+                    /** @description JSON Schema of the extract answer */
+                    schema?: {
+                        [key: string]: unknown;
+                    };
+                    /** @description template rendering to an http(s) URL or a data:image/...;base64 URL */
+                    image?: string;
+                    /** @description most tokens the answer may take */
+                    maxOutputTokens?: number;
+                    /** @description sampling temperature (Anthropic: capped at 1) */
+                    temperature?: number;
+                    /** @description the answer ends before any of these */
+                    stopSequences?: string[];
+                    /** @description an answer cut at the output-token limit is a success flagged truncated: true, not a ProviderOutputTruncated failure (text tasks only) */
+                    allowTruncated?: boolean;
+                    retry?: {
+                        /** @description how long transient failures are retried, attempts and waits included; default 10m unless maximumAttempts is set */
+                        budget?: string;
+                        maximumAttempts?: number;
+                        initialInterval?: string;
+                        backoffCoefficient?: number;
+                        maximumInterval?: string;
+                    };
+                    timeout?: {
+                        startToClose?: string;
+                        heartbeat?: string;
+                    };
+                    fallback?: {
+                        /** @enum {string} */
+                        provider: "openai" | "cohere" | "gemini" | "anthropic";
+                        model?: string;
+                    }[];
+                    /**
+                     * @description remote: an activity on the provider task queue (default); local: a local activity in the workflow worker, faster, a crash repeats more calls
+                     * @enum {string}
+                     */
+                    execution?: "remote" | "local";
+                }[];
+            } | {
+                id: string;
+                /** @description JSONLogic condition (subset) on { input, steps } */
+                when?: boolean | {
+                    [key: string]: unknown;
+                };
+                map: {
+                    over: string;
+                    concurrency?: number;
+                    step: {
+                        /** @enum {string} */
+                        provider: "openai" | "cohere" | "gemini" | "anthropic";
+                        model?: string;
+                        /** @enum {string} */
+                        task: "generate" | "summarize" | "sentiment" | "classify" | "extract" | "analyze-image";
+                        prompt: string;
+                        labels?: string[];
+                        /** @description JSON Schema of the extract answer */
+                        schema?: {
+                            [key: string]: unknown;
+                        };
+                        /** @description template rendering to an http(s) URL or a data:image/...;base64 URL */
+                        image?: string;
+                        /** @description most tokens the answer may take */
+                        maxOutputTokens?: number;
+                        /** @description sampling temperature (Anthropic: capped at 1) */
+                        temperature?: number;
+                        /** @description the answer ends before any of these */
+                        stopSequences?: string[];
+                        /** @description an answer cut at the output-token limit is a success flagged truncated: true, not a ProviderOutputTruncated failure (text tasks only) */
+                        allowTruncated?: boolean;
+                        retry?: {
+                            /** @description how long transient failures are retried, attempts and waits included; default 10m unless maximumAttempts is set */
+                            budget?: string;
+                            maximumAttempts?: number;
+                            initialInterval?: string;
+                            backoffCoefficient?: number;
+                            maximumInterval?: string;
+                        };
+                        timeout?: {
+                            startToClose?: string;
+                            heartbeat?: string;
+                        };
+                        fallback?: {
+                            /** @enum {string} */
+                            provider: "openai" | "cohere" | "gemini" | "anthropic";
+                            model?: string;
+                        }[];
+                        /**
+                         * @description remote: an activity on the provider task queue (default); local: a local activity in the workflow worker, faster, a crash repeats more calls
+                         * @enum {string}
+                         */
+                        execution?: "remote" | "local";
+                    };
+                };
+            } | {
+                id: string;
+                /** @description JSONLogic condition (subset) on { input, steps } */
+                when?: boolean | {
+                    [key: string]: unknown;
+                };
+                approval: {
+                    prompt?: string;
+                    timeout?: string;
+                    /** @enum {string} */
+                    onTimeout?: "approve" | "reject";
+                    /** @enum {string} */
+                    onReject?: "fail" | "continue";
+                };
+            } | {
+                id: string;
+                /** @description JSONLogic condition (subset) on { input, steps } */
+                when?: boolean | {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                provider: "openai" | "cohere" | "gemini" | "anthropic";
+                model?: string;
+                /** @enum {string} */
+                task: "generate" | "summarize" | "sentiment" | "classify" | "extract" | "analyze-image";
+                prompt: string;
+                labels?: string[];
+                /** @description JSON Schema of the extract answer */
+                schema?: {
+                    [key: string]: unknown;
+                };
+                /** @description template rendering to an http(s) URL or a data:image/...;base64 URL */
+                image?: string;
+                /** @description most tokens the answer may take */
+                maxOutputTokens?: number;
+                /** @description sampling temperature (Anthropic: capped at 1) */
+                temperature?: number;
+                /** @description the answer ends before any of these */
+                stopSequences?: string[];
+                /** @description an answer cut at the output-token limit is a success flagged truncated: true, not a ProviderOutputTruncated failure (text tasks only) */
+                allowTruncated?: boolean;
+                retry?: {
+                    /** @description how long transient failures are retried, attempts and waits included; default 10m unless maximumAttempts is set */
+                    budget?: string;
+                    maximumAttempts?: number;
+                    initialInterval?: string;
+                    backoffCoefficient?: number;
+                    maximumInterval?: string;
+                };
+                timeout?: {
+                    startToClose?: string;
+                    heartbeat?: string;
+                };
+                fallback?: {
+                    /** @enum {string} */
+                    provider: "openai" | "cohere" | "gemini" | "anthropic";
+                    model?: string;
+                }[];
+                /**
+                 * @description remote: an activity on the provider task queue (default); local: a local activity in the workflow worker, faster, a crash repeats more calls
+                 * @enum {string}
+                 */
+                execution?: "remote" | "local";
+            })[];
+            output?: {
+                [key: string]: string | string[];
+            };
+            budget?: {
+                /** @description most the run's provider calls may cost, in USD */
+                maxCostUsd?: number;
+                /** @description most tokens the run's provider calls may use, input and output */
+                maxTokens?: number;
+            };
+            /**
+             * @description remote: an activity on the provider task queue (default); local: a local activity in the workflow worker, faster, a crash repeats more calls
+             * @enum {string}
+             */
+            execution?: "remote" | "local";
         };
     };
     responses: never;
@@ -537,7 +1240,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    HealthController_live: {
+    checkLiveness: {
         parameters: {
             query?: never;
             header?: never;
@@ -546,15 +1249,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Up. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
             };
         };
     };
-    HealthController_ready: {
+    checkReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -563,15 +1269,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Temporal answered. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    PipelinesController_list: {
+    listPipelines: {
         parameters: {
             query?: never;
             header?: never;
@@ -580,15 +1298,51 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Every named pipeline. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PipelineList"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    PipelinesController_schema: {
+    getPipelineSchema: {
         parameters: {
             query?: never;
             header?: never;
@@ -597,63 +1351,211 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The JSON Schema (draft 2020-12). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["JsonSchemaDocument"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    PipelinesController_get: {
+    getPipeline: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The pipeline name */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The pipeline. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PipelineDetails"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    PipelinesController_validate: {
+    validatePipeline: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
+        /** @description A pipeline definition, in the format of GET /v1/pipelines/schema */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["PipelineDefinition"];
             };
         };
         responses: {
+            /** @description The definition is valid. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["PipelineValid"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_list: {
+    listRuns: {
         parameters: {
             query?: {
                 /** @description Only runs of this pipeline. */
                 pipeline?: string;
                 /** @description Only runs in this state. */
                 status?: "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED" | "TERMINATED" | "TIMED_OUT" | "CONTINUED_AS_NEW";
-                /** @description How many runs, newest first. */
+                /** @description Runs per page, newest first. */
                 limit?: number;
+                /** @description The previous page's nextPageToken: the page after it, of the same filters. */
+                pageToken?: string;
             };
             header?: never;
             path?: never;
@@ -661,15 +1563,69 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of runs. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_start: {
+    startRun: {
         parameters: {
             query?: never;
             header?: {
@@ -690,22 +1646,98 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["StartedRun"];
+                };
             };
             /** @description The run was started durably; poll statusUrl or long-poll resultUrl. */
             202: {
                 headers: {
+                    /** @description Where the run (or the schedule) is read */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["StartedRun"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_describe: {
+    getRun: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
@@ -717,11 +1749,73 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_streamEvents: {
+    streamRunEvents: {
         parameters: {
             query?: never;
             header?: {
@@ -729,47 +1823,192 @@ export interface operations {
                 "Last-Event-ID"?: string;
             };
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The event stream. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example id: 5
+                     *     event: step
+                     *     data: {"step":"draft","call":"draft","status":"running"}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_result: {
+    waitForRun: {
         parameters: {
             query?: {
-                /** @description Seconds to wait for the run to close before answering (bounded by CHORUS_MAX_WAIT_SECONDS). */
+                /** @description Seconds to wait for the run to close before answering; at most CHORUS_MAX_WAIT_SECONDS (default 60), else a 400. */
                 waitSeconds?: number;
             };
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The run has closed. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description The run is still running; its current state. */
+            202: {
+                headers: {
+                    /** @description Where the run (or the schedule) is read */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_terminate: {
+    terminateRun: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
@@ -780,19 +2019,101 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The run is terminated. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RunAction"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_reset: {
+    resetRun: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
@@ -803,38 +2124,197 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The new run was started from the reset point. */
             202: {
+                headers: {
+                    /** @description Where the run (or the schedule) is read */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResetRun"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_rerun: {
+    rerunRun: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The rerun was started. */
             202: {
+                headers: {
+                    /** @description Where the run (or the schedule) is read */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StartedRun"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_approve: {
+    approveRun: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
@@ -845,19 +2325,101 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The step was approved. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApprovalDecided"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_reject: {
+    rejectRun: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
@@ -868,34 +2430,190 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The step was rejected. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApprovalDecided"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    WorkflowsController_cancel: {
+    cancelRun: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The workflow ID */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Cancellation was requested. */
             202: {
+                headers: {
+                    /** @description Where the run (or the schedule) is read */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAction"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    BatchController_reset: {
+    batchResetRuns: {
         parameters: {
             query?: never;
             header?: never;
@@ -908,15 +2626,78 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The matching runs and, unless a dry run, what happened to each. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["BatchOutcome"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    BatchController_rerun: {
+    batchRerunRuns: {
         parameters: {
             query?: never;
             header?: never;
@@ -929,19 +2710,84 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The matching runs and, unless a dry run, what happened to each. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["BatchOutcome"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    SchedulesController_list: {
+    listSchedules: {
         parameters: {
             query?: {
-                /** @description At most this many schedules. */
+                /** @description Schedules per page. */
                 limit?: number;
+                /** @description The previous page's nextPageToken: the page after it. */
+                pageToken?: string;
             };
             header?: never;
             path?: never;
@@ -949,15 +2795,69 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description One page of schedules. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    SchedulesController_create: {
+    createSchedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -970,57 +2870,258 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The schedule was created. */
             201: {
+                headers: {
+                    /** @description Where the run (or the schedule) is read */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetails"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    SchedulesController_describe: {
+    getSchedule: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The schedule ID, unique per tenant */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The schedule. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetails"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    SchedulesController_delete: {
+    deleteSchedule: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The schedule ID, unique per tenant */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The schedule is gone. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    SchedulesController_pause: {
+    pauseSchedule: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The schedule ID, unique per tenant */
                 id: string;
             };
             cookie?: never;
@@ -1031,19 +3132,92 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The schedule, paused. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetails"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    SchedulesController_resume: {
+    resumeSchedule: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The schedule ID, unique per tenant */
                 id: string;
             };
             cookie?: never;
@@ -1054,30 +3228,168 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The schedule, running again. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ScheduleDetails"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
-    SchedulesController_trigger: {
+    triggerSchedule: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The schedule ID, unique per tenant */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The run was requested; the schedule's recentRuns show it. */
             202: {
+                headers: {
+                    /** @description Where the run (or the schedule) is read */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleTriggered"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };

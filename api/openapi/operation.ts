@@ -1,0 +1,85 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
+import type { Scope } from '../../src/config/auth';
+import { PROBLEM_MEDIA_TYPE, PROBLEMS, type ProblemStatus } from '../errors/problems';
+
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** A success answer of an operation: its schema by component name, or a media type of its own (the event stream). */
+export interface Answer {
+  description: string;
+  schema?: string;
+  /** The body's media type; defaults to application/json. */
+  mediaType?: string;
+  /** A 202's Location: where the run's status is read. */
+  location?: boolean;
+  example?: unknown;
+}
+
+export interface OperationContract {
+  /** The operation's ID in the document: what generated clients name the method. */
+  id: string;
+  summary: string;
+  description?: string;
+  /** The scope the route needs (documented; enforced by RequireScopes). */
+  scope?: Scope;
+  answers: Partial<Record<200 | 201 | 202 | 204, Answer>>;
+  /** The error statuses this operation can answer besides those every authenticated route can (401, 403, 429). */
+  problems?: ProblemStatus[];
+  /** True for routes that need no credentials (health). */
+  public?: boolean;
+}
+
+const LOCATION_HEADER = { Location: { description: 'Where the run (or the schedule) is read', schema: { type: 'string' } } };
+const RATE_LIMIT_HEADERS = {
+  'Retry-After': { description: 'Seconds until the next request is allowed', schema: { type: 'integer' } },
+  'RateLimit-Limit': { description: 'Requests allowed per minute', schema: { type: 'integer' } },
+};
+const AUTHENTICATE_HEADER = { 'WWW-Authenticate': { description: 'The credentials the API accepts', schema: { type: 'string' } } };
+
+function problemResponse(status: ProblemStatus) {
+  const { title, description } = PROBLEMS[status];
+  const headers = status === 429 ? RATE_LIMIT_HEADERS : status === 401 ? AUTHENTICATE_HEADER : undefined;
+  return ApiResponse({
+    status,
+    description: `${title}: ${description}`,
+    content: { [PROBLEM_MEDIA_TYPE]: { schema: schemaRef('Problem') } },
+    ...(headers ? { headers } : {}),
+  });
+}
+
+/** Declares one operation completely: its ID, every answer it gives with its schema, and every problem. */
+export function Operation(contract: OperationContract): MethodDecorator {
+  const problems = new Set<ProblemStatus>(contract.public ? [] : [401, 403, 429]);
+  for (const status of contract.problems ?? []) problems.add(status);
+  const scopeNote = contract.scope ? `Needs the scope \`${contract.scope}\`.` : undefined;
+  const description = [contract.description, scopeNote].filter(Boolean).join('\n\n') || undefined;
+  const answers = Object.entries(contract.answers).map(([status, answer]) =>
+    ApiResponse({
+      status: Number(status),
+      description: answer.description,
+      ...(answer.location ? { headers: LOCATION_HEADER } : {}),
+      ...(answer.schema || answer.mediaType
+        ? {
+            content: {
+              [answer.mediaType ?? 'application/json']: {
+                schema: answer.schema ? schemaRef(answer.schema) : { type: 'string' },
+                ...(answer.example === undefined ? {} : { example: answer.example }),
+              },
+            },
+          }
+        : {}),
+    }),
+  );
+  const mediaTypes = [...new Set([...Object.values(contract.answers).map((answer) => answer.mediaType ?? 'application/json'), PROBLEM_MEDIA_TYPE])];
+  return applyDecorators(
+    ApiOperation({ operationId: contract.id, summary: contract.summary, ...(description ? { description } : {}) }),
+    ApiProduces(...mediaTypes),
+    ...answers,
+    ...[...problems].sort().map(problemResponse),
+  );
+}
+
+/** A path parameter with the pattern the route checks (a value outside it is a 400 naming the parameter). */
+export const PathId = (name: string, pattern: RegExp, description: string, example: string) =>
+  ApiParam({ name, description, schema: { type: 'string', pattern: pattern.source }, example });
