@@ -40,7 +40,13 @@ module.exports = {
       displayName: 'integration',
       roots: ['<rootDir>/test'],
       // test/cluster/ kills cluster nodes: it runs only on the cluster (`npm run test:cluster`).
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/', ...(process.env.CHORUS_TEST_CLUSTER === '1' ? [] : ['<rootDir>/test/cluster/'])],
+      // test/conformance/ needs schemathesis in .cache/venv: `npm run test:conformance` installs it and runs it.
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        '<rootDir>/test/unit/',
+        ...(process.env.CHORUS_TEST_CLUSTER === '1' ? [] : ['<rootDir>/test/cluster/']),
+        ...(process.env.CHORUS_TEST_CONFORMANCE === '1' ? [] : ['<rootDir>/test/conformance/']),
+      ],
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },
