@@ -1,5 +1,5 @@
 import { ValidationPipe, type ArgumentMetadata, type PipeTransform, type ValidationError } from '@nestjs/common';
-import { registerDecorator, type ValidationArguments } from 'class-validator';
+import { registerDecorator, ValidateIf, type ValidationArguments } from 'class-validator';
 import { badRequest, type FieldProblem } from './errors/bad-request';
 
 /** Workflow and schedule IDs are VARCHAR(255) in Temporal's SQL stores: no longer ID can name anything. */
@@ -71,3 +71,9 @@ export class PatternPipe implements PipeTransform<string, string> {
     return value;
   }
 }
+
+/**
+ * An optional field: absent is fine, but a JSON null is checked like any other value (and refused),
+ * as the OpenAPI document says; class-validator's IsOptional would let null through.
+ */
+export const OptionalField = () => ValidateIf((_object: object, value: unknown) => value !== undefined);

@@ -14,6 +14,8 @@ export interface Answer {
   /** A 202's Location: where the run's status is read. */
   location?: boolean;
   example?: unknown;
+  /** A schema given inline (the event stream's events). */
+  inlineSchema?: Record<string, unknown>;
 }
 
 export interface OperationContract {
@@ -59,11 +61,11 @@ export function Operation(contract: OperationContract): MethodDecorator {
       status: Number(status),
       description: answer.description,
       ...(answer.location ? { headers: LOCATION_HEADER } : {}),
-      ...(answer.schema || answer.mediaType
+      ...(answer.schema || answer.mediaType || answer.inlineSchema
         ? {
             content: {
               [answer.mediaType ?? 'application/json']: {
-                schema: answer.schema ? schemaRef(answer.schema) : { type: 'string' },
+                schema: answer.schema ? schemaRef(answer.schema) : (answer.inlineSchema ?? { type: 'string' }),
                 ...(answer.example === undefined ? {} : { example: answer.example }),
               },
             },

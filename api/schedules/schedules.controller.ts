@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
 import { CreateScheduleDto, ListSchedulesQuery, SCHEDULE_ID_PATTERN, ScheduleNoteDto } from './dto/schedule.dto';
@@ -71,6 +71,8 @@ export class SchedulesController {
   @HttpCode(HttpStatus.OK)
   @RequireScopes('workflows:admin')
   @ScheduleIdParam()
+  // Every field is optional, so is the body.
+  @ApiBody({ type: ScheduleNoteDto, required: false })
   @Operation({
     id: 'pauseSchedule',
     summary: 'Stop starting runs until resumed',
@@ -86,6 +88,8 @@ export class SchedulesController {
   @HttpCode(HttpStatus.OK)
   @RequireScopes('workflows:admin')
   @ScheduleIdParam()
+  // Every field is optional, so is the body.
+  @ApiBody({ type: ScheduleNoteDto, required: false })
   @Operation({
     id: 'resumeSchedule',
     summary: 'Start runs on schedule again',

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { WORKFLOW_ID_PATTERN } from '../../src/contract/api';
 import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
@@ -109,6 +109,12 @@ export class WorkflowsController {
       200: {
         description: 'The event stream.',
         mediaType: 'text/event-stream',
+        // Each event: its history event ID, its name, and its JSON data as text.
+        inlineSchema: {
+          type: 'object',
+          properties: { id: { type: 'string', pattern: '^\\d+$' }, event: { type: 'string', enum: ['step', 'run'] }, data: { type: 'string' } },
+          required: ['event', 'data'],
+        },
         example: 'id: 5\nevent: step\ndata: {"step":"draft","call":"draft","status":"running"}\n\n',
       },
     },
@@ -155,6 +161,8 @@ export class WorkflowsController {
   @HttpCode(HttpStatus.OK)
   @RequireScopes('workflows:admin')
   @WorkflowIdParam()
+  // Every field is optional, so is the body.
+  @ApiBody({ type: TerminateRunDto, required: false })
   @Operation({
     id: 'terminateRun',
     summary: 'Terminate a run at once, without letting in-flight steps finish or clean up',
@@ -170,6 +178,8 @@ export class WorkflowsController {
   @HttpCode(HttpStatus.ACCEPTED)
   @RequireScopes('workflows:admin')
   @WorkflowIdParam()
+  // Every field is optional, so is the body.
+  @ApiBody({ type: ResetRunDto, required: false })
   @Operation({
     id: 'resetRun',
     summary: 'Reset a run (same workflow ID, new run ID) to before its failed step, its first or last workflow task, or an event',
@@ -209,6 +219,8 @@ export class WorkflowsController {
   @HttpCode(HttpStatus.OK)
   @RequireScopes('workflows:admin')
   @WorkflowIdParam()
+  // Every field is optional, so is the body.
+  @ApiBody({ type: ApprovalDecisionDto, required: false })
   @Operation({
     id: 'approveRun',
     summary: 'Approve the approval step the run is waiting at (409 when it waits for none)',
@@ -224,6 +236,8 @@ export class WorkflowsController {
   @HttpCode(HttpStatus.OK)
   @RequireScopes('workflows:admin')
   @WorkflowIdParam()
+  // Every field is optional, so is the body.
+  @ApiBody({ type: ApprovalDecisionDto, required: false })
   @Operation({
     id: 'rejectRun',
     summary: 'Reject the approval step the run is waiting at (409 when it waits for none)',

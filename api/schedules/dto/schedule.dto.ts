@@ -4,7 +4,6 @@ import {
   IsBoolean,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -14,7 +13,7 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
-import { IsTemporalText } from '../../validation';
+import { IsTemporalText, OptionalField } from '../../validation';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { CrossFieldRule } from '../../openapi/document';
 import { PAGE_TOKEN_PATTERN } from '../../temporal/listing';
@@ -67,7 +66,7 @@ export class CreateScheduleDto {
     example: 'nightly-digest',
     pattern: SCHEDULE_ID_PATTERN.source,
   })
-  @IsOptional()
+  @OptionalField()
   @Matches(SCHEDULE_ID_PATTERN, { message: 'id must be 1-64 letters, digits, "_" or "-"' })
   id?: string;
 
@@ -99,22 +98,22 @@ export class CreateScheduleDto {
   cron?: string;
 
   @ApiPropertyOptional({ description: 'Interval between runs: 30s, 15m, 6h, 1d. Give this or `cron`.', example: '1h', pattern: EVERY_PATTERN.source })
-  @IsOptional()
+  @OptionalField()
   @Matches(EVERY_PATTERN, { message: 'every must be a whole number of s, m, h or d, such as 30s or 1h' })
   every?: string;
 
   @ApiPropertyOptional({ description: 'IANA time zone of the cron expression.', default: 'UTC', example: 'Europe/Berlin' })
-  @IsOptional()
+  @OptionalField()
   @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ description: 'Create the schedule paused.', default: false })
-  @IsOptional()
+  @OptionalField()
   @IsBoolean()
   paused?: boolean;
 
   @ApiPropertyOptional({ description: 'A note shown with the schedule.', maxLength: 200 })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(200)
   @IsTemporalText()
@@ -123,7 +122,7 @@ export class CreateScheduleDto {
 
 export class ScheduleNoteDto {
   @ApiPropertyOptional({ description: "Why; shown as the schedule's note.", maxLength: 200 })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(200)
   @IsTemporalText()
@@ -132,7 +131,7 @@ export class ScheduleNoteDto {
 
 export class ListSchedulesQuery {
   @ApiPropertyOptional({ description: 'Schedules per page.', default: 50, type: 'integer', minimum: 1, maximum: 200 })
-  @IsOptional()
+  @OptionalField()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -140,7 +139,7 @@ export class ListSchedulesQuery {
   limit?: number;
 
   @ApiPropertyOptional({ description: "The previous page's nextPageToken: the page after it.", pattern: PAGE_TOKEN_PATTERN.source })
-  @IsOptional()
+  @OptionalField()
   @Matches(PAGE_TOKEN_PATTERN, { message: 'pageToken must be the nextPageToken of a previous page' })
   pageToken?: string;
 }

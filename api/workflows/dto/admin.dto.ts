@@ -3,7 +3,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsOptional,
   IsString,
   Matches,
   MaxLength,
@@ -16,7 +15,7 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
-import { IsTemporalText } from '../../validation';
+import { IsTemporalText, OptionalField } from '../../validation';
 import { RESET_POINTS, type ResetPoint } from '../../../src/contract/api';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { CrossFieldRule } from '../../openapi/document';
@@ -30,7 +29,7 @@ export class ResetRunDto {
       'the last workflow task (default otherwise), or the WorkflowTaskCompleted event `eventId`.',
     enum: RESET_POINTS,
   })
-  @IsOptional()
+  @OptionalField()
   @IsIn(RESET_POINTS)
   to?: ResetPoint;
 
@@ -45,7 +44,7 @@ export class ResetRunDto {
   eventId?: number;
 
   @ApiPropertyOptional({ description: 'Why; recorded in the run history.', maxLength: 200 })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(200)
   @IsTemporalText()
@@ -54,7 +53,7 @@ export class ResetRunDto {
 
 export class TerminateRunDto {
   @ApiPropertyOptional({ description: 'Why; recorded in the run history.', maxLength: 200 })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(200)
   @IsTemporalText()
@@ -111,22 +110,22 @@ const filterGiven = { anyOf: BATCH_FILTERS.map((field) => ({ required: [field] }
 })
 export class BatchRunsDto {
   @ApiPropertyOptional({ description: 'Only runs of this pipeline.', pattern: PIPELINE_NAME_PATTERN.source })
-  @IsOptional()
+  @OptionalField()
   @Matches(PIPELINE_NAME_PATTERN, { message: PIPELINE_NAME_MESSAGE })
   pipeline?: string;
 
   @ApiPropertyOptional({ description: 'Only runs that failed with this type, e.g. ProviderAuthFailed.', pattern: ERROR_TYPE_PATTERN.source })
-  @IsOptional()
+  @OptionalField()
   @Matches(ERROR_TYPE_PATTERN, { message: 'errorType must be a failure type name such as ProviderAuthFailed' })
   errorType?: string;
 
   @ApiPropertyOptional({ description: 'Only runs started at or after this time (ISO 8601).', format: 'date-time' })
-  @IsOptional()
+  @OptionalField()
   @IsDateTime()
   startedAfter?: string;
 
   @ApiPropertyOptional({ description: 'Only runs started at or before this time (ISO 8601).', format: 'date-time' })
-  @IsOptional()
+  @OptionalField()
   @IsDateTime()
   startedBefore?: string;
 
@@ -139,26 +138,26 @@ export class BatchRunsDto {
   all?: boolean;
 
   @ApiPropertyOptional({ description: 'List the matching runs without touching them.', default: false })
-  @IsOptional()
+  @OptionalField()
   @IsBoolean()
   dryRun?: boolean;
 
   @ApiPropertyOptional({ description: 'At most this many runs.', default: 50, type: 'integer', minimum: 1, maximum: 100 })
-  @IsOptional()
+  @OptionalField()
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Reset point for a batch reset (see POST /v1/workflows/{id}/reset).', enum: BATCH_RESET_POINTS })
-  @IsOptional()
+  @OptionalField()
   @IsIn(BATCH_RESET_POINTS)
   to?: Exclude<ResetPoint, 'event'>;
 }
 
 export class ApprovalDecisionDto {
   @ApiPropertyOptional({ description: 'Why; kept in the run (steps.<id>.comment) for later steps and auditors.', maxLength: 2000 })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(2000)
   @IsTemporalText()

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
+import { IsObject, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
+import { OptionalField } from '../../validation';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { CrossFieldRule } from '../../openapi/document';
 
@@ -15,7 +16,7 @@ export class StartPipelineDto {
     example: 'classic',
     pattern: PIPELINE_NAME_PATTERN.source,
   })
-  @IsOptional()
+  @OptionalField()
   @IsString()
   @Matches(PIPELINE_NAME_PATTERN, { message: PIPELINE_NAME_MESSAGE })
   pipeline?: string;
@@ -24,7 +25,7 @@ export class StartPipelineDto {
     description: 'An inline (ad-hoc) pipeline definition, in the format of GET /v1/pipelines/schema. Give this or `pipeline`.',
     allOf: [{ $ref: '#/components/schemas/PipelineDefinition' }],
   })
-  @IsOptional()
+  @OptionalField()
   @IsObject({ message: 'definition must be a JSON object' })
   definition?: Record<string, unknown>;
 
@@ -44,7 +45,7 @@ export class StartPipelineDto {
     format: 'uri',
     maxLength: 2000,
   })
-  @IsOptional()
+  @OptionalField()
   @MaxLength(2000)
   @IsUrl({ protocols: ['https', 'http'], require_protocol: true, require_tld: false }, { message: 'callbackUrl must be an http(s) URL' })
   callbackUrl?: string;
@@ -56,7 +57,7 @@ export class StartPipelineDto {
     type: 'object',
     properties: { maxCostUsd: { type: 'number', exclusiveMinimum: OPENAPI_31_ABOVE_ZERO }, maxTokens: { type: 'integer', minimum: 1 } },
   })
-  @IsOptional()
+  @OptionalField()
   @IsObject({ message: 'budget must be a JSON object' })
   budget?: Record<string, unknown>;
 }

@@ -1841,7 +1841,12 @@ export interface operations {
                      *     event: step
                      *     data: {"step":"draft","call":"draft","status":"running"}
                      */
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        id?: string;
+                        /** @enum {string} */
+                        event: "step" | "run";
+                        data: string;
+                    };
                 };
             };
             /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
@@ -2013,7 +2018,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["TerminateRunDto"];
             };
@@ -2118,7 +2123,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ResetRunDto"];
             };
@@ -2319,7 +2324,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ApprovalDecisionDto"];
             };
@@ -2424,7 +2429,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ApprovalDecisionDto"];
             };
@@ -3126,7 +3131,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ScheduleNoteDto"];
             };
@@ -3222,7 +3227,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ScheduleNoteDto"];
             };
