@@ -16,10 +16,11 @@ import { ListRunsQuery, WaitForResultQuery } from './dto/run-queries.dto';
 import { StartPipelineDto } from './dto/start-pipeline.dto';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const LAST_EVENT_ID = /^\d{1,19}$/;
+/** A history event ID, with the token stream's position after it when token events were sent (run-events.service). */
+const LAST_EVENT_ID = /^\d{1,19}(:\d{1,19}-\d{1,19})?$/;
 
 /** The `:id` of every run route: a workflow ID Chorus could have made, else a 400 naming `id`. */
-const WorkflowId = () => Param('id', new PatternPipe('id', WORKFLOW_ID_PATTERN, 'must be 1-255 letters, digits, "_", ".", ":" or "-"'));
+const WorkflowId = () => Param('id', new PatternPipe('id', WORKFLOW_ID_PATTERN, 'must be at most 255 characters, without NUL'));
 const WorkflowIdParam = () => PathId('id', WORKFLOW_ID_PATTERN, 'The workflow ID', 'classic-0b9c4f5e-8d1a-4c47-9f2e-6f1f3c7a2b10');
 
 @ApiTags('workflows')
@@ -112,7 +113,11 @@ export class WorkflowsController {
         // Each event: its history event ID, its name, and its JSON data as text.
         inlineSchema: {
           type: 'object',
-          properties: { id: { type: 'string', pattern: '^\\d+$' }, event: { type: 'string', enum: ['step', 'run'] }, data: { type: 'string' } },
+          properties: {
+            id: { type: 'string', pattern: LAST_EVENT_ID.source },
+            event: { type: 'string', enum: ['step', 'run', 'tokens', 'attempt', 'token', 'error'] },
+            data: { type: 'string' },
+          },
           required: ['event', 'data'],
         },
         example: 'id: 5\nevent: step\ndata: {"step":"draft","call":"draft","status":"running"}\n\n',
@@ -128,7 +133,8 @@ export class WorkflowsController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    if (lastEventId !== undefined && !LAST_EVENT_ID.test(lastEventId)) throw badRequest([{ field: 'Last-Event-ID', reason: 'must be an event ID (digits)' }]);
+    if (lastEventId !== undefined && !LAST_EVENT_ID.test(lastEventId))
+      throw badRequest([{ field: 'Last-Event-ID', reason: 'must be an event ID this stream sent (digits, or digits:digits-digits)' }]);
     await this.events.stream(workflowId, principal, lastEventId, request, response);
   }
 

@@ -18,8 +18,8 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const RESET_POINTS = ['failed-step', 'first-workflow-task', 'last-workflow-task', 'event'] as const;
 export type ResetPoint = (typeof RESET_POINTS)[number];
 
-/** The workflow IDs Chorus creates (pipeline names, UUIDs, schedule IDs and times): anything else names no run. */
-export const WORKFLOW_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,255}$/;
+/** A workflow ID Temporal can store: 1-255 characters, no NUL (api/validation.ts also refuses lone surrogates). */
+export const WORKFLOW_ID_PATTERN = /^[^\u0000]{1,255}$/u;
 
 const isoTime = () => z.string().meta({ format: 'date-time', examples: ['2026-12-01T10:02:11.204Z'] });
 

@@ -1844,7 +1844,7 @@ export interface operations {
                     "text/event-stream": {
                         id?: string;
                         /** @enum {string} */
-                        event: "step" | "run";
+                        event: "step" | "run" | "tokens" | "attempt" | "token" | "error";
                         data: string;
                     };
                 };
