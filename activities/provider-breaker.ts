@@ -1,4 +1,5 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { connectSharedRedis } from './shared-redis';
 import type { BreakerSettings } from '../src/config/worker';
 import { FailureType } from '../src/pipeline/failures';
 import type { ProviderName } from '../src/pipeline/providers';
@@ -230,30 +231,22 @@ export interface SharedBreakerOptions {
  */
 export async function createSharedBreakerStore(settings: BreakerSettings, options: SharedBreakerOptions): Promise<BreakerStore> {
   const fallback = createLocalBreakerStore(settings);
-  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, lazyConnect: true }) as BreakerRedis;
-  redis.defineCommand('chorusBreakerAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
-  redis.defineCommand('chorusBreakerRecord', { numberOfKeys: 3, lua: RECORD_LUA });
-  let shared = false;
-  const setShared = (value: boolean, error?: Error) => {
-    if (value === shared) return;
-    shared = value;
-    options.onSharedChange?.(value, error);
-  };
-  redis.on('ready', () => setShared(true));
-  redis.on('error', (error: Error) => setShared(false, error));
-  redis.on('close', () => setShared(false));
-  await redis.connect().catch((error: Error) => setShared(false, error));
+  const connection = await connectSharedRedis<BreakerRedis>(options.redisUrl, options.onSharedChange, (redis) => {
+    redis.defineCommand('chorusBreakerAdmit', { numberOfKeys: 1, lua: ADMIT_LUA });
+    redis.defineCommand('chorusBreakerRecord', { numberOfKeys: 3, lua: RECORD_LUA });
+  });
+  const { redis } = connection;
   const key = (provider: ProviderName) => `chorus:breaker:${options.scope}:${provider}`;
   return {
     get shared() {
-      return shared;
+      return connection.shared;
     },
     async admit(provider) {
       if (redis.status === 'ready') {
         try {
           return answerOf(await redis.chorusBreakerAdmit(key(provider), settings.probeLeaseMs));
         } catch (error) {
-          setShared(false, error as Error);
+          connection.lost(error as Error);
         }
       }
       return fallback.admit(provider);
@@ -275,7 +268,7 @@ export async function createSharedBreakerStore(settings: BreakerSettings, option
           const { state, transition } = answerOf(answer);
           return { state, ...(transition ? { transition } : {}) };
         } catch (error) {
-          setShared(false, error as Error);
+          connection.lost(error as Error);
         }
       }
       return fallback.record(provider, health, probe);

@@ -1,4 +1,5 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
+import { connectSharedRedis } from './shared-redis';
 import type { ProviderName } from '../src/pipeline/providers';
 
 /**
@@ -161,19 +162,10 @@ export async function createSharedPacer(ratesPerSecond: Partial<Record<ProviderN
   const fallback = createLocalPacer(ratesPerSecond);
   const offset = createClockOffset();
   const intervalOf = processIntervals(ratesPerSecond);
-  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, lazyConnect: true }) as PacingRedis;
-  redis.defineCommand('chorusReserveSlot', { numberOfKeys: 1, lua: RESERVE_SLOT_LUA });
-  let shared = false;
-  const setShared = (value: boolean, error?: Error) => {
-    if (value === shared) return;
-    shared = value;
-    options.onSharedChange?.(value, error);
-  };
-  redis.on('ready', () => setShared(true));
-  redis.on('error', (error: Error) => setShared(false, error));
-  redis.on('close', () => setShared(false));
-  // A worker must start even while Redis is down; it paces locally until Redis answers.
-  await redis.connect().catch((error: Error) => setShared(false, error));
+  const connection = await connectSharedRedis<PacingRedis>(options.redisUrl, options.onSharedChange, (redis) =>
+    redis.defineCommand('chorusReserveSlot', { numberOfKeys: 1, lua: RESERVE_SLOT_LUA }),
+  );
+  const { redis } = connection;
   // The first reservations come in a burst while the process is busy starting: learn the clock
   // offset now, from quiet round trips, so they are not placed by a rough estimate.
   for (let sample = 0; sample < CLOCK_SAMPLES_AT_START && redis.status === 'ready'; sample += 1) {
@@ -183,7 +175,7 @@ export async function createSharedPacer(ratesPerSecond: Partial<Record<ProviderN
   }
   return {
     get shared() {
-      return shared;
+      return connection.shared;
     },
     async reserve(provider) {
       if (!ratesPerSecond[provider]) return undefined;
@@ -194,7 +186,7 @@ export async function createSharedPacer(ratesPerSecond: Partial<Record<ProviderN
           offset.sample(Number(redisNow) / 1000, sentAt, Date.now());
           return Number(slot) / 1000 - offset.ms;
         } catch (error) {
-          setShared(false, error as Error);
+          connection.lost(error as Error);
         }
       }
       return fallback.reserve(provider);
