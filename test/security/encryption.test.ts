@@ -26,6 +26,8 @@ const text = (bytes?: Uint8Array | null) => Buffer.from(bytes ?? []).toString('u
  * pass them through codecs, and Chorus puts only trace context in them.
  */
 function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
+  // A patched() version marker holds only the patch's name (Chorus's code, not the run's data); Temporal's core writes it in plain JSON.
+  if (value && typeof value === 'object' && (value as { markerName?: unknown }).markerName === 'core_patch') return found;
   if (value && typeof value === 'object') {
     const candidate = value as { metadata?: unknown; data?: unknown };
     if (candidate.metadata && typeof candidate.metadata === 'object' && 'encoding' in candidate.metadata) found.push(candidate as Payload);
