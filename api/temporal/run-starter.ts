@@ -66,14 +66,17 @@ export class RunStarter {
   ) {}
 
   /** Starts `run` as `workflowId`; an ID already taken (even by a closed run) throws WorkflowExecutionAlreadyStartedError. */
-  async start(workflowId: string, run: RunRequest): Promise<StartedRun> {
+  /** `started` hears of the run and the input it started with (checked and priced once, here). */
+  async start(workflowId: string, run: RunRequest, started?: (runId: string, input: PipelineRunInput) => void): Promise<StartedRun> {
+    const input = this.runInput(run);
     const handle = await this.client.workflow.start<typeof pipelineWorkflow>(PIPELINE_WORKFLOW_TYPE, {
-      ...this.workflowOptions(run),
+      ...this.workflowOptions(run, input),
       workflowId,
       // A workflow ID names one run for good: a closed run's ID is never reused.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });
     const { rerunOf } = run;
+    started?.(handle.firstExecutionRunId, input);
     return {
       workflowId,
       runId: handle.firstExecutionRunId,
@@ -86,7 +89,12 @@ export class RunStarter {
 
   /** What a schedule does each time it fires: start `run`, as start would. */
   scheduleAction(scheduleId: string, run: RunRequest): ScheduleOptionsStartWorkflowAction<typeof pipelineWorkflow> {
-    return { type: 'startWorkflow', workflowType: PIPELINE_WORKFLOW_TYPE, workflowId: runIds.scheduled(scheduleId), ...this.workflowOptions(run) };
+    return {
+      type: 'startWorkflow',
+      workflowType: PIPELINE_WORKFLOW_TYPE,
+      workflowId: runIds.scheduled(scheduleId),
+      ...this.workflowOptions(run, this.runInput(run)),
+    };
   }
 
   /** The workflow's argument for `run`, its input checked (400/413) and its budget priced (400 when a model has no price). */
@@ -98,9 +106,12 @@ export class RunStarter {
     return { pipeline, input, tenant, ...(callbackUrl ? { callbackUrl } : {}), ...runDefaultsOf(this.api), start, ...(budget ? { budget } : {}) };
   }
 
-  private workflowOptions(run: RunRequest): Pick<WorkflowStartOptions<typeof pipelineWorkflow>, 'taskQueue' | 'args' | 'typedSearchAttributes' | 'memo'> {
+  private workflowOptions(
+    run: RunRequest,
+    input: PipelineRunInput,
+  ): Pick<WorkflowStartOptions<typeof pipelineWorkflow>, 'taskQueue' | 'args' | 'typedSearchAttributes' | 'memo'> {
     const { pipeline, tenant, requestHash, rerunOf } = run;
-    const args: [PipelineRunInput] = [this.runInput(run)];
+    const args: [PipelineRunInput] = [input];
     return {
       taskQueue: this.temporal.taskQueue,
       args,

@@ -85,9 +85,7 @@ export class RunStartService {
   }
 
   private async start(workflowId: string, run: RunRequest): Promise<StartedRun> {
-    const started = await this.starter.start(workflowId, run);
-    this.live.started(started.runId, this.starter.runInput(run));
-    return started;
+    return this.starter.start(workflowId, run, (runId, input) => this.live.started(runId, input));
   }
 
   private resolvePipeline({ pipeline: name, definition }: StartPipelineDto, principal: Principal): PipelineDefinition {
