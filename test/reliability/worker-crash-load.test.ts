@@ -89,12 +89,18 @@ describe('worker crash under load', () => {
     // Every draft was in flight when the worker died, and was retried by the new worker.
     expect(inFlightAtKill).toBe(PIPELINES);
     expect(retriedDrafts).toBe(PIPELINES);
-    // No call was made twice: each provider saw exactly one request per Temporal attempt of its step,
-    // and the steps after the draft ran once each, on the new worker.
+    // No answer was paid twice: each draft reached the provider exactly twice (the attempt the kill cut,
+    // and the one that answered), each later step once. On a loaded machine Temporal may start a draft a
+    // third time when it missed the answering attempt's completion; that attempt takes the answer the
+    // worker already has (activities/answered-calls.ts), so attempts may exceed requests, never the reverse.
+    const draftRequests = new Map<string, number>();
+    for (const record of requests) if (record.provider === 'openai') draftRequests.set(record.fingerprint, (draftRequests.get(record.fingerprint) ?? 0) + 1);
+    expect(draftRequests.size).toBe(PIPELINES);
+    expect([...draftRequests.values()].filter((count) => count !== 2)).toEqual([]);
     const attemptsOf = (step: string) => completed.reduce((sum, result) => sum + (result.steps[step] as StepResult).attempt, 0);
-    expect(byProvider('openai')).toBe(attemptsOf('draft'));
+    expect(attemptsOf('draft')).toBeGreaterThanOrEqual(byProvider('openai'));
     expect(byProvider('cohere')).toBe(PIPELINES);
     expect(byProvider('gemini')).toBe(PIPELINES);
-    expect(requests.length).toBe(audit.attempts);
+    expect(requests.length).toBeLessThanOrEqual(audit.attempts);
   }, 150_000);
 });
