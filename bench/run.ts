@@ -296,6 +296,7 @@ const EVENT_TYPE_NAMES: Record<number, string> = {
   12: 'ActivityTaskCompleted',
   13: 'ActivityTaskFailed',
   14: 'ActivityTaskTimedOut',
+  25: 'MarkerRecorded',
   40: 'UpsertWorkflowSearchAttributes',
 };
 
