@@ -65,7 +65,10 @@ export interface ActivityDeps {
  * heartbeats (TIMED_OUT before the step's own startToClose), as when it was down. The provider is
  * then already answering (and charging for) this request, so the call goes on for the retry to
  * pick its answer up (AnsweredCalls). A step's startToClose means "too slow, call again", and a
- * workflow cancel or a worker shutdown means stop: those abort.
+ * workflow cancel or a worker shutdown means stop: those abort. A local activity's CANCELLED is
+ * both a workflow's cancel and its workflow task being dropped (the replay runs it again), which the
+ * worker cannot tell apart: it goes on while its run is open, so a cancelled run's local call stops
+ * within `recheckEveryMs` after the run closed.
  *
  * A retry comes only while the run is open: a run that failed, was terminated or timed out also
  * answers NOT_FOUND. So the call asks at once whether its run is open, and again every
@@ -74,7 +77,12 @@ export interface ActivityDeps {
  */
 function answerableSignal(
   cancellation: AbortSignal,
-  { stepTimedOut, runClosed, recheckEveryMs }: { stepTimedOut: () => boolean; runClosed: () => Promise<boolean>; recheckEveryMs: number },
+  {
+    stepTimedOut,
+    runClosed,
+    recheckEveryMs,
+    local,
+  }: { stepTimedOut: () => boolean; runClosed: () => Promise<boolean>; recheckEveryMs: number; local: boolean },
 ): { signal: AbortSignal; release: () => void } {
   const http = new AbortController();
   let released = false;
@@ -86,7 +94,9 @@ function answerableSignal(
   };
   const onCancel = () => {
     const reason = (cancellation.reason as Error | undefined)?.message;
-    const retryComing = reason === 'NOT_FOUND' || (reason === 'TIMED_OUT' && !stepTimedOut());
+    // A local activity is CANCELLED too when the worker drops its run's workflow task (evicted: the
+    // server was down or lost the task), and the replay runs it again: while the run is open, that is a retry coming.
+    const retryComing = reason === 'NOT_FOUND' || (reason === 'TIMED_OUT' && !stepTimedOut()) || (local && reason === 'CANCELLED');
     if (retryComing) void watchRun();
     else http.abort(cancellation.reason);
   };
@@ -232,6 +242,7 @@ export function createCallProvider({
                 stepTimedOut: () => clock() >= stepDeadline,
                 runClosed,
                 recheckEveryMs: heartbeatEvery ?? RUN_RECHECK_WITHOUT_HEARTBEAT_MS,
+                local: context.info.isLocal,
               })
             : undefined;
           const run = context.info.workflowExecution;

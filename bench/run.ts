@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit,peer] [--label name]
- *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1] [--cluster]`
+ *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1] [--cluster] [--profile DIR]`
  *
  * Starts its own stack on free loopback ports (with --cluster, the two-node PostgreSQL cluster instead of the dev server), measures Chorus against a plain Express gateway
  * calling the same simulator in the same run (and, in `peer`, against Portkey's gateway), writes bench/results/<label>.{json,md,svg}, and
@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { runLoad, summarize, type LoadResult } from './lib/load';
+import { runLoad, summarize, type LatencySummary, type LoadResult } from './lib/load';
 import { cpuMeter, round, sampleMemory, stopAll } from './lib/processes';
 import { writeReports } from './lib/report';
 import { API_KEY, BenchStack } from './lib/stack';
@@ -24,7 +24,7 @@ import type { PipelineDefinition } from '../src/pipeline/types';
 import { projectRoot } from '../src/project-root';
 import type { SimulatorStats } from './sim-process';
 
-const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit', 'peer'] as const;
+const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit', 'peer', 'phases'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Plan {
@@ -40,6 +40,8 @@ interface Plan {
   rateLimit: { latencyMs: number; limitPerSec: number; concurrency: number; count: number; maxMs: number };
   /** One OpenAI call, one at a time: directly, through Portkey's gateway, and as a one-step Chorus run in each mode. */
   peer: { latencyMs: number; count: number };
+  /** One-call runs one at a time in each mode, each split into phases on one clock (client, server history, simulator). */
+  phases: { latencyMs: number; count: number };
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
@@ -60,6 +62,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 24, maxMs: 20_000 },
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 200, maxMs: 40_000 },
     peer: { latencyMs: 50, count: 40 },
+    phases: { latencyMs: 50, count: 30 },
   },
   full: {
     warmup: 30,
@@ -77,6 +80,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 60, maxMs: 45_000 },
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 600, maxMs: 90_000 },
     peer: { latencyMs: 50, count: 200 },
+    phases: { latencyMs: 50, count: 100 },
   },
 };
 
@@ -90,6 +94,8 @@ interface CliOptions {
   baselineKeepAlive: boolean;
   workers: number;
   cluster: boolean;
+  /** Where the API and workers write V8 CPU profiles (`--cpu-prof`), one per process and thread. */
+  profileDir?: string;
 }
 
 function parseArgs(argv: string[]): CliOptions {
@@ -127,6 +133,7 @@ function parseArgs(argv: string[]): CliOptions {
     } else if (arg === '--baseline-keepalive') options.baselineKeepAlive = value() !== '0';
     else if (arg === '--workers') options.workers = Math.max(1, Math.min(3, Number(value())));
     else if (arg === '--cluster') options.cluster = true;
+    else if (arg === '--profile') options.profileDir = value();
     else throw new Error(`unknown argument ${arg}`);
   }
   options.label ||= options.mode;
@@ -289,6 +296,7 @@ const EVENT_TYPE_NAMES: Record<number, string> = {
   12: 'ActivityTaskCompleted',
   13: 'ActivityTaskFailed',
   14: 'ActivityTaskTimedOut',
+  25: 'MarkerRecorded',
   40: 'UpsertWorkflowSearchAttributes',
 };
 
@@ -446,6 +454,60 @@ async function peerSideBySide(stack: BenchStack, http: AxiosInstance, plan: Plan
   return peer;
 }
 
+/**
+ * Where a one-call run's time goes, run by run, on one clock (everything is on this machine): the
+ * client's POST and result answer, the server's history events, and the simulator's arrival of the
+ * call. Each phase is a gap between consecutive milestones; the report gives each gap's p50 over
+ * `count` sequential runs per mode, so the phases of one mode add up to about its p50 run.
+ */
+async function oneCallPhases(stack: BenchStack, http: AxiosInstance, plan: Plan['phases']) {
+  await stack.setLatency(plan.latencyMs);
+  const now = () => performance.timeOrigin + performance.now();
+  const modes: Record<string, { totalMs: LatencySummary; phases: Array<{ phase: string } & LatencySummary> }> = {};
+  for (const execution of ['remote', 'local'] as const) {
+    const gaps = new Map<string, number[]>();
+    const totals: number[] = [];
+    for (let i = -3; i < plan.count; i++) {
+      await stack.simulatorCall({ type: 'clear' });
+      const postSent = now();
+      const workflowId = await startViaApi(http, stack.apiUrl, i, undefined, oneCallPipeline(execution));
+      const postAnswered = now();
+      const response = await longPoll(http, `${stack.apiUrl}/v1/workflows/${encodeURIComponent(workflowId)}/result?waitSeconds=30`);
+      const resultAnswered = now();
+      if (response.status !== 200 || response.data.status !== 'COMPLETED') throw new Error(`phases run answered ${response.status} ${response.data?.status}`);
+      // The first runs warm the path up (the workflow cache, the inline definition's first bundle use).
+      if (i < 0) continue;
+      const events = (await stack.client!.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const { arrivals } = await stack.simulatorCall({ type: 'stats' });
+      const seen = new Map<string, number>();
+      const milestones = events.map((event) => {
+        const name = String(EVENT_TYPE_NAMES[Number(event.eventType)] ?? event.eventType);
+        const nth = (seen.get(name) ?? 0) + 1;
+        seen.set(name, nth);
+        const atMs = Number(event.eventTime?.seconds ?? 0) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+        return { name: nth > 1 ? `${name}#${nth}` : name, atMs };
+      });
+      milestones.push({ name: 'POST sent', atMs: postSent }, { name: 'result answered', atMs: resultAnswered });
+      if (arrivals[0] !== undefined) milestones.push({ name: 'call reached the simulator', atMs: arrivals[0] });
+      milestones.sort((a, b) => a.atMs - b.atMs);
+      for (let m = 1; m < milestones.length; m++) {
+        const phase = `${milestones[m - 1].name} → ${milestones[m].name}`;
+        gaps.set(phase, [...(gaps.get(phase) ?? []), milestones[m].atMs - milestones[m - 1].atMs]);
+      }
+      gaps.set('(POST answered after sent)', [...(gaps.get('(POST answered after sent)') ?? []), postAnswered - postSent]);
+      totals.push(resultAnswered - postSent);
+    }
+    // A phase seen in fewer than half the runs is an ordering accident of a millisecond clock, not a phase.
+    const phases = [...gaps.entries()].filter(([, values]) => values.length >= totals.length / 2).map(([phase, values]) => ({ phase, ...summarize(values) }));
+    modes[execution] = { totalMs: summarize(totals), phases };
+    log(
+      `phases, one call ${execution} (p50 ${modes[execution].totalMs.p50} ms at ${plan.latencyMs} ms per call): ` +
+        phases.map((phase) => `${phase.phase} ${phase.p50} ms (n ${phase.n})`).join('; '),
+    );
+  }
+  return { ...plan, modes };
+}
+
 /** The issue's goal for a one-call run over a direct call. */
 const ONE_CALL_TARGET_MS = 15;
 
@@ -460,6 +522,7 @@ async function main() {
     workerEnv: options.workerEnv,
     baselineKeepAlive: options.baselineKeepAlive,
     cluster: options.cluster,
+    nodeArgs: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
     log,
   });
   const hardLimitMs = options.mode === 'quick' ? 300_000 : 900_000;
@@ -713,6 +776,11 @@ async function main() {
     if (options.only.has('peer')) {
       http = httpClient();
       results.peer = await peerSideBySide(stack, http, plan.peer);
+    }
+
+    if (options.only.has('phases')) {
+      http = httpClient();
+      results.phases = await oneCallPhases(stack, http, plan.phases);
     }
   } catch (error) {
     console.error(`[bench] failed: ${(error as Error).stack ?? (error as Error).message}`);

@@ -27,6 +27,8 @@ export interface SimulatorStats {
   steadyRatePerSecByProvider: Record<string, number>;
   /** Each provider's requests in each second since its first one: the shape behind the mean. */
   perSecondByProvider: Record<string, number[]>;
+  /** When each request arrived (epoch ms), in arrival order: places a call on a run's own timeline. */
+  arrivals: number[];
 }
 
 async function main() {
@@ -80,6 +82,7 @@ function statsOf(log: ReturnType<Awaited<ReturnType<typeof startSimulator>>['req
     peakRatePerSecByProvider,
     steadyRatePerSecByProvider,
     perSecondByProvider,
+    arrivals: log.map((record) => record.receivedAt),
   };
 }
 

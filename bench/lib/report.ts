@@ -54,6 +54,11 @@ export interface BenchReport {
       ratioToGateway: Record<'chorusRemote' | 'chorusLocal', number>;
       targetOverDirectMs: number;
     };
+    phases?: {
+      latencyMs: number;
+      count: number;
+      modes: Record<string, { totalMs: LatencySummary; phases: Array<{ phase: string } & LatencySummary> }>;
+    };
     memory?: {
       simulatorLatencyMs: number;
       pipelines: number;
@@ -207,6 +212,21 @@ export function markdown(report: BenchReport): string {
       ).map(([name, l, over, ratio]) => `| ${name} | ${l.p50} | ${l.p95} | ${l.p99} | ${over} ms | ${ratio} |`),
       '',
     );
+  }
+
+  if (results.phases) {
+    const { latencyMs, count, modes } = results.phases;
+    lines.push(`## Where a one-call run's time goes — ${count} sequential runs per mode, ${latencyMs} ms per provider call`, '');
+    for (const [mode, { totalMs, phases }] of Object.entries(modes)) {
+      lines.push(
+        `${mode}: POST sent → result answered p50 ${totalMs.p50} ms (p95 ${totalMs.p95} ms).`,
+        '',
+        '| phase (client, server history and simulator on one clock) | p50 ms | p95 ms | n |',
+        '| --- | --- | --- | --- |',
+        ...phases.map((phase) => `| ${phase.phase} | ${phase.p50} | ${phase.p95} | ${phase.n} |`),
+        '',
+      );
+    }
   }
 
   if (results.start) {

@@ -24,6 +24,8 @@ export interface StackOptions {
   /** Env applied to every worker (CHORUS_WORKER_MAX_ACTIVITIES, ...). */
   workerEnv: Record<string, string>;
   baselineKeepAlive: boolean;
+  /** Node.js flags for the API and worker processes (`--profile DIR` adds `--cpu-prof`). */
+  nodeArgs: string[];
   /** The two-node PostgreSQL cluster (`npm run cluster`) instead of the dev server; sqlitePragmas and dynamicConfig then do not apply. */
   cluster: boolean;
   log: (line: string) => void;
@@ -133,7 +135,7 @@ export class BenchStack {
     this.api = spawnChild(
       'api',
       process.execPath,
-      [join(this.distRoot, 'api', 'main.js')],
+      [...this.options.nodeArgs, join(this.distRoot, 'api', 'main.js')],
       isolatedEnv({
         // Keys are configured by digest, with a tenant and scopes.
         CHORUS_API_KEYS: JSON.stringify([
@@ -162,7 +164,7 @@ export class BenchStack {
     const worker = spawnChild(
       `worker-${this.workers.length + 1}`,
       process.execPath,
-      [join(this.distRoot, 'worker', 'main.js')],
+      [...this.options.nodeArgs, join(this.distRoot, 'worker', 'main.js')],
       isolatedEnv({
         TEMPORAL_ADDRESS: this.temporalAddress,
         CHORUS_TASK_QUEUE: TASK_QUEUE,

@@ -380,6 +380,71 @@ describe('callProvider activity', () => {
       });
     });
 
+    describe('a local activity CANCELLED: the worker dropped its workflow task, or its run was cancelled', () => {
+      const localActivities = (runIsOpen: RunIsOpen) =>
+        createActivities({
+          http: createProviderHttpClient(),
+          providers: { ...simulatedProviders(simulator.url), requestTimeoutMs: 5000, maxRetryAfterMs: 60_000 },
+          answered: new AnsweredCalls(),
+          runIsOpen,
+        });
+      const local = (activityId = '3') =>
+        new MockActivityEnvironment(
+          { attempt: 1, isLocal: true, activityId, startToCloseTimeoutMs: 10_000, workflowExecution: { workflowId: 'wf-evicted', runId: 'run-local' } },
+          quiet,
+        );
+      const lastCohereRequest = () =>
+        simulator
+          .requests()
+          .filter((record) => record.provider === 'cohere')
+          .at(-1)!;
+
+      it('of a run still open (its workflow task was dropped, as when the server went down) goes on, and the replayed local activity takes its answer', async () => {
+        const activities = localActivities(async () => true);
+        const before = providerRequests();
+        const slow = step({ provider: 'cohere', prompt: 'Evicted [[sim:latency=800]]' });
+        const evictedEnv = local();
+        const evicted = callAs(activities, evictedEnv, slow);
+        await waitFor('the call to reach the simulator', () => providerRequests() > before, 5000, 20);
+        evictedEnv.cancel('CANCELLED');
+        await expect(evicted).rejects.toBeInstanceOf(CancelledFailure);
+        const replayed = await callAs(activities, local(), slow);
+        expect(replayed).toMatchObject({ attempt: 1, provider: 'cohere' });
+        expect(providerRequests() - before).toBe(1);
+        expect(lastCohereRequest()).toMatchObject({ status: 200, answeredAt: expect.any(Number) });
+      });
+
+      it('of a run that has closed (cancelled) aborts the call at once', async () => {
+        const activities = localActivities(async () => false);
+        const env = local('4');
+        const before = providerRequests();
+        const cancelled = callAs(activities, env, step({ provider: 'cohere', prompt: 'Cancelled run [[sim:latency=3000]]' }));
+        await waitFor('the call to reach the simulator', () => providerRequests() > before, 5000, 20);
+        const cancelledAt = Date.now();
+        env.cancel('CANCELLED');
+        await expect(cancelled).rejects.toBeInstanceOf(CancelledFailure);
+        await waitFor('the provider request to be aborted', () => lastCohereRequest().abandonedAt !== undefined, 3000, 10);
+        expect(lastCohereRequest().abandonedAt! - cancelledAt).toBeLessThan(900);
+        expect(lastCohereRequest().answeredAt).toBeUndefined();
+      });
+
+      it('of a run that closes while the call goes on stops the call within a second of the close', async () => {
+        let open = true;
+        const activities = localActivities(async () => open);
+        const env = local('5');
+        const before = providerRequests();
+        const kept = callAs(activities, env, step({ provider: 'cohere', prompt: 'Cancelled later [[sim:latency=4000]]' }));
+        await waitFor('the call to reach the simulator', () => providerRequests() > before, 5000, 20);
+        env.cancel('CANCELLED');
+        await expect(kept).rejects.toBeInstanceOf(CancelledFailure);
+        const closedAt = Date.now();
+        open = false;
+        await waitFor('the provider request to be aborted', () => lastCohereRequest().abandonedAt !== undefined, 3000, 10);
+        expect(lastCohereRequest().abandonedAt! - closedAt).toBeLessThan(1500);
+        expect(lastCohereRequest().answeredAt).toBeUndefined();
+      });
+    });
+
     it('a failed attempt leaves nothing to reuse: the retry calls the provider', async () => {
       const activities = answeredActivities();
       const before = providerRequests();
