@@ -174,8 +174,9 @@ export class ChatService {
     relay?.start();
     try {
       const view = await this.closed(started.workflowId, principal, gone);
-      // Every token is stored before the step's result: what is stored now is the whole text.
+      // Every token is stored before the step's result: what is stored now is the whole text, and no more comes.
       await relay?.drain();
+      await relay?.stop();
       if (view.status !== 'COMPLETED') {
         chunks.error(errorOf(runFailure(view)));
         return;
