@@ -2,6 +2,7 @@ import { HttpException, HttpStatus } from '@nestjs/common';
 import type { ChatCompletion, ChatCompletionChunk, OpenAiError, RunView } from '../../src/contract/api';
 import { FailureType } from '../../src/pipeline/failures';
 import { isApprovalOutcome, isMapResult, type StepOutput, type StepResult } from '../../src/pipeline/types';
+import type { TokenEvent } from '../../src/streaming/token-stream';
 import { CHAT_PIPELINE, PIPELINE_MODEL_PREFIX } from './chat-request';
 
 type Completed = RunView & { result: NonNullable<RunView['result']> };
@@ -131,5 +132,45 @@ export class ChunkWriter {
   /** An error in place of the rest: OpenAI's SDKs raise it as an APIError. */
   error(error: OpenAiError['error']): void {
     this.write(`data: ${JSON.stringify({ error })}\n\n`);
+  }
+}
+
+/**
+ * The answer's text as a streamed completion sends it: one attempt's tokens, live, until another
+ * attempt (a retry, a fallback) writes after some text went out; from then on none, and the
+ * durable result decides the rest. OpenAI's wire cannot take text back, so text of two attempts is
+ * never glued: `rest` is what the result adds to the text sent, or undefined when it does not begin
+ * with it.
+ */
+export class StreamedAnswer {
+  private sent = '';
+  private writer?: string;
+  private stopped = false;
+
+  constructor(private readonly step: string | undefined) {}
+
+  /** The text of a token event to send now, or '' (another step's, or after a restart). */
+  push(event: Pick<TokenEvent, 'kind' | 'step' | 'call' | 'attempt' | 'text'>): string {
+    if (event.step !== this.step || this.stopped) return '';
+    const attempt = `${event.call}#${event.attempt}`;
+    if (this.writer !== attempt) {
+      if (this.sent) {
+        this.stopped = true;
+        return '';
+      }
+      this.writer = attempt;
+    }
+    if (event.kind !== 'token' || !event.text) return '';
+    this.sent += event.text;
+    return event.text;
+  }
+
+  /** No more live text (the transport failed): the durable result completes it. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  rest(content: string): string | undefined {
+    return content.startsWith(this.sent) ? content.slice(this.sent.length) : undefined;
   }
 }

@@ -4,7 +4,7 @@ import type { ApiSettings } from '../../src/config/api';
 import { loadBudgetPricing } from '../../src/config/budget';
 import type { ChatCompletion, ChatCompletionRequest, ModelList, RunView, StartedRun } from '../../src/contract/api';
 import { checkRunInput } from '../../src/pipeline/run-input';
-import { TOKEN_STREAM_START, type TokenEvent } from '../../src/streaming/token-stream';
+import { TOKEN_STREAM_START } from '../../src/streaming/token-stream';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import type { Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
@@ -16,7 +16,7 @@ import type { RunRequest } from '../temporal/run-starter';
 import { API_SETTINGS } from '../tokens';
 import { RunReadService } from '../workflows/run-read.service';
 import { RunStartService } from '../workflows/run-start.service';
-import { answerOf, ChunkWriter, completionOf, runFailure, stillRunning } from './chat-answer';
+import { answerOf, ChunkWriter, completionOf, runFailure, stillRunning, StreamedAnswer } from './chat-answer';
 import {
   chatFieldOf,
   chatPipelineOf,
@@ -151,26 +151,18 @@ export class ChatService {
     chunks.role();
     const keepAlive = setInterval(() => write(': keep-alive\n\n'), KEEP_ALIVE_MS);
 
-    const answerStep = answerStepOf(pipeline);
-    let sent = '';
-    let writer: string | undefined;
-    let restarted = false;
-    const forward = (event: TokenEvent) => {
-      if (event.step !== answerStep || restarted) return;
-      const attempt = `${event.call}#${event.attempt}`;
-      // The first attempt that writes is the one forwarded; another one after it restarts the text.
-      if (writer !== attempt) {
-        if (sent) restarted = true;
-        else writer = attempt;
-      }
-      if (event.kind === 'token' && !restarted && event.text) {
-        sent += event.text;
-        chunks.text(event.text);
-      }
-    };
+    const text = new StreamedAnswer(answerStepOf(pipeline));
     const stream = this.tokens.stream;
     // A transport that fails stops the live text; the durable result still completes it.
-    const relay = stream && answerStep ? new TokenRelay(stream, started.runId, TOKEN_STREAM_START, forward, () => (restarted = true)) : undefined;
+    const relay = stream
+      ? new TokenRelay(
+          stream,
+          started.runId,
+          TOKEN_STREAM_START,
+          (event) => chunks.text(text.push(event)),
+          () => text.stop(),
+        )
+      : undefined;
     relay?.start();
     try {
       const view = await this.closed(started.workflowId, principal, gone);
@@ -182,7 +174,8 @@ export class ChatService {
         return;
       }
       const answer = answerOf(view);
-      if (!answer.content.startsWith(sent)) {
+      const rest = text.rest(answer.content);
+      if (rest === undefined) {
         chunks.error({
           message: `the answer restarted after a retry and its text differs from what was streamed; read run ${started.workflowId} at GET /v1/workflows/${encodeURIComponent(started.workflowId)}`,
           type: 'api_error',
@@ -191,7 +184,7 @@ export class ChatService {
         });
         return;
       }
-      chunks.text(answer.content.slice(sent.length));
+      chunks.text(rest);
       chunks.finish(answer);
     } catch (error) {
       if (!gone.aborted) chunks.error(errorOf(error));
