@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
-import { Operation } from '../openapi/operation';
-import { checkedIdempotencyKey, IdempotencyKeyHeader } from '../validation';
+import { WORKFLOW_ID_PATTERN } from '../../src/contract/api';
+import { Operation, PathId } from '../openapi/operation';
+import { checkedIdempotencyKey, IdempotencyKeyHeader, PatternPipe } from '../validation';
 import { parseChatRequest } from './chat-request';
 import { ChatService, WORKFLOW_ID_HEADER } from './chat.service';
 
@@ -61,8 +62,30 @@ export class ChatController {
     const gone = new AbortController();
     response.on('close', () => gone.abort());
     if (request.stream) return this.chat.stream(started, pipeline, request, principal, gone.signal, response);
-    const completion = await this.chat.complete(started, principal, gone.signal);
+    const completion = await this.chat.complete(started.workflowId, principal, gone.signal);
     response.status(HttpStatus.OK).setHeader(WORKFLOW_ID_HEADER, started.workflowId).json(completion);
+  }
+
+  @Get('chat/completions/:id')
+  @RequireScopes('workflows:read')
+  @PathId('id', WORKFLOW_ID_PATTERN, 'The completion ID: the workflow ID of its run (x-chorus-workflow-id)', 'chat-0b9c4f5e-8d1a-4c47-9f2e-6f1f3c7a2b10')
+  @Operation({
+    id: 'getChatCompletion',
+    summary: 'A chat completion by its ID (its run’s workflow ID), e.g. after the client left: waits for the run to close, as the POST does',
+    scope: 'workflows:read',
+    errorBody: 'openai',
+    answers: { 200: { description: 'The run completed: its answer.', schema: 'ChatCompletion', headers: WORKFLOW_ID_HEADER_DOC } },
+    problems: [400, 404, 409, 502, 503, 504],
+  })
+  async getChatCompletion(
+    @Param('id', new PatternPipe('id', WORKFLOW_ID_PATTERN, 'must be at most 255 characters, without NUL')) workflowId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res() response: Response,
+  ): Promise<void> {
+    const gone = new AbortController();
+    response.on('close', () => gone.abort());
+    const completion = await this.chat.complete(workflowId, principal, gone.signal);
+    response.status(HttpStatus.OK).setHeader(WORKFLOW_ID_HEADER, workflowId).json(completion);
   }
 
   @Get('models')

@@ -104,8 +104,8 @@ export class ChatService {
   }
 
   /** Waits for the run to close (or the client to leave, or MAX_CHAT_WAIT_MS) and answers its result as a chat.completion. */
-  async complete(started: StartedRun, principal: Principal, gone: AbortSignal): Promise<ChatCompletion> {
-    return completionOf(await this.closed(started.workflowId, principal, gone));
+  async complete(workflowId: string, principal: Principal, gone: AbortSignal): Promise<ChatCompletion> {
+    return completionOf(await this.closed(workflowId, principal, gone));
   }
 
   private async closed(workflowId: string, principal: Principal, gone: AbortSignal): Promise<RunView> {

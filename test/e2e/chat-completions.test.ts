@@ -6,7 +6,7 @@ import { configureApp } from '../../api/app';
 import { AppModule } from '../../api/app.module';
 import type { RunView } from '../../src/contract/api';
 import { createMemoryTokenStream, TOKEN_STREAM_START, type TokenStream } from '../../src/streaming/token-stream';
-import { READ_ONLY_KEY, TEST_API_KEY, testApiSettings } from '../helpers/api-app';
+import { READ_ONLY_KEY, SECOND_API_KEY, TEST_API_KEY, testApiSettings } from '../helpers/api-app';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 /**
@@ -119,6 +119,29 @@ describe('the OpenAI wire: /v1/chat/completions and /v1/models with the openai S
     const firstAttempt = published.filter((event) => event.kind === 'token' && event.attempt === 1).map((event) => event.text);
     expect(firstAttempt.length).toBeGreaterThan(0);
     expect(chunks.join('')).toBe(stepText(run, 'answer'));
+  });
+
+  it('a client that leaves mid-stream finds the answer later by its workflow ID: the run went on without it', async () => {
+    const { data: stream, response } = await openai.chat.completions
+      .create({ model: 'openai', messages: [{ role: 'user', content: 'Leave early [[sim:chunk-ms=20]]' }], stream: true })
+      .withResponse();
+    const workflowId = response.headers.get('x-chorus-workflow-id')!;
+    let received = '';
+    // Leaving the loop closes the connection.
+    for await (const chunk of stream) {
+      received += chunk.choices[0]?.delta.content ?? '';
+      if (received) break;
+    }
+    const leftAt = Date.now();
+    const later = await openai.chat.completions.retrieve(workflowId);
+    const run = await durable(workflowId);
+    expect(Date.parse(run.closedAt!)).toBeGreaterThan(leftAt);
+    expect(later).toMatchObject({ id: workflowId, object: 'chat.completion', model: 'openai/gpt-4o-mini' });
+    expect(later.choices[0].message.content).toBe(stepText(run, 'answer'));
+    expect(later.choices[0].message.content!.startsWith(received)).toBe(true);
+    expect(later.choices[0].message.content!.length).toBeGreaterThan(received.length);
+    const foreign = await http.get(`/v1/chat/completions/${workflowId}`).set('x-api-key', SECOND_API_KEY).expect(404);
+    expect(foreign.body.error).toMatchObject({ type: 'invalid_request_error' });
   });
 
   it('a named pipeline is a model: pipeline/classic answers with its last step’s text', async () => {
