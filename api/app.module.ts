@@ -6,6 +6,8 @@ import type { TemporalSettings } from '../src/config/temporal';
 import type { Logger } from 'pino';
 import { EncryptionCodec } from '../src/codec/encryption-codec';
 import { AuthGuard } from './auth/auth.guard';
+import { ChatController } from './chat/chat.controller';
+import { ChatService } from './chat/chat.service';
 import { CodecAccessGuard } from './codec/codec-access.guard';
 import { CodecController } from './codec/codec.controller';
 import { HealthController } from './health/health.controller';
@@ -50,7 +52,15 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [TemporalModule.forRoot(temporal, encryption), ObservabilityModule.forRoot(metrics, logger)],
-      controllers: [HealthController, PipelinesController, WorkflowsController, BatchController, SchedulesController, ...(encryption ? [CodecController] : [])],
+      controllers: [
+        HealthController,
+        PipelinesController,
+        WorkflowsController,
+        BatchController,
+        SchedulesController,
+        ChatController,
+        ...(encryption ? [CodecController] : []),
+      ],
       providers: [
         { provide: API_SETTINGS, useValue: api },
         AuthGuard,
@@ -68,6 +78,7 @@ export class AppModule {
         RunEventsService,
         { provide: TokenEvents, useValue: TokenEvents.create(tokenStream, api.rateLimit.redisUrl) },
         SchedulesService,
+        ChatService,
       ],
     };
   }

@@ -1,4 +1,5 @@
-import { ValidationPipe, type ArgumentMetadata, type PipeTransform, type ValidationError } from '@nestjs/common';
+import { applyDecorators, ValidationPipe, type ArgumentMetadata, type PipeTransform, type ValidationError } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
 import { registerDecorator, ValidateIf, type ValidationArguments } from 'class-validator';
 import { badRequest, type FieldProblem } from './errors/bad-request';
 
@@ -77,3 +78,22 @@ export class PatternPipe implements PipeTransform<string, string> {
  * as the OpenAPI document says; class-validator's IsOptional would let null through.
  */
 export const OptionalField = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The Idempotency-Key header of the operations that start runs, documented once. */
+export const IdempotencyKeyHeader = () =>
+  applyDecorators(
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description: 'Repeating a request with the same key (per API key) returns the first run (200) instead of starting another',
+      schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+    }),
+  );
+
+/** The Idempotency-Key as sent, or a 400 naming it. */
+export function checkedIdempotencyKey(key: string | undefined): string | undefined {
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw badRequest([{ field: 'Idempotency-Key', reason: 'must be 1-255 visible ASCII characters' }]);
+  return key;
+}

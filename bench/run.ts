@@ -15,16 +15,16 @@ import { join } from 'node:path';
 import axios, { type AxiosInstance } from 'axios';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { runLoad, summarize, type LatencySummary, type LoadResult } from './lib/load';
-import { cpuMeter, round, sampleMemory, stopAll } from './lib/processes';
+import { cpuMeter, readMemory, round, sampleMemory, stopAll } from './lib/processes';
 import { writeReports } from './lib/report';
-import { API_KEY, BenchStack } from './lib/stack';
+import { API_KEY, BenchStack, ONE_CALL_LOCAL } from './lib/stack';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { loadPipelineDirectory } from '../src/pipeline/registry';
 import type { PipelineDefinition } from '../src/pipeline/types';
 import { projectRoot } from '../src/project-root';
 import type { SimulatorStats } from './sim-process';
 
-const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit', 'peer', 'phases'] as const;
+const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit', 'peer', 'phases', 'stream'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Plan {
@@ -42,6 +42,12 @@ interface Plan {
   peer: { latencyMs: number; count: number };
   /** One-call runs one at a time in each mode, each split into phases on one clock (client, server history, simulator). */
   phases: { latencyMs: number; count: number };
+  /**
+   * Streamed answers through POST /v1/chat/completions (stream: true, token events over Redis) against
+   * the simulator's own stream: time to first token at `chunkMs` between tokens, tokens/s with none,
+   * and the API's memory while `openStreams` streams stay open.
+   */
+  stream: { latencyMs: number; chunkMs: number; count: number; rateCount: number; openStreams: number };
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
@@ -63,6 +69,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 200, maxMs: 40_000 },
     peer: { latencyMs: 50, count: 40 },
     phases: { latencyMs: 50, count: 30 },
+    stream: { latencyMs: 50, chunkMs: 10, count: 20, rateCount: 5, openStreams: 100 },
   },
   full: {
     warmup: 30,
@@ -81,6 +88,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 600, maxMs: 90_000 },
     peer: { latencyMs: 50, count: 200 },
     phases: { latencyMs: 50, count: 100 },
+    stream: { latencyMs: 50, chunkMs: 10, count: 100, rateCount: 20, openStreams: 300 },
   },
 };
 
@@ -197,7 +205,7 @@ const FAN_OUT_PIPELINE = {
 /** The classic pipeline with its calls as local activities (`execution: local`), sent inline. */
 const CLASSIC_LOCAL: PipelineDefinition = { ...loadPipelineDirectory(join(projectRoot(), 'pipelines')).get('classic')!, execution: 'local' };
 
-/** One OpenAI call, the peer comparison's unit of work. */
+/** One OpenAI call as a one-step run, the phases scenario's unit of work. */
 const oneCallPipeline = (execution: 'remote' | 'local'): PipelineDefinition => ({
   name: `bench-one-call-${execution}`,
   execution,
@@ -399,8 +407,9 @@ async function measured(stack: BenchStack, what: string, load: () => Promise<Loa
 
 /**
  * The same OpenAI chat call four ways, one at a time, the paths alternating so drift in machine
- * load hits all alike: straight to the simulator, through Portkey's gateway, and as a one-step
- * Chorus run (POST, then long-poll the result) in each execution mode.
+ * load hits all alike: straight to the simulator, through Portkey's gateway, and through Chorus's
+ * POST /v1/chat/completions (the same OpenAI request; a durable one-step run) in each execution
+ * mode: `openai/gpt-4o-mini` (remote) and `pipeline/bench-one-call-local` (the same call, local).
  */
 async function peerSideBySide(stack: BenchStack, http: AxiosInstance, plan: Plan['peer']) {
   const portkeyUrl = await stack.startPortkey();
@@ -419,8 +428,24 @@ async function peerSideBySide(stack: BenchStack, http: AxiosInstance, plan: Plan
           headers: { authorization: 'Bearer sk-bench', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': openaiUrl },
         }),
       ),
-    chorusRemote: (i) => chorusPipeline(http, stack.apiUrl, i, undefined, undefined, oneCallPipeline('remote')),
-    chorusLocal: (i) => chorusPipeline(http, stack.apiUrl, i, undefined, undefined, oneCallPipeline('local')),
+    chorusRemote: async (i) =>
+      expectOk(
+        'chorus',
+        await http.post(
+          `${stack.apiUrl}/v1/chat/completions`,
+          { ...body(i), model: 'openai/gpt-4o-mini' },
+          { headers: { authorization: `Bearer ${API_KEY}` } },
+        ),
+      ),
+    chorusLocal: async (i) =>
+      expectOk(
+        'chorus local',
+        await http.post(
+          `${stack.apiUrl}/v1/chat/completions`,
+          { ...body(i), model: `pipeline/${ONE_CALL_LOCAL}` },
+          { headers: { authorization: `Bearer ${API_KEY}` } },
+        ),
+      ),
   };
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map((name) => [name, []]));
   // A few of each first: connection pools, the gateway's JIT, the workflow cache.
@@ -506,6 +531,144 @@ async function oneCallPhases(stack: BenchStack, http: AxiosInstance, plan: Plan[
     );
   }
   return { ...plan, modes };
+}
+
+interface StreamedAnswer {
+  firstTokenMs: number;
+  tokens: number;
+  /** From the first token to the last. */
+  streamingMs: number;
+  text: string;
+}
+
+/** POSTs an OpenAI chat request with stream: true and reads its server-sent events to the end. */
+async function readChatStream(url: string, body: object, requestHeaders: Record<string, string>, signal?: AbortSignal): Promise<StreamedAnswer> {
+  const startedAt = performance.now();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...requestHeaders },
+    body: JSON.stringify({ ...body, stream: true }),
+    signal,
+  });
+  if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}: ${(await response.text()).slice(0, 160)}`);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let text = '';
+  let tokens = 0;
+  let firstAt: number | undefined;
+  let lastAt = startedAt;
+  for await (const piece of response.body) {
+    buffer += decoder.decode(piece as Uint8Array, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      for (const line of event.split('\n')) {
+        if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+        const data = JSON.parse(line.slice(6)) as { error?: unknown; choices?: { delta?: { content?: string } }[] };
+        if (data.error) throw new Error(`stream error: ${JSON.stringify(data.error).slice(0, 160)}`);
+        const content = data.choices?.[0]?.delta?.content;
+        if (!content) continue;
+        lastAt = performance.now();
+        firstAt ??= lastAt;
+        tokens += 1;
+        text += content;
+      }
+    }
+  }
+  if (firstAt === undefined) throw new Error(`${url} streamed no text`);
+  return { firstTokenMs: firstAt - startedAt, tokens, streamingMs: lastAt - firstAt, text };
+}
+
+/**
+ * Streaming through Chorus vs straight from the simulator, the paths alternating: the API and a
+ * worker restarted with token events on Redis Streams (as `npm start` runs them with redis-server).
+ */
+async function streamSideBySide(stack: BenchStack, plan: Plan['stream']) {
+  const redisUrl = await stack.startRedis();
+  await stack.stopWorkers();
+  await stack.restartApi({ CHORUS_REDIS_URL: redisUrl });
+  await stack.startWorker({ CHORUS_REDIS_URL: redisUrl });
+  await stack.setLatency(plan.latencyMs);
+  const direct = `${stack.simulatorUrl}/openai/v1/chat/completions`;
+  const chorus = `${stack.apiUrl}/v1/chat/completions`;
+  const paced = (i: number, chunkMs: number) => `${prompt(i)} [[sim:chunk-ms=${chunkMs}]]`;
+  const call = (path: 'direct' | 'chorus', content: string, signal?: AbortSignal) =>
+    path === 'direct'
+      ? readChatStream(direct, { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }, { authorization: 'Bearer sk-bench' }, signal)
+      : readChatStream(chorus, { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content }] }, { authorization: `Bearer ${API_KEY}` }, signal);
+
+  for (let i = 0; i < 3; i++) for (const path of ['direct', 'chorus'] as const) await call(path, paced(-20 - i, plan.chunkMs));
+  const firstToken: Record<'direct' | 'chorus', number[]> = { direct: [], chorus: [] };
+  let tokensPerAnswer = 0;
+  for (let i = 0; i < plan.count; i++) {
+    for (const path of ['direct', 'chorus'] as const) {
+      const answer = await call(path, paced(i, plan.chunkMs));
+      firstToken[path].push(answer.firstTokenMs);
+      tokensPerAnswer = answer.tokens;
+    }
+  }
+  // No pause between tokens: how fast the transport itself carries them (worker → Redis → API → client).
+  const rates: Record<'direct' | 'chorus', number[]> = { direct: [], chorus: [] };
+  for (let i = 0; i < plan.rateCount; i++) {
+    for (const path of ['direct', 'chorus'] as const) {
+      const answer = await call(path, paced(1000 + i, 0));
+      rates[path].push(answer.tokens / Math.max(answer.streamingMs / 1000, 0.001));
+    }
+  }
+
+  // Open streams held open by slow tokens: the API's resident memory over its idle level, per stream.
+  const apiPid = stack.api!.pid;
+  await stack.simulatorCall({ type: 'clear' });
+  const idleMb = readMemory(apiPid)!.rssMb;
+  const abort = new AbortController();
+  let streaming = 0;
+  const open = Array.from({ length: plan.openStreams }, (_, i) =>
+    readChatStream(
+      chorus,
+      { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: paced(2000 + i, 1000) }] },
+      { authorization: `Bearer ${API_KEY}` },
+      abort.signal,
+    ).catch(() => undefined),
+  );
+  // Every stream is open once the simulator has all their provider calls (each answering one token a second).
+  const started = Date.now();
+  let openMb = idleMb;
+  while (Date.now() - started < 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stats = await stack.simulatorCall({ type: 'stats' });
+    streaming = stats.byProvider.openai ?? 0;
+    openMb = Math.max(openMb, readMemory(apiPid)?.rssMb ?? 0);
+    if (streaming >= plan.openStreams) break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  openMb = Math.max(openMb, readMemory(apiPid)?.rssMb ?? 0);
+  abort.abort();
+  await Promise.all(open);
+  const terminated = await terminateLeftovers(stack);
+
+  const ttft = { direct: summarize(firstToken.direct), chorus: summarize(firstToken.chorus) };
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+  const stream = {
+    ...plan,
+    transport: 'redis' as const,
+    tokensPerAnswer,
+    timeToFirstTokenMs: ttft,
+    ttftOverheadMsP50: round(ttft.chorus.p50 - ttft.direct.p50),
+    tokensPerSec: { direct: round(median(rates.direct)), chorus: round(median(rates.chorus)) },
+    memory: {
+      openStreams: plan.openStreams,
+      providerCallsOpen: streaming,
+      apiIdleRssMb: round(idleMb),
+      apiOpenRssMb: round(openMb),
+      apiKbPerStream: round(((openMb - idleMb) * 1024) / plan.openStreams),
+    },
+    leftoversTerminated: terminated,
+  };
+  log(
+    `stream: first token p50 direct ${ttft.direct.p50} ms, Chorus ${ttft.chorus.p50} ms (+${stream.ttftOverheadMsP50}); ` +
+      `tokens/s direct ${stream.tokensPerSec.direct}, Chorus ${stream.tokensPerSec.chorus}; ${stream.memory.apiKbPerStream} kB API RSS per open stream`,
+  );
+  return stream;
 }
 
 /** The issue's goal for a one-call run over a direct call. */
@@ -782,6 +945,9 @@ async function main() {
       http = httpClient();
       results.phases = await oneCallPhases(stack, http, plan.phases);
     }
+
+    // Last: it restarts the API and the workers with Redis.
+    if (options.only.has('stream')) results.stream = await streamSideBySide(stack, plan.stream);
   } catch (error) {
     console.error(`[bench] failed: ${(error as Error).stack ?? (error as Error).message}`);
     process.exitCode = 1;

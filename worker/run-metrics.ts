@@ -28,7 +28,7 @@ export function runStartLabels(start: RunStart | undefined): { source: RunSource
 export function createRunMetrics(registry: Registry): RunMetrics {
   const runsStarted = new Counter({
     name: 'chorus_runs_started_total',
-    help: 'Pipeline runs started, by how (named, adhoc, rerun, schedule) and named pipeline ("(adhoc)" for inline definitions)',
+    help: 'Pipeline runs started, by how (named, adhoc, rerun, schedule, chat) and named pipeline ("(adhoc)" for inline and chat definitions)',
     labelNames: ['source', 'pipeline'],
     registers: [registry],
   });

@@ -3,7 +3,7 @@ import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type Exce
 import { isGrpcServiceError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Request, Response } from 'express';
-import type { FieldProblem, Problem } from '../../src/contract/api';
+import type { FieldProblem, OpenAiError, Problem } from '../../src/contract/api';
 import { PROBLEM_MEDIA_TYPE, problemTitle, problemType } from './problems';
 
 // gRPC status codes Temporal answers with, mapped to what an HTTP client should see.
@@ -46,6 +46,26 @@ interface Answer {
   detail: string;
   errors?: FieldProblem[];
   headers?: Record<string, string>;
+  /** A machine-readable code (the OpenAI wire's `code`, e.g. model_not_found). */
+  code?: string;
+}
+
+/** The operations that speak OpenAI's wire answer its error body, whatever refused the request (body parser, guard, route). */
+export const isOpenAiWire = (path: string) => path.startsWith('/v1/chat/') || path === '/v1/models' || path.startsWith('/v1/models/');
+
+/** OpenAI's error `type` by status, as its API reference and SDKs name them. */
+export function openAiErrorType(status: number): string {
+  if (status === HttpStatus.UNAUTHORIZED) return 'authentication_error';
+  if (status === HttpStatus.FORBIDDEN) return 'permission_error';
+  if (status === HttpStatus.TOO_MANY_REQUESTS) return 'rate_limit_error';
+  if (status >= 500) return 'api_error';
+  return 'invalid_request_error';
+}
+
+/** `{error: {message, type, param, code}}`: the first rejected field is `param`, and the message names every one. */
+function openAiErrorOf({ status, detail, errors, code }: Answer): OpenAiError {
+  const message = errors?.length ? errors.map((problem) => `${problem.field}: ${problem.reason}`).join('; ') : detail;
+  return { error: { message, type: openAiErrorType(status), param: errors?.[0]?.field ?? null, code: code ?? null } };
 }
 
 /** body-parser's errors (malformed JSON, a body over the cap) carry their HTTP status and a type. */
@@ -86,6 +106,12 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     const answer = this.answerOf(error, request);
+    if (answer.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
+    if (isOpenAiWire(request.path)) {
+      response.status(answer.status).json(openAiErrorOf(answer));
+      return;
+    }
     const problem: Problem = {
       type: problemType(answer.status),
       title: problemTitle(answer.status),
@@ -95,8 +121,6 @@ export class ProblemFilter implements ExceptionFilter {
       ...(answer.errors?.length ? { errors: answer.errors } : {}),
       message: answer.detail,
     };
-    if (answer.status === HttpStatus.UNAUTHORIZED) response.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
-    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
     response.status(answer.status).type(PROBLEM_MEDIA_TYPE).send(JSON.stringify(problem));
   }
 
@@ -123,7 +147,8 @@ export class ProblemFilter implements ExceptionFilter {
         const reason = field === 'body' ? `is not valid JSON: ${detail}` : `is not valid percent-encoding: ${detail}`;
         return { status, detail: `${field} ${reason}`, errors: [{ field, reason }] };
       }
-      return { status, detail, ...(Array.isArray(errors) ? { errors } : {}) };
+      const code = (body as { code?: unknown } | null)?.code;
+      return { status, detail, ...(Array.isArray(errors) ? { errors } : {}), ...(typeof code === 'string' ? { code } : {}) };
     }
     // body-parser's other refusals (a body over the cap, an unsupported charset) carry their 4xx status.
     if (isBodyParserError(error) && error.status >= 400 && error.status < 500) {

@@ -16,7 +16,9 @@ export const PROBLEMS = {
   413: { kind: 'payload-too-large', title: 'Payload too large', description: 'the body or the run input is over its size limit' },
   429: { kind: 'rate-limited', title: 'Too many requests', description: 'the rate limit of the credentials is reached; retry after `Retry-After` seconds' },
   500: { kind: 'internal', title: 'Internal error', description: 'an unexpected failure; the details are in the API log' },
+  502: { kind: 'run-failed', title: 'Bad gateway', description: "the run's provider calls failed for good; the error names the failure type and the run" },
   503: { kind: 'unavailable', title: 'Service unavailable', description: 'Temporal is unreachable or did not answer in time' },
+  504: { kind: 'still-running', title: 'Gateway timeout', description: 'the run did not close in time; it goes on, read it by its workflow ID' },
 } as const;
 
 export type ProblemStatus = keyof typeof PROBLEMS;

@@ -16,7 +16,19 @@ export interface Answer {
   example?: unknown;
   /** A schema given inline (the event stream's events). */
   inlineSchema?: Record<string, unknown>;
+  /** Headers of the answer besides Location. */
+  headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
+  /** The same answer in other media types (a chat completion as JSON, or streamed). */
+  alternatives?: Omit<Answer, 'description' | 'location' | 'alternatives' | 'headers'>[];
 }
+
+type Body = Omit<Answer, 'description' | 'location' | 'alternatives' | 'headers'>;
+const contentOf = (body: Body) => ({
+  [body.mediaType ?? 'application/json']: {
+    schema: body.schema ? schemaRef(body.schema) : (body.inlineSchema ?? { type: 'string' }),
+    ...(body.example === undefined ? {} : { example: body.example }),
+  },
+});
 
 export interface OperationContract {
   /** The operation's ID in the document: what generated clients name the method. */
@@ -30,6 +42,8 @@ export interface OperationContract {
   problems?: ProblemStatus[];
   /** True for routes that need no credentials (health). */
   public?: boolean;
+  /** The error body: RFC 9457 problem details, or OpenAI's `{error}` (the OpenAI-compatible operations). @default 'problem' */
+  errorBody?: 'problem' | 'openai';
 }
 
 const LOCATION_HEADER = { Location: { description: 'Where the run (or the schedule) is read', schema: { type: 'string' } } };
@@ -39,13 +53,18 @@ const RATE_LIMIT_HEADERS = {
 };
 const AUTHENTICATE_HEADER = { 'WWW-Authenticate': { description: 'The credentials the API accepts', schema: { type: 'string' } } };
 
-function problemResponse(status: ProblemStatus) {
+const ERROR_BODIES = {
+  problem: { mediaType: PROBLEM_MEDIA_TYPE, schema: 'Problem' },
+  openai: { mediaType: 'application/json', schema: 'OpenAiError' },
+} as const;
+
+function problemResponse(status: ProblemStatus, body: keyof typeof ERROR_BODIES) {
   const { title, description } = PROBLEMS[status];
   const headers = status === 429 ? RATE_LIMIT_HEADERS : status === 401 ? AUTHENTICATE_HEADER : undefined;
   return ApiResponse({
     status,
     description: `${title}: ${description}`,
-    content: { [PROBLEM_MEDIA_TYPE]: { schema: schemaRef('Problem') } },
+    content: { [ERROR_BODIES[body].mediaType]: { schema: schemaRef(ERROR_BODIES[body].schema) } },
     ...(headers ? { headers } : {}),
   });
 }
@@ -60,25 +79,24 @@ export function Operation(contract: OperationContract): MethodDecorator {
     ApiResponse({
       status: Number(status),
       description: answer.description,
-      ...(answer.location ? { headers: LOCATION_HEADER } : {}),
+      ...(answer.location || answer.headers ? { headers: { ...(answer.location ? LOCATION_HEADER : {}), ...answer.headers } as typeof LOCATION_HEADER } : {}),
       ...(answer.schema || answer.mediaType || answer.inlineSchema
-        ? {
-            content: {
-              [answer.mediaType ?? 'application/json']: {
-                schema: answer.schema ? schemaRef(answer.schema) : (answer.inlineSchema ?? { type: 'string' }),
-                ...(answer.example === undefined ? {} : { example: answer.example }),
-              },
-            },
-          }
+        ? { content: Object.assign(contentOf(answer), ...(answer.alternatives ?? []).map(contentOf)) as ReturnType<typeof contentOf> }
         : {}),
     }),
   );
-  const mediaTypes = [...new Set([...Object.values(contract.answers).map((answer) => answer.mediaType ?? 'application/json'), PROBLEM_MEDIA_TYPE])];
+  const errorBody = contract.errorBody ?? 'problem';
+  const mediaTypes = [
+    ...new Set([
+      ...Object.values(contract.answers).flatMap((answer) => [answer, ...(answer.alternatives ?? [])].map((body) => body.mediaType ?? 'application/json')),
+      ERROR_BODIES[errorBody].mediaType,
+    ]),
+  ];
   return applyDecorators(
     ApiOperation({ operationId: contract.id, summary: contract.summary, ...(description ? { description } : {}) }),
     ApiProduces(...mediaTypes),
     ...answers,
-    ...[...problems].sort().map(problemResponse),
+    ...[...problems].sort().map((status) => problemResponse(status, errorBody)),
   );
 }
 

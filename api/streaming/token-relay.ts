@@ -5,14 +5,18 @@ const BLOCK_MS = 5000;
 
 /**
  * Relays one run's token events to one client, each exactly once and in order: a blocking read
- * delivers them as they come, and `drain` delivers what is stored now (before a step's `done` or the
- * run's result goes out, so no text trails them). Both go through one cursor, so neither repeats
- * what the other sent.
+ * delivers them as they come, `drain` delivers what is stored now (before a step's `done` or the
+ * run's result goes out, so no text trails them), and `drainThrough` delivers the stored events up
+ * to a call's last one (a reader catching up with a run's history gets each step's text before that
+ * step's `done`, as a live reader did, not all of it before the first). All go through one cursor,
+ * so none repeats what another sent.
  */
 export class TokenRelay {
   private readonly reader: TokenReader;
   private stopped = false;
   private pumping?: Promise<void>;
+  /** Stored events after the cursor, read ahead by drainThrough. */
+  private backlog: TokenEvent[] = [];
 
   constructor(
     private readonly stream: TokenStream,
@@ -39,14 +43,36 @@ export class TokenRelay {
     })();
   }
 
-  /** Delivers every event stored by now. */
+  /** Delivers every event stored by now (a read returns a page at a time: until one is empty). */
   async drain(): Promise<void> {
     if (this.stopped) return;
     try {
-      this.deliverAll(await this.stream.readAfter(this.runId, this.cursor));
+      this.deliverAll(this.backlog.splice(0));
+      for (let page = await this.stream.readAfter(this.runId, this.cursor); page.length; page = await this.stream.readAfter(this.runId, this.cursor)) {
+        this.deliverAll(page);
+        if (this.stopped) return;
+      }
     } catch (error) {
       this.onError(error as Error);
     }
+  }
+
+  /** Delivers the stored events up to the last one of `call` (and none after it); nothing when none of its is stored. */
+  async drainThrough(call: string): Promise<void> {
+    if (this.stopped) return;
+    try {
+      for (let after = this.backlog.at(-1)?.id ?? this.cursor; ;) {
+        const page = await this.stream.readAfter(this.runId, after);
+        if (!page.length) break;
+        this.backlog.push(...page);
+        after = page.at(-1)!.id;
+      }
+    } catch (error) {
+      this.onError(error as Error);
+      return;
+    }
+    const through = this.backlog.map((event) => event.call).lastIndexOf(call);
+    this.deliverAll(this.backlog.splice(0, through + 1));
   }
 
   async stop(): Promise<void> {

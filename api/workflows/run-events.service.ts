@@ -18,6 +18,7 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 /** Longest a stream stays open; clients resume with Last-Event-ID. */
 const MAX_STREAM_MS = 60 * 60 * 1000;
 const KEEP_ALIVE_MS = 15_000;
+const HISTORY_PAGE_SIZE = 200;
 
 const CLOSE_EVENTS = new Set([
   EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
@@ -108,8 +109,9 @@ export class RunEventsService {
           notice(false, `token transport failed: ${error.message}`);
         },
       );
-      relay.start();
     } else notice(false, NO_TOKEN_TRANSPORT);
+    // Tokens go out live once the history read has caught up; before, each step's with its step.
+    let live = false;
 
     const scheduled = new Map<number, string>();
     const attempts = new Map<number, number>();
@@ -122,7 +124,7 @@ export class RunEventsService {
             execution: { workflowId, runId },
             nextPageToken,
             waitNewEvent: true,
-            maximumPageSize: 200,
+            maximumPageSize: HISTORY_PAGE_SIZE,
           }),
         );
         for (const event of page.history?.events ?? []) {
@@ -131,8 +133,11 @@ export class RunEventsService {
           const change = decided ? await this.approvalDecided(event) : this.stepChange(event, scheduled, attempts);
           if (id <= resumeAfter) continue;
           const closes = event.eventType !== null && event.eventType !== undefined && CLOSE_EVENTS.has(event.eventType);
-          // A call's text is stored before its result: what is stored now goes out before its step ends or the run does.
-          if (((change && change.status !== 'running') || closes) && !tokensFailed) await relay?.drain();
+          // A call's text is stored before its result: it goes out before its step ends, and all of it before the run does.
+          if (relay && !tokensFailed) {
+            if (closes || (live && change && change.status !== 'running')) await relay.drain();
+            else if (change && change.status !== 'running' && change.status !== 'decided') await relay.drainThrough(change.call);
+          }
           if (change) send(id, 'step', change);
           if (closes) {
             send(id, 'run', await this.runs.describeRun(workflowId, principal));
@@ -140,6 +145,11 @@ export class RunEventsService {
           }
         }
         nextPageToken = page.nextPageToken?.length ? page.nextPageToken : nextPageToken;
+        // A page short of full is the history's end so far: from here on, tokens go out as they come.
+        if (relay && !live && (page.history?.events?.length ?? 0) < HISTORY_PAGE_SIZE) {
+          live = true;
+          relay.start();
+        }
       }
     } catch (error) {
       if (!abort.signal.aborted) response.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);

@@ -66,10 +66,18 @@ export class RunStartService {
       source: request.definition === undefined ? 'named' : 'adhoc',
       namedPipeline: request.pipeline,
     };
-    if (idempotencyKey === undefined) return this.start(runIds.fresh(pipeline.name), run);
-
     // The request as sent: a named pipeline whose file changed since is still the same request.
-    const sent = { pipeline: request.pipeline, definition: request.definition, input, callbackUrl, budget };
+    return this.startOnce(run, principal, idempotencyKey, { pipeline: request.pipeline, definition: request.definition, input, callbackUrl, budget });
+  }
+
+  /**
+   * Starts `run`, or with an Idempotency-Key finds the run an earlier request with the same key
+   * started: its ID is derived from the tenant and the key, and `sent` (the request as its caller
+   * sent it) must hash as the earlier one did, else a 409.
+   */
+  async startOnce(run: RunRequest, principal: Principal, idempotencyKey: string | undefined, sent: unknown): Promise<StartedRun> {
+    const { pipeline } = run;
+    if (idempotencyKey === undefined) return this.start(runIds.fresh(pipeline.name), run);
     const requestHash = createHash('sha256').update(canonicalJson(sent)).digest('hex');
     const workflowId = runIds.idempotent(pipeline.name, principal.tenant, idempotencyKey);
     try {

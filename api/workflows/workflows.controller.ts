@@ -6,7 +6,7 @@ import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/princip
 import { badRequest } from '../errors/bad-request';
 import { Operation, PathId } from '../openapi/operation';
 import { runLinks } from '../temporal/run-starter';
-import { PatternPipe } from '../validation';
+import { checkedIdempotencyKey, IdempotencyKeyHeader, PatternPipe } from '../validation';
 import { ApprovalDecisionDto, ResetRunDto, TerminateRunDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
 import { RunEventsService } from './run-events.service';
@@ -15,7 +15,6 @@ import { RunStartService } from './run-start.service';
 import { ListRunsQuery, WaitForResultQuery } from './dto/run-queries.dto';
 import { StartPipelineDto } from './dto/start-pipeline.dto';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** A history event ID, with the token stream's position after it when token events were sent (run-events.service). */
 const LAST_EVENT_ID = /^\d{1,19}(:\d{1,19}-\d{1,19})?$/;
 
@@ -48,22 +47,14 @@ export class WorkflowsController {
     },
     problems: [400, 409, 413, 503],
   })
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description: 'Repeating a request with the same key (per API key) returns the first run (200) instead of starting another',
-    schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
-  })
+  @IdempotencyKeyHeader()
   async start(
     @Body() request: StartPipelineDto,
     @CurrentPrincipal() principal: Principal,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ) {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw badRequest([{ field: 'Idempotency-Key', reason: 'must be 1-255 visible ASCII characters' }]);
-    }
-    const run = await this.starts.startPipeline(request, principal, idempotencyKey);
+    const run = await this.starts.startPipeline(request, principal, checkedIdempotencyKey(idempotencyKey));
     if (run.idempotentReplay) response.status(HttpStatus.OK);
     else response.status(HttpStatus.ACCEPTED).location(run.statusUrl);
     return run;

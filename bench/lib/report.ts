@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LatencySummary, LoadResult } from './load';
+import { round } from './processes';
 
 interface Run {
   load: LoadResult;
@@ -58,6 +59,17 @@ export interface BenchReport {
       latencyMs: number;
       count: number;
       modes: Record<string, { totalMs: LatencySummary; phases: Array<{ phase: string } & LatencySummary> }>;
+    };
+    stream?: {
+      latencyMs: number;
+      chunkMs: number;
+      count: number;
+      transport: 'redis';
+      tokensPerAnswer: number;
+      timeToFirstTokenMs: Record<'direct' | 'chorus', LatencySummary>;
+      ttftOverheadMsP50: number;
+      tokensPerSec: Record<'direct' | 'chorus', number>;
+      memory: { openStreams: number; providerCallsOpen: number; apiIdleRssMb: number; apiOpenRssMb: number; apiKbPerStream: number };
     };
     memory?: {
       simulatorLatencyMs: number;
@@ -206,8 +218,18 @@ export function markdown(report: BenchReport): string {
         [
           ['direct (axios → simulator)', peer.latencyMs.direct, 0, ''],
           ['Portkey gateway (@portkey-ai/gateway)', peer.latencyMs.portkey, peer.overheadOverDirectMsP50.portkey, '1×'],
-          ['Chorus one-step run, remote', peer.latencyMs.chorusRemote, peer.overheadOverDirectMsP50.chorusRemote, `${peer.ratioToGateway.chorusRemote}×`],
-          ['Chorus one-step run, local', peer.latencyMs.chorusLocal, peer.overheadOverDirectMsP50.chorusLocal, `${peer.ratioToGateway.chorusLocal}×`],
+          [
+            'Chorus /v1/chat/completions, openai/gpt-4o-mini (remote)',
+            peer.latencyMs.chorusRemote,
+            peer.overheadOverDirectMsP50.chorusRemote,
+            `${peer.ratioToGateway.chorusRemote}×`,
+          ],
+          [
+            'Chorus /v1/chat/completions, pipeline/bench-one-call-local',
+            peer.latencyMs.chorusLocal,
+            peer.overheadOverDirectMsP50.chorusLocal,
+            `${peer.ratioToGateway.chorusLocal}×`,
+          ],
         ] as const
       ).map(([name, l, over, ratio]) => `| ${name} | ${l.p50} | ${l.p95} | ${l.p99} | ${over} ms | ${ratio} |`),
       '',
@@ -227,6 +249,24 @@ export function markdown(report: BenchReport): string {
         '',
       );
     }
+  }
+
+  const stream = results.stream;
+  if (stream) {
+    const { direct, chorus } = stream.timeToFirstTokenMs;
+    lines.push(
+      `## Streaming — POST /v1/chat/completions with stream: true (token events on ${stream.transport}) vs the simulator's own stream`,
+      '',
+      `${stream.count} answers each, interleaved, ${stream.tokensPerAnswer} tokens each, ${stream.chunkMs} ms between tokens, ${stream.latencyMs} ms provider latency.`,
+      '',
+      '| measure | direct | Chorus | Chorus − direct |',
+      '| --- | --- | --- | --- |',
+      `| time to first token p50 | ${direct.p50} ms | ${chorus.p50} ms | +${stream.ttftOverheadMsP50} ms |`,
+      `| time to first token p95 | ${direct.p95} ms | ${chorus.p95} ms | +${round(chorus.p95 - direct.p95)} ms |`,
+      `| tokens/s, no pause between tokens (median) | ${stream.tokensPerSec.direct} | ${stream.tokensPerSec.chorus} | |`,
+      `| API memory per open stream (${stream.memory.openStreams} open) | | ${stream.memory.apiKbPerStream} kB (RSS ${stream.memory.apiIdleRssMb} → ${stream.memory.apiOpenRssMb} MB) | |`,
+      '',
+    );
   }
 
   if (results.start) {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -15,6 +15,8 @@ import { forkChild, freePort, isolatedEnv, spawnChild, waitForLine, waitUntil, t
 
 export const API_KEY = 'chorus-bench-key-0123456789';
 export const TASK_QUEUE = 'chorus-bench';
+/** The named pipeline of one OpenAI call in local mode, which the bench's API serves. */
+export const ONE_CALL_LOCAL = 'bench-one-call-local';
 
 export interface StackOptions {
   /** Extra `--sqlite-pragma` values for the dev server, beyond journal_mode=wal. */
@@ -130,7 +132,27 @@ export class BenchStack {
     this.gatewayUrl = `http://127.0.0.1:${port}`;
   }
 
-  private async startApi() {
+  /**
+   * The shipped pipelines plus the one-call run in local mode, so the peer side by side can name it
+   * as a model (`pipeline/bench-one-call-local`) on /v1/chat/completions.
+   */
+  private pipelinesDir(): string {
+    const dir = join(this.tmp, 'pipelines');
+    cpSync(join(this.distRoot, '..', 'pipelines'), dir, { recursive: true });
+    writeFileSync(
+      join(dir, `${ONE_CALL_LOCAL}.yaml`),
+      `name: ${ONE_CALL_LOCAL}\nexecution: local\nsteps:\n  - id: draft\n    provider: openai\n    task: generate\n    prompt: '{{input.prompt}}'\n`,
+    );
+    return dir;
+  }
+
+  /** Stops the API and starts it again with `env` on top (CHORUS_REDIS_URL for token events). */
+  async restartApi(env: Record<string, string>): Promise<void> {
+    await this.api?.stop(8000);
+    await this.startApi(env);
+  }
+
+  private async startApi(env: Record<string, string> = {}) {
     const port = await freePort();
     this.api = spawnChild(
       'api',
@@ -153,6 +175,8 @@ export class BenchStack {
         TEMPORAL_ADDRESS: this.temporalAddress,
         CHORUS_TASK_QUEUE: TASK_QUEUE,
         CHORUS_MAX_WAIT_SECONDS: '60',
+        CHORUS_PIPELINES_DIR: this.pipelinesDir(),
+        ...env,
       }),
     );
     await waitForLine(this.api, /listening/i, 60_000);

@@ -353,6 +353,144 @@ export type ScheduleTriggered = z.infer<typeof ScheduleTriggeredSchema>;
 export const HealthSchema = named('Health', z.object({ status: z.literal('ok') }));
 export const ReadinessSchema = named('Readiness', z.object({ status: z.literal('ready'), temporal: z.literal('reachable') }));
 
+// The OpenAI wire (POST /v1/chat/completions, GET /v1/models): the request and answers as OpenAI's API reference has them.
+
+const ChatTextPartSchema = z.object({ type: z.literal('text'), text: z.string() }).strict();
+
+export const ChatMessageSchema = named(
+  'ChatMessage',
+  z
+    .object({
+      role: z.enum(['system', 'developer', 'user', 'assistant']),
+      content: z.union([z.string(), z.array(ChatTextPartSchema).min(1)]).meta({ description: 'Text, or text parts (other part types are not supported).' }),
+      name: z.string().max(64).optional(),
+    })
+    .strict(),
+  'One message of the conversation.',
+);
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+const ChatResponseFormatSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }).strict(),
+  z.object({ type: z.literal('json_object') }).strict(),
+  z
+    .object({
+      type: z.literal('json_schema'),
+      json_schema: z
+        .object({
+          name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+          description: z.string().optional(),
+          schema: z.record(z.string(), z.unknown()).optional(),
+          strict: z.boolean().nullable().optional(),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+
+export const ChatCompletionRequestSchema = named(
+  'ChatCompletionRequest',
+  z
+    .object({
+      model: z
+        .string()
+        .min(1)
+        .max(200)
+        .meta({
+          description:
+            'A provider model (`<provider>/<model>`, or `<provider>` for its default model) or a named pipeline (`pipeline/<name>`); GET /v1/models lists them.',
+          examples: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4-5', 'pipeline/classic'],
+        }),
+      messages: z.array(ChatMessageSchema).min(1).max(256),
+      temperature: z.number().min(0).max(2).nullable().optional(),
+      max_tokens: z.int().min(1).max(1_000_000).nullable().optional().meta({ description: 'Deprecated by OpenAI; the same as max_completion_tokens.' }),
+      max_completion_tokens: z.int().min(1).max(1_000_000).nullable().optional(),
+      response_format: ChatResponseFormatSchema.nullable().optional(),
+      stop: z
+        .union([z.string().min(1).max(100), z.array(z.string().min(1).max(100)).min(1).max(4)])
+        .nullable()
+        .optional(),
+      n: z.literal(1).nullable().optional().meta({ description: 'One choice per request.' }),
+      stream: z.boolean().nullable().optional(),
+      stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullable().optional(),
+      user: z.string().max(256).optional().meta({ description: 'Accepted for compatibility; not stored.' }),
+    })
+    .strict(),
+  'An OpenAI chat completion request; each one is a durable Chorus run.',
+);
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
+
+const ChatUsageSchema = z.object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() });
+const ChatFinishReasonSchema = z.enum(['stop', 'length']);
+
+export const ChatCompletionSchema = named(
+  'ChatCompletion',
+  z.object({
+    id: z.string().meta({ description: 'The workflow ID of the run that answered (also in the x-chorus-workflow-id header).' }),
+    object: z.literal('chat.completion'),
+    created: z.int(),
+    model: z.string(),
+    choices: z.array(
+      z.object({
+        index: z.int(),
+        message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
+        finish_reason: ChatFinishReasonSchema,
+        logprobs: z.null(),
+      }),
+    ),
+    usage: ChatUsageSchema,
+  }),
+  'An OpenAI chat completion: the durable result of the run.',
+);
+export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
+
+export const ChatCompletionChunkSchema = named(
+  'ChatCompletionChunk',
+  z.object({
+    id: z.string(),
+    object: z.literal('chat.completion.chunk'),
+    created: z.int(),
+    model: z.string(),
+    choices: z.array(
+      z.object({
+        index: z.int(),
+        delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+        finish_reason: ChatFinishReasonSchema.nullable(),
+        logprobs: z.null(),
+      }),
+    ),
+    usage: ChatUsageSchema.nullable()
+      .optional()
+      .meta({ description: 'With stream_options.include_usage: null on every chunk but the last, which has no choices.' }),
+  }),
+  'One server-sent event of a streamed chat completion.',
+);
+export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;
+
+export const ModelListSchema = named(
+  'ModelList',
+  z.object({
+    object: z.literal('list'),
+    data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.int(), owned_by: z.string() })),
+  }),
+  'What POST /v1/chat/completions can call: provider models and named pipelines.',
+);
+export type ModelList = z.infer<typeof ModelListSchema>;
+
+export const OpenAiErrorSchema = named(
+  'OpenAiError',
+  z.object({
+    error: z.object({
+      message: z.string(),
+      type: z.string().meta({ examples: ['invalid_request_error', 'authentication_error', 'rate_limit_error', 'api_error'] }),
+      param: z.string().nullable().meta({ description: 'The rejected field (a 400), else null.' }),
+      code: z.string().nullable(),
+    }),
+  }),
+  "An error of the OpenAI-compatible operations, in OpenAI's error body.",
+);
+export type OpenAiError = z.infer<typeof OpenAiErrorSchema>;
+
 /**
  * The JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses) of every named answer, referring to each
  * other as `#/components/schemas/<name>`.

@@ -3,7 +3,7 @@
  * decodes it: a memo would be unreadable to an API without the encryption key, and break its listings).
  * The worker counts runs by it.
  */
-export const RUN_SOURCES = ['named', 'adhoc', 'rerun', 'schedule'] as const;
+export const RUN_SOURCES = ['named', 'adhoc', 'rerun', 'schedule', 'chat'] as const;
 export type RunSource = (typeof RUN_SOURCES)[number];
 
 export interface RunStart {

@@ -25,8 +25,10 @@ function runSchemathesis(baseUrl: string): Promise<{ code: number | null; output
     'all',
     '--max-time',
     String(BUDGET_SECONDS),
+    // One worker: hypothesis parses lambda sources with ast.parse on first use, which CPython 3.11 does not
+    // make thread-safe (a "Runtime Error: AST constructor recursion depth mismatch", not an API finding).
     '--workers',
-    '2',
+    '1',
     // One seed: every CI run asks the same questions first, so a red run is a change in the API, not a new draw.
     '--seed',
     '20261202',
@@ -78,7 +80,7 @@ describe('conformance: the API answers as openapi.json says (schemathesis, all c
       failures: '0',
       errors: '0',
     });
-    expect(Number(tested)).toBe(26);
+    expect(Number(tested)).toBe(29);
     expect(Number(generated)).toBeGreaterThan(100);
   }, 180_000);
 });

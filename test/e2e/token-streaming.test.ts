@@ -112,6 +112,33 @@ describe('token events on GET /v1/workflows/:id/events', () => {
     expect(textsByCall(events).get('draft')).toBe((final.data.result as { output: { draft: string } }).output.draft);
   });
 
+  it('a reader of a finished run gets each step’s tokens between its running and done events, as a live reader did', async () => {
+    const workflowId = await start({ pipeline: 'classic', input: { prompt: 'Read after the fact' } });
+    await http.get(`/v1/workflows/${workflowId}/result?waitSeconds=30`).set(auth).expect(200);
+    const { events } = await readServerSentEvents(eventsUrl(workflowId), auth);
+    // Step and token events as one sequence: `draft:running`, `draft:token`, …, `draft:done`, `summary:running`, …
+    const order = events
+      .filter((event) => event.event === 'step' || event.event === 'token')
+      .map((event) => `${event.data.call as string}:${event.event === 'token' ? 'token' : (event.data.status as string)}`)
+      .filter((entry, index, all) => entry !== all[index - 1]);
+    expect(order).toEqual([
+      'draft:running',
+      'draft:token',
+      'draft:done',
+      'summary:running',
+      'summary:token',
+      'summary:done',
+      'sentiment:running',
+      'sentiment:token',
+      'sentiment:done',
+    ]);
+    const runId = (await stack.client.workflow.getHandle(workflowId).describe()).runId;
+    const published = await tokens.readAfter(runId, TOKEN_STREAM_START);
+    expect(events.filter((event) => event.event === 'token' || event.event === 'attempt').map((event) => event.id.split(':')[1])).toEqual(
+      published.map((event) => event.id),
+    );
+  });
+
   it('without a token transport the stream says so at once and still carries every step event and the result', async () => {
     const workflowId = await start({ pipeline: 'classic', input: { prompt: 'Steps only' } });
     const { events } = await readServerSentEvents(eventsUrl(workflowId, plainUrl), auth);

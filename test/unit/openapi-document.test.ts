@@ -3,7 +3,7 @@ import { buildOpenApiDocument, OPENAPI_DOCUMENT_PATH, openApiDocumentText } from
 
 interface Operation {
   operationId?: string;
-  responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>;
+  responses: Record<string, { content?: Record<string, { schema?: unknown }>; headers?: Record<string, unknown> }>;
   security?: Record<string, string[]>[];
 }
 type Document = {
@@ -33,25 +33,34 @@ describe('the OpenAPI document (openapi.json) is the contract', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['api-key', 'bearer']);
     const v1 = operations(document).filter(({ label }) => label.includes(' /v1/'));
-    expect(v1).toHaveLength(24);
+    expect(v1).toHaveLength(27);
     for (const { label, operation } of v1) expect({ label, security: operation.security }).toEqual({ label, security: [{ bearer: [] }, { 'api-key': [] }] });
   });
 
   it('names every operation readably and once', () => {
     const ids = operations(document).map(({ operation }) => operation.operationId);
-    expect(ids).toHaveLength(26);
-    expect(new Set(ids).size).toBe(26);
+    expect(ids).toHaveLength(29);
+    expect(new Set(ids).size).toBe(29);
     for (const id of ids) expect(id).toMatch(/^[a-z][A-Za-z]+$/);
     expect(ids).toEqual(expect.arrayContaining(['startRun', 'getRun', 'listRuns', 'cancelRun', 'streamRunEvents', 'createSchedule', 'listSchedules']));
   });
 
-  it('declares a body schema for every answer but 204, and problem details for every error', () => {
+  it('declares a body schema for every answer but 204, and problem details for every error (OpenAI error bodies on the OpenAI wire)', () => {
+    const openAiWire = ['POST /v1/chat/completions', 'GET /v1/chat/completions/{id}', 'GET /v1/models'];
     for (const { label, operation } of operations(document)) {
+      const openAi = openAiWire.includes(label);
       for (const [status, response] of Object.entries(operation.responses)) {
         if (status === '204') continue;
-        const mediaTypes = Object.keys(response.content ?? {});
-        if (Number(status) >= 400) expect({ label, status, mediaTypes }).toEqual({ label, status, mediaTypes: ['application/problem+json'] });
-        else expect({ label, status, count: mediaTypes.length }).toEqual({ label, status, count: 1 });
+        const content = response.content ?? {};
+        const mediaTypes = Object.keys(content);
+        if (Number(status) >= 400) {
+          expect({ label, status, mediaTypes }).toEqual({ label, status, mediaTypes: [openAi ? 'application/json' : 'application/problem+json'] });
+          expect(content[mediaTypes[0]!]!.schema).toEqual({ $ref: `#/components/schemas/${openAi ? 'OpenAiError' : 'Problem'}` });
+        } else {
+          // A chat completion answers as JSON, or streamed as server-sent events.
+          if (label === 'POST /v1/chat/completions') expect(mediaTypes).toEqual(['application/json', 'text/event-stream']);
+          else expect({ label, status, count: mediaTypes.length }).toEqual({ label, status, count: 1 });
+        }
       }
       if (label.includes(' /v1/')) expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['401', '403', '429']));
     }

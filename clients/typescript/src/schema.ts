@@ -473,6 +473,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OpenAI chat completion, answered by a durable Chorus run (a provider model, or a named pipeline as pipeline/<name>)
+         * @description Errors are OpenAI error bodies. With `stream: true` the answer is `chat.completion.chunk` server-sent events ending with `data: [DONE]`, or an error event (`data: {"error": …}`) in its place.
+         *
+         *     Needs the scope `workflows:start`.
+         */
+        post: operations["createChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A chat completion by its ID (its run’s workflow ID), e.g. after the client left: waits for the run to close, as the POST does
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["getChatCompletion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What POST /v1/chat/completions can call, in OpenAI’s model list: provider models and named pipelines
+         * @description Needs the scope `workflows:read`.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1036,6 +1098,132 @@ export interface components {
             status: "ready";
             /** @constant */
             temporal: "reachable";
+        };
+        ChatMessage: {
+            /** @enum {string} */
+            role: "system" | "developer" | "user" | "assistant";
+            /** @description Text, or text parts (other part types are not supported). */
+            content: string | {
+                /** @constant */
+                type: "text";
+                text: string;
+            }[];
+            name?: string;
+        };
+        ChatCompletionRequest: {
+            /**
+             * @description A provider model (`<provider>/<model>`, or `<provider>` for its default model) or a named pipeline (`pipeline/<name>`); GET /v1/models lists them.
+             * @example openai/gpt-4o-mini
+             * @example anthropic/claude-haiku-4-5
+             * @example pipeline/classic
+             */
+            model: string;
+            messages: components["schemas"]["ChatMessage"][];
+            temperature?: number | null;
+            /** @description Deprecated by OpenAI; the same as max_completion_tokens. */
+            max_tokens?: number | null;
+            max_completion_tokens?: number | null;
+            response_format?: ({
+                /** @constant */
+                type: "text";
+            } | {
+                /** @constant */
+                type: "json_object";
+            } | {
+                /** @constant */
+                type: "json_schema";
+                json_schema: {
+                    name: string;
+                    description?: string;
+                    schema?: {
+                        [key: string]: unknown;
+                    };
+                    strict?: boolean | null;
+                };
+            }) | null;
+            stop?: (string | string[]) | null;
+            /** @description One choice per request. */
+            n?: 1 | null;
+            stream?: boolean | null;
+            stream_options?: {
+                include_usage?: boolean;
+            } | null;
+            /** @description Accepted for compatibility; not stored. */
+            user?: string;
+        };
+        ChatCompletion: {
+            /** @description The workflow ID of the run that answered (also in the x-chorus-workflow-id header). */
+            id: string;
+            /** @constant */
+            object: "chat.completion";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                message: {
+                    /** @constant */
+                    role: "assistant";
+                    content: string;
+                    refusal: null;
+                };
+                /** @enum {string} */
+                finish_reason: "stop" | "length";
+                logprobs: null;
+            }[];
+            usage: {
+                prompt_tokens: number;
+                completion_tokens: number;
+                total_tokens: number;
+            };
+        };
+        ChatCompletionChunk: {
+            id: string;
+            /** @constant */
+            object: "chat.completion.chunk";
+            created: number;
+            model: string;
+            choices: {
+                index: number;
+                delta: {
+                    /** @constant */
+                    role?: "assistant";
+                    content?: string;
+                };
+                finish_reason: ("stop" | "length") | null;
+                logprobs: null;
+            }[];
+            /** @description With stream_options.include_usage: null on every chunk but the last, which has no choices. */
+            usage?: {
+                prompt_tokens: number;
+                completion_tokens: number;
+                total_tokens: number;
+            } | null;
+        };
+        ModelList: {
+            /** @constant */
+            object: "list";
+            data: {
+                id: string;
+                /** @constant */
+                object: "model";
+                created: number;
+                owned_by: string;
+            }[];
+        };
+        OpenAiError: {
+            error: {
+                message: string;
+                /**
+                 * @example invalid_request_error
+                 * @example authentication_error
+                 * @example rate_limit_error
+                 * @example api_error
+                 */
+                type: string;
+                /** @description The rejected field (a 400), else null. */
+                param: string | null;
+                code: string | null;
+            };
         };
         /** Chorus pipeline definition */
         PipelineDefinition: {
@@ -3394,6 +3582,300 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeating a request with the same key (per API key) returns the first run (200) instead of starting another */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The run completed: its answer. With stream: true, its tokens as they are written. */
+            200: {
+                headers: {
+                    /** @description The run that answers: GET /v1/workflows/{id} reads it, also after the client left */
+                    "x-chorus-workflow-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatCompletion"];
+                    /** @example data: {"id":"chat-0b9c4f5e","object":"chat.completion.chunk","created":1764640000,"model":"openai/gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null,"logprobs":null}]} */
+                    "text/event-stream": {
+                        data: string;
+                    };
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Payload too large: the body or the run input is over its size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Bad gateway: the run's provider calls failed for good; the error names the failure type and the run */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Gateway timeout: the run did not close in time; it goes on, read it by its workflow ID */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+        };
+    };
+    getChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The completion ID: the workflow ID of its run (x-chorus-workflow-id) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run completed: its answer. */
+            200: {
+                headers: {
+                    /** @description The run that answers: GET /v1/workflows/{id} reads it, also after the client left */
+                    "x-chorus-workflow-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatCompletion"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Not found: no such resource in the caller's tenant */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Conflict: the resource is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Bad gateway: the run's provider calls failed for good; the error names the failure type and the run */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Gateway timeout: the run did not close in time; it goes on, read it by its workflow ID */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAiError"];
                 };
             };
         };
