@@ -1,6 +1,10 @@
 import 'reflect-metadata';
 import { loadObservabilitySettings } from '../src/config/observability';
 import { startTracing } from '../src/observability/tracing';
+import { commandLine } from '../src/process/command-line';
+
+// --help and --version answer before anything starts; all settings come from the environment.
+commandLine('npm run start:api --', 'Serves the Chorus REST API on CHORUS_BIND_HOST:CHORUS_API_PORT (settings: .env.example)').parse();
 
 // Tracing before Nest and express load: incoming requests become the root span of each run's trace.
 const observability = loadObservabilitySettings();

@@ -185,6 +185,17 @@ const program = commandLine(
   .option('--json', "print the API's answer as JSON")
   .configureHelp({ showGlobalOptions: true });
 
+/** A command that acts on one run, named by its workflow ID. */
+const runCommand = (name: string, description: string) => program.command(name).description(description).argument('<id>', 'workflow ID');
+
+/** Waits for the run to close, prints it (--json) or its output, and answers the exit code of how it closed. */
+async function printOutcome(client: ChorusApi, workflowId: string): Promise<number> {
+  const run = await waitUntilClosed(client, workflowId);
+  if (globals.json) printJson(run);
+  else if (run.result) printJson(run.result.output);
+  return settle(run);
+}
+
 // ── runs ────────────────────────────────────────────────────────────────────────────────────────
 program
   .command('run')
@@ -213,39 +224,20 @@ program
           return ExitCode.Ok;
         }
         console.error(`Started ${started.workflowId}; waiting for it to finish…`);
-        const run = await waitUntilClosed(client, started.workflowId);
-        if (globals.json) printJson(run);
-        else if (run.result) printJson(run.result.output);
-        return settle(run);
+        return printOutcome(client, started.workflowId);
       },
     ),
   );
 
-program
-  .command('status')
-  .description("A run's status, each step's state, its error or output")
-  .argument('<id>', 'workflow ID')
-  .action(action(async (id: string) => show(await api().describeRun(id), formatRun)));
+runCommand('status', "A run's status, each step's state, its error or output").action(
+  action(async (id: string) => show(await api().describeRun(id), formatRun)),
+);
 
-program
-  .command('watch')
-  .description('Follow a run live over its event stream: prints each step change until the run closes (exit 0 when it completed)')
-  .argument('<id>', 'workflow ID')
+runCommand('watch', 'Follow a run live over its event stream: prints each step change until the run closes (exit 0 when it completed)')
   .option('--interval <seconds>', 'while no event comes, refresh the run this often (to show a waiting approval)', positiveNumber, 2)
   .action(action(async (id: string, options: { interval: number }) => watch(api(), id, options.interval * 1000)));
 
-program
-  .command('result')
-  .description('Wait for a run to close and print its output (exit 1 when it did not complete)')
-  .argument('<id>', 'workflow ID')
-  .action(
-    action(async (id: string) => {
-      const run = await waitUntilClosed(api(), id);
-      if (globals.json) printJson(run);
-      else if (run.result) printJson(run.result.output);
-      return settle(run);
-    }),
-  );
+runCommand('result', 'Wait for a run to close and print its output (exit 1 when it did not complete)').action(action((id: string) => printOutcome(api(), id)));
 
 program
   .command('list')
@@ -259,16 +251,11 @@ program
     }),
   );
 
-program
-  .command('cancel')
-  .description('Cancel a run: stops its in-flight provider calls; it ends CANCELLED')
-  .argument('<id>', 'workflow ID')
-  .action(action(async (id: string) => show(await api().cancelRun(id), (answer) => `${answer.workflowId}: ${answer.status}`)));
+runCommand('cancel', 'Cancel a run: stops its in-flight provider calls; it ends CANCELLED').action(
+  action(async (id: string) => show(await api().cancelRun(id), (answer) => `${answer.workflowId}: ${answer.status}`)),
+);
 
-program
-  .command('terminate')
-  .description('End a run at once (TERMINATED)')
-  .argument('<id>', 'workflow ID')
+runCommand('terminate', 'End a run at once (TERMINATED)')
   .option('--reason <text>', 'why; recorded in the run history')
   .action(
     action(async (id: string, options: { reason?: string }) =>
@@ -276,10 +263,7 @@ program
     ),
   );
 
-program
-  .command('reset')
-  .description('Reset a run: same workflow ID, a new run from a point of the old one (default: before the failed step)')
-  .argument('<id>', 'workflow ID')
+runCommand('reset', 'Reset a run: same workflow ID, a new run from a point of the old one (default: before the failed step)')
   .addOption(new Option('--to <point>', 'where the new run starts').choices(RESET_POINTS))
   .option('--event-id <n>', 'with --to event: a WorkflowTaskCompleted event ID', positiveInteger)
   .option('--reason <text>', 'why; recorded in the run history')
@@ -293,17 +277,12 @@ program
     }),
   );
 
-program
-  .command('rerun')
-  .description('Start a fresh run with the same definition and input; prints its workflow ID')
-  .argument('<id>', 'workflow ID')
-  .action(action(async (id: string) => show(await api().rerunRun(id), (started) => started.workflowId)));
+runCommand('rerun', 'Start a fresh run with the same definition and input; prints its workflow ID').action(
+  action(async (id: string) => show(await api().rerunRun(id), (started) => started.workflowId)),
+);
 
 for (const decision of ['approve', 'reject'] as const) {
-  program
-    .command(decision)
-    .description(`${decision === 'approve' ? 'Approve' : 'Reject'} the approval step the run waits at`)
-    .argument('<id>', 'workflow ID')
+  runCommand(decision, `${decision === 'approve' ? 'Approve' : 'Reject'} the approval step the run waits at`)
     .option('--comment <text>', 'recorded with the decision; later steps can read it')
     .action(
       action(async (id: string, options: { comment?: string }) => {
@@ -338,6 +317,8 @@ for (const operation of ['reset', 'rerun'] as const) {
 
 // ── schedules ───────────────────────────────────────────────────────────────────────────────────
 const schedules = program.command('schedules').description("The tenant's schedules: runs of a named pipeline on a cron expression or an interval");
+/** A command that acts on one schedule, named by its ID. */
+const scheduleCommand = (name: string, description: string) => schedules.command(name).description(description).argument('<id>', 'schedule ID');
 schedules
   .command('create')
   .description('Create a schedule (give --cron or --every)')
@@ -362,39 +343,25 @@ schedules
   .description("The tenant's schedules")
   .option('--limit <n>', 'how many', positiveInteger)
   .action(action(async (options: { limit?: number }) => show(await api().listSchedules(options.limit), (answer) => formatSchedules(answer.schedules))));
-schedules
-  .command('show')
-  .description('One schedule: its input, next times and recent runs')
-  .argument('<id>', 'schedule ID')
-  .action(action(async (id: string) => show(await api().describeSchedule(id), formatSchedule)));
-schedules
-  .command('pause')
-  .description('Pause a schedule (trigger still starts a run)')
-  .argument('<id>', 'schedule ID')
+scheduleCommand('show', 'One schedule: its input, next times and recent runs').action(
+  action(async (id: string) => show(await api().describeSchedule(id), formatSchedule)),
+);
+scheduleCommand('pause', 'Pause a schedule (trigger still starts a run)')
   .option('--note <text>', 'why')
   .action(action(async (id: string, options: { note?: string }) => show(await api().pauseSchedule(id, options.note), formatSchedule)));
-schedules
-  .command('resume')
+scheduleCommand('resume', 'Resume a paused schedule')
   .alias('unpause')
-  .description('Resume a paused schedule')
-  .argument('<id>', 'schedule ID')
   .option('--note <text>', 'why')
   .action(action(async (id: string, options: { note?: string }) => show(await api().resumeSchedule(id, options.note), formatSchedule)));
-schedules
-  .command('trigger')
-  .description('Start a run of the schedule now')
-  .argument('<id>', 'schedule ID')
-  .action(action(async (id: string) => show(await api().triggerSchedule(id), (answer) => `${answer.id}: triggered`)));
-schedules
-  .command('delete')
-  .description('Delete a schedule (its runs keep going)')
-  .argument('<id>', 'schedule ID')
-  .action(
-    action(async (id: string) => {
-      await api().deleteSchedule(id);
-      show({ id, deleted: true }, () => `${id}: deleted`);
-    }),
-  );
+scheduleCommand('trigger', 'Start a run of the schedule now').action(
+  action(async (id: string) => show(await api().triggerSchedule(id), (answer) => `${answer.id}: triggered`)),
+);
+scheduleCommand('delete', 'Delete a schedule (its runs keep going)').action(
+  action(async (id: string) => {
+    await api().deleteSchedule(id);
+    show({ id, deleted: true }, () => `${id}: deleted`);
+  }),
+);
 
 // ── pipelines ───────────────────────────────────────────────────────────────────────────────────
 const pipelines = program.command('pipelines').description('The named pipelines; validate a definition file');

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadClusterSettings } from '../src/config/cluster';
+import { commandLine } from '../src/process/command-line';
 import { TemporalCluster } from './cluster';
 
 /**
@@ -41,4 +42,5 @@ async function main() {
   console.log(`TEMPORAL_ADDRESS=${cluster.address}`);
 }
 
+commandLine('npm run cluster --', 'Starts a two-node Temporal cluster on a private PostgreSQL on loopback and prints its TEMPORAL_ADDRESS').parse();
 void main();

@@ -1,5 +1,12 @@
 import { loadObservabilitySettings } from '../src/config/observability';
 import { startTracing } from '../src/observability/tracing';
+import { commandLine } from '../src/process/command-line';
+
+// --help and --version answer before anything starts; all settings come from the environment.
+commandLine(
+  'npm run start:worker --',
+  'Runs a Chorus worker: polls the workflow and provider task queues of TEMPORAL_ADDRESS (settings: .env.example)',
+).parse();
 
 // Tracing first: the HTTP instrumentation has to be in place before provider calls are made.
 const observability = loadObservabilitySettings();

@@ -5,19 +5,6 @@ import type { BreakerMetrics, BreakerState } from '../activities/provider-breake
 /** Latency buckets for LLM calls: from a cached short answer to a long generation. */
 const CALL_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
 
-/** Every metric name Chorus's worker exports itself (the Temporal SDK's own are `temporal_*`). */
-export const PROVIDER_METRIC_NAMES = [
-  'chorus_provider_calls_total',
-  'chorus_provider_call_duration_seconds',
-  'chorus_provider_retries_total',
-  'chorus_provider_tokens_total',
-  'chorus_provider_cost_usd_total',
-  'chorus_provider_pacing_wait_seconds',
-  'chorus_provider_breaker_state',
-  'chorus_provider_breaker_transitions_total',
-  'chorus_provider_breaker_skipped_calls_total',
-] as const;
-
 /** Pacing waits: none, a slot or two, or a queue of calls behind a rate limit. */
 const PACING_SECONDS_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 
@@ -36,47 +23,69 @@ export const TEMPORAL_SDK_METRIC_NAMES = [
   'temporal_worker_task_slots_used',
 ] as const;
 
-/** Provider-call metrics on a prom-client registry, fed by the provider activity. */
-export function createProviderCallMetrics(registry: Registry): ProviderCallMetrics {
-  const registers = [registry];
-  const calls = new Counter({
-    name: 'chorus_provider_calls_total',
+/**
+ * Every metric Chorus's worker exports itself (the Temporal SDK's own are `temporal_*`), by its name
+ * on /metrics: what it measures, its labels and, for a histogram, its buckets.
+ */
+const PROVIDER_METRICS = {
+  chorus_provider_calls_total: {
     help: 'Provider call attempts by provider, model and outcome (success, a failure type, or cancelled)',
     labelNames: ['provider', 'model', 'outcome'],
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'chorus_provider_call_duration_seconds',
+  },
+  chorus_provider_call_duration_seconds: {
     help: 'Duration of provider call attempts',
     labelNames: ['provider', 'model', 'outcome'],
     buckets: CALL_SECONDS_BUCKETS,
-    registers,
-  });
-  const retries = new Counter({
-    name: 'chorus_provider_retries_total',
-    help: 'Provider call attempts after the first (Temporal retries)',
-    labelNames: ['provider', 'model'],
-    registers,
-  });
-  const tokens = new Counter({
-    name: 'chorus_provider_tokens_total',
-    help: 'Tokens of successful provider calls',
-    labelNames: ['provider', 'model', 'direction'],
-    registers,
-  });
-  const cost = new Counter({
-    name: 'chorus_provider_cost_usd_total',
+  },
+  chorus_provider_retries_total: { help: 'Provider call attempts after the first (Temporal retries)', labelNames: ['provider', 'model'] },
+  chorus_provider_tokens_total: { help: 'Tokens of successful provider calls', labelNames: ['provider', 'model', 'direction'] },
+  chorus_provider_cost_usd_total: {
     help: 'Estimated cost in USD of successful provider calls (models without a price count 0)',
     labelNames: ['provider', 'model'],
-    registers,
-  });
-  const pacing = new Histogram({
-    name: 'chorus_provider_pacing_wait_seconds',
+  },
+  chorus_provider_pacing_wait_seconds: {
     help: "Time provider calls waited for their slot under the provider's rate limit (0 without one)",
     labelNames: ['provider'],
     buckets: PACING_SECONDS_BUCKETS,
-    registers,
-  });
+  },
+  chorus_provider_breaker_state: {
+    help: "State of the provider's circuit breaker as this worker last saw it: 0 closed, 1 half-open, 2 open",
+    labelNames: ['provider'],
+  },
+  chorus_provider_breaker_transitions_total: {
+    help: 'Circuit-breaker transitions this worker made, by provider and states',
+    labelNames: ['provider', 'from', 'to'],
+  },
+  chorus_provider_breaker_skipped_calls_total: {
+    help: "Provider calls sent to the step's fallback without calling, because the provider's breaker was open",
+    labelNames: ['provider'],
+  },
+} as const satisfies Record<string, { help: string; labelNames: readonly string[]; buckets?: readonly number[] }>;
+
+type ProviderMetricName = keyof typeof PROVIDER_METRICS;
+type LabelOf<N extends ProviderMetricName> = (typeof PROVIDER_METRICS)[N]['labelNames'][number];
+/** The metrics the table gives buckets: histograms. */
+type HistogramName = { [N in ProviderMetricName]: (typeof PROVIDER_METRICS)[N] extends { buckets: readonly number[] } ? N : never }[ProviderMetricName];
+
+export const PROVIDER_METRIC_NAMES = Object.keys(PROVIDER_METRICS) as ProviderMetricName[];
+
+/** The metric of this name, as the table declares it, on `registry`. */
+const metricOf = (registry: Registry, name: ProviderMetricName) => ({ name, help: PROVIDER_METRICS[name].help, registers: [registry] });
+const counter = <N extends ProviderMetricName>(registry: Registry, name: N) =>
+  new Counter<LabelOf<N>>({ ...metricOf(registry, name), labelNames: PROVIDER_METRICS[name].labelNames });
+const gauge = <N extends ProviderMetricName>(registry: Registry, name: N) =>
+  new Gauge<LabelOf<N>>({ ...metricOf(registry, name), labelNames: PROVIDER_METRICS[name].labelNames });
+const histogram = <N extends HistogramName>(registry: Registry, name: N) =>
+  new Histogram<LabelOf<N>>({ ...metricOf(registry, name), labelNames: PROVIDER_METRICS[name].labelNames, buckets: [...PROVIDER_METRICS[name].buckets] });
+
+/** Provider-call metrics on a prom-client registry, fed by the provider activity. */
+export function createProviderCallMetrics(registry: Registry): ProviderCallMetrics {
+  const calls = counter(registry, 'chorus_provider_calls_total');
+  const duration = histogram(registry, 'chorus_provider_call_duration_seconds');
+  const retries = counter(registry, 'chorus_provider_retries_total');
+  const tokens = counter(registry, 'chorus_provider_tokens_total');
+  const cost = counter(registry, 'chorus_provider_cost_usd_total');
+  const pacing = histogram(registry, 'chorus_provider_pacing_wait_seconds');
   return {
     record(call) {
       const labels = { provider: call.provider, model: call.model };
@@ -100,25 +109,9 @@ export const BREAKER_STATE_VALUES: Record<BreakerState, number> = { closed: 0, '
  * sum over the workers is the breaker's history.
  */
 export function createBreakerMetrics(registry: Registry, providers: readonly string[]): BreakerMetrics {
-  const registers = [registry];
-  const state = new Gauge({
-    name: 'chorus_provider_breaker_state',
-    help: "State of the provider's circuit breaker as this worker last saw it: 0 closed, 1 half-open, 2 open",
-    labelNames: ['provider'],
-    registers,
-  });
-  const transitions = new Counter({
-    name: 'chorus_provider_breaker_transitions_total',
-    help: 'Circuit-breaker transitions this worker made, by provider and states',
-    labelNames: ['provider', 'from', 'to'],
-    registers,
-  });
-  const skipped = new Counter({
-    name: 'chorus_provider_breaker_skipped_calls_total',
-    help: "Provider calls sent to the step's fallback without calling, because the provider's breaker was open",
-    labelNames: ['provider'],
-    registers,
-  });
+  const state = gauge(registry, 'chorus_provider_breaker_state');
+  const transitions = counter(registry, 'chorus_provider_breaker_transitions_total');
+  const skipped = counter(registry, 'chorus_provider_breaker_skipped_calls_total');
   // Every provider is exported from the start: closed and never skipped.
   for (const provider of providers) {
     state.set({ provider }, BREAKER_STATE_VALUES.closed);

@@ -1,6 +1,7 @@
-import { applyDecorators } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
+import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiParam, ApiProduces, ApiResponse } from '@nestjs/swagger';
 import type { Scope } from '../../src/config/auth';
+import { RequireScopes } from '../auth/principal';
 import { PROBLEM_MEDIA_TYPE, PROBLEMS, type ProblemStatus } from '../errors/problems';
 
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -35,8 +36,11 @@ export interface OperationContract {
   id: string;
   summary: string;
   description?: string;
-  /** The scope the route needs (documented; enforced by RequireScopes). */
+  /** The scope the route needs: documented, and required of the caller (RequireScopes). */
   scope?: Scope;
+  /** A body whose every field is optional, so the body itself is too. */
+  optionalBody?: Type<unknown>;
+  /** A route with one success status answers with it (HttpCode); one with several sets it itself. */
   answers: Partial<Record<200 | 201 | 202 | 204, Answer>>;
   /** The error statuses this operation can answer besides those every authenticated route can (401, 403, 429). */
   problems?: ProblemStatus[];
@@ -69,7 +73,10 @@ function problemResponse(status: ProblemStatus, body: keyof typeof ERROR_BODIES)
   });
 }
 
-/** Declares one operation completely: its ID, every answer it gives with its schema, and every problem. */
+/**
+ * Declares one operation completely: its ID, every answer it gives with its schema, and every
+ * problem; and applies what the contract states: the scope required, the success status, an optional body.
+ */
 export function Operation(contract: OperationContract): MethodDecorator {
   const problems = new Set<ProblemStatus>(contract.public ? [] : [401, 403, 429]);
   for (const status of contract.problems ?? []) problems.add(status);
@@ -92,7 +99,11 @@ export function Operation(contract: OperationContract): MethodDecorator {
       ERROR_BODIES[errorBody].mediaType,
     ]),
   ];
+  const successStatuses = Object.keys(contract.answers).map(Number);
   return applyDecorators(
+    ...(contract.scope ? [RequireScopes(contract.scope)] : []),
+    ...(successStatuses.length === 1 ? [HttpCode(successStatuses[0])] : []),
+    ...(contract.optionalBody ? [ApiBody({ type: contract.optionalBody, required: false })] : []),
     ApiOperation({ operationId: contract.id, summary: contract.summary, ...(description ? { description } : {}) }),
     ApiProduces(...mediaTypes),
     ...answers,

@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { CreateScheduleDto, ListSchedulesQuery, SCHEDULE_ID_PATTERN, ScheduleNoteDto } from './dto/schedule.dto';
 import { Operation, PathId } from '../openapi/operation';
 import { PatternPipe } from '../validation';
@@ -24,8 +24,6 @@ export class SchedulesController {
   constructor(private readonly schedules: SchedulesService) {}
 
   @Post()
-  @HttpCode(HttpStatus.CREATED)
-  @RequireScopes('workflows:admin')
   @Operation({
     id: 'createSchedule',
     summary: 'Run a named pipeline on a cron expression or an interval',
@@ -41,7 +39,6 @@ export class SchedulesController {
   }
 
   @Get()
-  @RequireScopes('workflows:read')
   @Operation({
     id: 'listSchedules',
     summary: "The caller tenant's schedules, a page at a time",
@@ -54,7 +51,6 @@ export class SchedulesController {
   }
 
   @Get(':id')
-  @RequireScopes('workflows:read')
   @ScheduleIdParam()
   @Operation({
     id: 'getSchedule',
@@ -68,13 +64,10 @@ export class SchedulesController {
   }
 
   @Post(':id/pause')
-  @HttpCode(HttpStatus.OK)
-  @RequireScopes('workflows:admin')
   @ScheduleIdParam()
-  // Every field is optional, so is the body.
-  @ApiBody({ type: ScheduleNoteDto, required: false })
   @Operation({
     id: 'pauseSchedule',
+    optionalBody: ScheduleNoteDto,
     summary: 'Stop starting runs until resumed',
     scope: 'workflows:admin',
     answers: { 200: { description: 'The schedule, paused.', schema: 'ScheduleDetails' } },
@@ -85,13 +78,10 @@ export class SchedulesController {
   }
 
   @Post(':id/resume')
-  @HttpCode(HttpStatus.OK)
-  @RequireScopes('workflows:admin')
   @ScheduleIdParam()
-  // Every field is optional, so is the body.
-  @ApiBody({ type: ScheduleNoteDto, required: false })
   @Operation({
     id: 'resumeSchedule',
+    optionalBody: ScheduleNoteDto,
     summary: 'Start runs on schedule again',
     scope: 'workflows:admin',
     answers: { 200: { description: 'The schedule, running again.', schema: 'ScheduleDetails' } },
@@ -102,8 +92,6 @@ export class SchedulesController {
   }
 
   @Post(':id/trigger')
-  @HttpCode(HttpStatus.ACCEPTED)
-  @RequireScopes('workflows:admin')
   @ScheduleIdParam()
   @Operation({
     id: 'triggerSchedule',
@@ -119,8 +107,6 @@ export class SchedulesController {
   }
 
   @Delete(':id')
-  @HttpCode(HttpStatus.NO_CONTENT)
-  @RequireScopes('workflows:admin')
   @ScheduleIdParam()
   @Operation({
     id: 'deleteSchedule',

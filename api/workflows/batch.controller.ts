@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { Operation } from '../openapi/operation';
 import { BatchRunsDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
@@ -8,13 +8,11 @@ import { RunAdminService } from './run-admin.service';
 @ApiTags('workflows')
 @ApiSecurity('api-key')
 @ApiBearerAuth('bearer')
-@RequireScopes('workflows:admin')
 @Controller('v1/batch')
 export class BatchController {
   constructor(private readonly admin: RunAdminService) {}
 
   @Post('reset')
-  @HttpCode(HttpStatus.OK)
   @Operation({
     id: 'batchResetRuns',
     summary: 'Reset every failed run matching the filter, or every failed run with all: true (dryRun lists them only)',
@@ -27,7 +25,6 @@ export class BatchController {
   }
 
   @Post('rerun')
-  @HttpCode(HttpStatus.OK)
   @Operation({
     id: 'batchRerunRuns',
     summary: 'Rerun every failed run matching the filter, or every failed run with all: true (dryRun lists them only)',

@@ -9,7 +9,7 @@ import type { BatchOutcome, ResetPoint, ResetRun, StartedRun } from '../../src/c
 import type { ApprovalDecision } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import { approvalUpdate } from '../../workflows/definitions';
-import { badRequest } from '../errors/bad-request';
+import { stateConflict } from '../errors/conflict';
 import { listWorkflows } from '../temporal/listing';
 import { runInputOf } from '../temporal/payloads';
 import { runIds, runLinks, RunStarter } from '../temporal/run-starter';
@@ -94,7 +94,7 @@ export class RunAdminService {
     const completedTasks = events.filter((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
     if (point === 'event') {
       if (!completedTasks.some((event) => eventId(event) === requested)) {
-        throw badRequest([{ field: 'eventId', reason: `event ${requested} is not a WorkflowTaskCompleted event of this run` }]);
+        throw stateConflict([{ field: 'eventId', reason: `the run's history has no WorkflowTaskCompleted event ${requested}` }]);
       }
       return requested!;
     }
@@ -105,11 +105,12 @@ export class RunAdminService {
       const scheduledId = Number(failed?.activityTaskFailedEventAttributes?.scheduledEventId ?? failed?.activityTaskTimedOutEventAttributes?.scheduledEventId);
       const scheduled = events.find((event) => eventId(event) === scheduledId);
       const taskId = Number(scheduled?.activityTaskScheduledEventAttributes?.workflowTaskCompletedEventId);
-      if (!taskId) throw badRequest([{ field: 'to', reason: 'the run has no failed step to reset to; use first-workflow-task, last-workflow-task or event' }]);
+      if (!taskId)
+        throw stateConflict([{ field: 'to', reason: 'the run has no failed step to reset to; use first-workflow-task, last-workflow-task or event' }]);
       return taskId;
     }
     const task = point === 'first-workflow-task' ? completedTasks[0] : completedTasks[completedTasks.length - 1];
-    if (!task) throw badRequest([{ field: 'to', reason: 'the run has no completed workflow task yet' }]);
+    if (!task) throw stateConflict([{ field: 'to', reason: 'the run has no completed workflow task yet' }]);
     return eventId(task);
   }
 

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { WORKFLOW_ID_PATTERN } from '../../src/contract/api';
-import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
 import { Operation, PathId } from '../openapi/operation';
 import { runLinks } from '../temporal/run-starter';
@@ -35,7 +35,6 @@ export class WorkflowsController {
   ) {}
 
   @Post()
-  @RequireScopes('workflows:start')
   @Operation({
     id: 'startRun',
     summary: 'Start a pipeline run; answers at once with its workflow ID',
@@ -61,7 +60,6 @@ export class WorkflowsController {
   }
 
   @Get()
-  @RequireScopes('workflows:read')
   @Operation({
     id: 'listRuns',
     summary: "List the tenant's pipeline runs, newest first, a page at a time",
@@ -74,7 +72,6 @@ export class WorkflowsController {
   }
 
   @Get(':id')
-  @RequireScopes('workflows:read')
   @WorkflowIdParam()
   @Operation({
     id: 'getRun',
@@ -88,7 +85,6 @@ export class WorkflowsController {
   }
 
   @Get(':id/events')
-  @RequireScopes('workflows:read')
   @WorkflowIdParam()
   @Operation({
     id: 'streamRunEvents',
@@ -130,7 +126,6 @@ export class WorkflowsController {
   }
 
   @Get(':id/result')
-  @RequireScopes('workflows:read')
   @WorkflowIdParam()
   @Operation({
     id: 'waitForRun',
@@ -155,13 +150,10 @@ export class WorkflowsController {
   }
 
   @Post(':id/terminate')
-  @HttpCode(HttpStatus.OK)
-  @RequireScopes('workflows:admin')
   @WorkflowIdParam()
-  // Every field is optional, so is the body.
-  @ApiBody({ type: TerminateRunDto, required: false })
   @Operation({
     id: 'terminateRun',
+    optionalBody: TerminateRunDto,
     summary: 'Terminate a run at once, without letting in-flight steps finish or clean up',
     scope: 'workflows:admin',
     answers: { 200: { description: 'The run is terminated.', schema: 'RunAction' } },
@@ -172,13 +164,10 @@ export class WorkflowsController {
   }
 
   @Post(':id/reset')
-  @HttpCode(HttpStatus.ACCEPTED)
-  @RequireScopes('workflows:admin')
   @WorkflowIdParam()
-  // Every field is optional, so is the body.
-  @ApiBody({ type: ResetRunDto, required: false })
   @Operation({
     id: 'resetRun',
+    optionalBody: ResetRunDto,
     summary: 'Reset a run (same workflow ID, new run ID) to before its failed step, its first or last workflow task, or an event',
     scope: 'workflows:admin',
     answers: { 202: { description: 'The new run was started from the reset point.', schema: 'ResetRun', location: true } },
@@ -196,8 +185,6 @@ export class WorkflowsController {
   }
 
   @Post(':id/rerun')
-  @HttpCode(HttpStatus.ACCEPTED)
-  @RequireScopes('workflows:admin')
   @WorkflowIdParam()
   @Operation({
     id: 'rerunRun',
@@ -213,13 +200,10 @@ export class WorkflowsController {
   }
 
   @Post(':id/approve')
-  @HttpCode(HttpStatus.OK)
-  @RequireScopes('workflows:admin')
   @WorkflowIdParam()
-  // Every field is optional, so is the body.
-  @ApiBody({ type: ApprovalDecisionDto, required: false })
   @Operation({
     id: 'approveRun',
+    optionalBody: ApprovalDecisionDto,
     summary: 'Approve the approval step the run is waiting at (409 when it waits for none)',
     scope: 'workflows:admin',
     answers: { 200: { description: 'The step was approved.', schema: 'ApprovalDecided' } },
@@ -230,13 +214,10 @@ export class WorkflowsController {
   }
 
   @Post(':id/reject')
-  @HttpCode(HttpStatus.OK)
-  @RequireScopes('workflows:admin')
   @WorkflowIdParam()
-  // Every field is optional, so is the body.
-  @ApiBody({ type: ApprovalDecisionDto, required: false })
   @Operation({
     id: 'rejectRun',
+    optionalBody: ApprovalDecisionDto,
     summary: 'Reject the approval step the run is waiting at (409 when it waits for none)',
     scope: 'workflows:admin',
     answers: { 200: { description: 'The step was rejected.', schema: 'ApprovalDecided' } },
@@ -247,8 +228,6 @@ export class WorkflowsController {
   }
 
   @Post(':id/cancel')
-  @HttpCode(HttpStatus.ACCEPTED)
-  @RequireScopes('workflows:admin')
   @WorkflowIdParam()
   @Operation({
     id: 'cancelRun',

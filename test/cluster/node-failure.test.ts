@@ -1,12 +1,10 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { PipelineDefinition, PipelineResult, PipelineRunInput } from '../../src/pipeline/types';
 import { pipelineWorkflow } from '../../workflows';
 import { clusterControl } from '../helpers/cluster-control';
 import {
   auditRuns,
   describeAudit,
-  ProcessPool,
-  requireBuilt,
   SIMULATOR_ENTRY,
   startPipelineRuns,
   startSimulatorProcess,
@@ -15,7 +13,7 @@ import {
   waitFor,
   WORKER_ENTRY,
 } from '../helpers/reliability';
-import { testTemporalSettings } from '../helpers/stack';
+import { reliabilitySuite } from '../helpers/reliability-suite';
 
 const RUNS_PER_WAVE = 200;
 const PROVIDER_LATENCY_MS = 1000;
@@ -27,23 +25,13 @@ const PROVIDER_LATENCY_MS = 1000;
  */
 describe('cluster: a server node killed and PostgreSQL restarted under load', () => {
   const control = clusterControl();
-  const temporal = testTemporalSettings('cluster-failure');
-  const pool = new ProcessPool();
-  let connection: Connection;
-
-  beforeAll(async () => {
-    requireBuilt(WORKER_ENTRY, SIMULATOR_ENTRY);
-    connection = await Connection.connect({ address: temporal.address });
-  });
-  afterAll(async () => {
-    await pool.stopAll();
-    await connection?.close();
-  });
+  const suite = reliabilitySuite('cluster-failure', { entries: [WORKER_ENTRY, SIMULATOR_ENTRY] });
+  const { pool, temporal } = suite;
 
   it(`loses no run and leaves none stuck among ${2 * RUNS_PER_WAVE} runs`, async () => {
-    const client = new Client({ connection });
+    const client = suite.client();
     const simulator = await startSimulatorProcess(pool, { CHORUS_SIMULATOR_LATENCY_MS: String(PROVIDER_LATENCY_MS) });
-    const workerEnv = { TEMPORAL_ADDRESS: temporal.address, CHORUS_TASK_QUEUE: temporal.taskQueue, CHORUS_SIMULATOR_URL: simulator.url };
+    const workerEnv = suite.workerEnv(simulator.url);
     await Promise.all([startWorkerProcess(pool, 'worker-1', workerEnv), startWorkerProcess(pool, 'worker-2', workerEnv)]);
     // Activities heartbeat: one whose task died with a node is retried seconds later, not after startToClose.
     // While shards move to the surviving node (about a minute on this loaded machine) heartbeats are not

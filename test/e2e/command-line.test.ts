@@ -22,6 +22,11 @@ const PROGRAMS: Array<[script: string, usage: string, required: string[]]> = [
   ['tools/register-search-attributes.js', 'npm run search-attributes --', []],
   ['launcher/main.js', 'npm start --', []],
   ['simulator/main.js', 'npm run start:simulator --', []],
+  ['worker/main.js', 'npm run start:worker --', []],
+  ['api/main.js', 'npm run start:api --', []],
+  ['cluster/main.js', 'npm run cluster --', []],
+  ['tools/export-openapi.js', 'npm run openapi:export --', []],
+  ['tools/generate-client.js', 'npm run client:generate --', []],
 ];
 
 /** Where a program that wrongly started anyway would listen: free ports and no Temporal, never the defaults. */

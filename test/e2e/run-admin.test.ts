@@ -129,6 +129,18 @@ describe('bringing runs back', () => {
     ).toEqual(['gemini']);
   });
 
+  it('reset to failed-step of a run without a failed step is a 409 naming "to", and starts no run', async () => {
+    const started = (await start('Nothing failed').expect(202)).body;
+    await waitFor(started.workflowId);
+    const refused = await http.post(`/v1/workflows/${started.workflowId}/reset`).set(auth).send({ to: 'failed-step' }).expect(409);
+    expect(refused.body).toMatchObject({
+      type: 'urn:chorus:problem:conflict',
+      status: 409,
+      errors: [{ field: 'to', reason: 'the run has no failed step to reset to; use first-workflow-task, last-workflow-task or event' }],
+    });
+    expect((await stack.client.workflow.getHandle(started.workflowId).describe()).runId).toBe(started.runId);
+  });
+
   it('reset to the first workflow task runs the whole pipeline again; to an event, from that event', async () => {
     const started = (await start('Start over').expect(202)).body;
     await waitFor(started.workflowId);
@@ -142,7 +154,12 @@ describe('bringing runs back', () => {
     await waitFor(started.workflowId);
     expect(stack.simulator.requests().map((record) => record.provider)).toEqual(['openai', 'cohere', 'gemini']);
 
-    await http.post(`/v1/workflows/${started.workflowId}/reset`).set(auth).send({ to: 'event', eventId: 1 }).expect(400);
+    // Event 1 is the run's start, not a completed workflow task: the run's history refuses it.
+    const notATask = await http.post(`/v1/workflows/${started.workflowId}/reset`).set(auth).send({ to: 'event', eventId: 1 }).expect(409);
+    expect(notATask.body).toMatchObject({
+      type: 'urn:chorus:problem:conflict',
+      errors: [{ field: 'eventId', reason: "the run's history has no WorkflowTaskCompleted event 1" }],
+    });
     await http.post(`/v1/workflows/${started.workflowId}/reset`).set(auth).send({ to: 'event' }).expect(400);
     const events = (await stack.client.workflow.getHandle(started.workflowId).fetchHistory()).events ?? [];
     const secondTask = events.filter((event) => event.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)[1];

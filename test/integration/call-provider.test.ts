@@ -337,7 +337,7 @@ describe('callProvider activity', () => {
         const slow = step({ provider: 'cohere', prompt: 'Lost attempt [[sim:latency=800]]' });
         const lostEnv = attempt(1);
         const lost = callAs(activities, lostEnv, slow);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await waitFor('the provider request', () => providerRequests() > before, 2000, 10);
         lostEnv.cancel('NOT_FOUND');
         await expect(lost).rejects.toBeInstanceOf(CancelledFailure);
         const retried = await callAs(activities, attempt(2), slow);
@@ -354,7 +354,7 @@ describe('callProvider activity', () => {
         const slow = step({ provider: 'cohere', prompt: 'Outage, unknown run [[sim:latency=800]]' });
         const lostEnv = attempt(1);
         const lost = callAs(activities, lostEnv, slow);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await waitFor('the provider request', () => providerRequests() > before, 2000, 10);
         lostEnv.cancel('NOT_FOUND');
         await expect(lost).rejects.toBeInstanceOf(CancelledFailure);
         expect(await callAs(activities, attempt(2), slow)).toMatchObject({ attempt: 2 });

@@ -1,12 +1,9 @@
-import { Client, Connection } from '@temporalio/client';
 import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition, PipelineResult, StepResult } from '../../src/pipeline/types';
 import {
   auditRuns,
   describeAudit,
   freePort,
-  ProcessPool,
-  requireBuilt,
   SIMULATOR_ENTRY,
   sleep,
   startPipelineRuns,
@@ -14,8 +11,7 @@ import {
   startWorkerProcess,
   WORKER_ENTRY,
 } from '../helpers/reliability';
-import { startRedis } from '../helpers/redis';
-import { testTemporalSettings } from '../helpers/stack';
+import { reliabilitySuite } from '../helpers/reliability-suite';
 
 const WORKERS = 3;
 const FAILURE_THRESHOLD = 3;
@@ -62,21 +58,8 @@ function sumOf(pages: string[], name: string, labels: Record<string, string>): n
  * across the three workers probes OpenAI, and once OpenAI is well again the probe closes the breaker.
  */
 describe('circuit breaker shared by worker processes', () => {
-  const pool = new ProcessPool();
-  const temporal = testTemporalSettings('breaker');
-  let connection: Connection;
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-
-  beforeAll(async () => {
-    requireBuilt(WORKER_ENTRY, SIMULATOR_ENTRY);
-    redis = await startRedis();
-    connection = await Connection.connect({ address: temporal.address });
-  });
-  afterAll(async () => {
-    await pool.stopAll();
-    await connection?.close();
-    await redis?.stop();
-  });
+  const suite = reliabilitySuite('breaker', { entries: [WORKER_ENTRY, SIMULATOR_ENTRY], redis: true });
+  const { pool, temporal } = suite;
 
   it('sends runs to their fallback within the breaker window, probes once per cool-down and closes again', async () => {
     // Latency keeps the recovery probe in flight while other runs ask: they must not become probes too.
@@ -88,10 +71,8 @@ describe('circuit breaker shared by worker processes', () => {
           pool,
           `worker-${index + 1}`,
           {
-            TEMPORAL_ADDRESS: temporal.address,
-            CHORUS_TASK_QUEUE: temporal.taskQueue,
-            CHORUS_SIMULATOR_URL: simulator.url,
-            CHORUS_REDIS_URL: redis.url,
+            ...suite.workerEnv(simulator.url),
+            CHORUS_REDIS_URL: suite.redis.url,
             CHORUS_WORKER_METRICS_PORT: String(port),
             CHORUS_BREAKER_FAILURES: String(FAILURE_THRESHOLD),
             CHORUS_BREAKER_FAILURE_RATIO: '0.5',
@@ -104,7 +85,7 @@ describe('circuit breaker shared by worker processes', () => {
         ),
       ),
     );
-    const client = new Client({ connection });
+    const client = suite.client();
     const openaiRequests = async () => (await simulator.requests()).filter((record) => record.provider === 'openai');
     let settledAt = 0;
     const runPhase = async (prefix: string, count: number, prompt: (index: number) => string) => {

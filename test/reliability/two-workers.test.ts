@@ -1,18 +1,6 @@
-import { Client, Connection } from '@temporalio/client';
 import type { StepResult } from '../../src/pipeline/types';
-import { startSimulator, type RunningSimulator } from '../../simulator/server';
-import {
-  auditRuns,
-  describeAudit,
-  ProcessPool,
-  requireBuilt,
-  startPipelineRuns,
-  startWorkerProcess,
-  tunedPipeline,
-  waitFor,
-  WORKER_ENTRY,
-} from '../helpers/reliability';
-import { testTemporalSettings } from '../helpers/stack';
+import { auditRuns, describeAudit, startPipelineRuns, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import { reliabilitySuite } from '../helpers/reliability-suite';
 
 const PIPELINES = 40;
 
@@ -21,29 +9,16 @@ const countBy = <T>(items: T[], key: (item: T) => string) =>
 
 /** Two worker processes share a task queue; one is killed with SIGKILL mid-run and the other finishes every run. */
 describe('two workers, one killed', () => {
-  let simulator: RunningSimulator;
-  let connection: Connection;
-  const pool = new ProcessPool();
-  const temporal = testTemporalSettings('two-workers');
-
-  beforeAll(async () => {
-    requireBuilt(WORKER_ENTRY);
-    simulator = await startSimulator({ latencyMs: 5 });
-    connection = await Connection.connect({ address: temporal.address });
-  });
-  afterAll(async () => {
-    await pool.stopAll();
-    await connection?.close();
-    await simulator?.close();
-  });
+  const suite = reliabilitySuite('two-workers', { entries: [WORKER_ENTRY], simulator: { latencyMs: 5 } });
+  const { pool, temporal } = suite;
 
   it('the surviving worker completes all runs, including the attempts the killed worker had in flight', async () => {
-    const env = { TEMPORAL_ADDRESS: temporal.address, CHORUS_TASK_QUEUE: temporal.taskQueue, CHORUS_SIMULATOR_URL: simulator.url };
+    const env = suite.workerEnv(suite.simulator.url);
     const [victim, survivor] = await Promise.all([startWorkerProcess(pool, 'worker-a', env), startWorkerProcess(pool, 'worker-b', env)]);
     const name = (identity: string) => (identity === victim.identity ? 'killed' : identity === survivor.identity ? 'survivor' : identity);
 
     const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '500ms' } });
-    const client = new Client({ connection });
+    const client = suite.client();
     const ids = await startPipelineRuns(client, temporal.taskQueue, {
       prefix: 'two-workers',
       count: PIPELINES,
@@ -61,7 +36,7 @@ describe('two workers, one killed', () => {
     };
     await waitFor(
       `${PIPELINES} drafts to reach the simulator`,
-      () => simulator.requests().filter((record) => record.provider === 'openai').length >= PIPELINES,
+      () => suite.simulator.requests().filter((record) => record.provider === 'openai').length >= PIPELINES,
       30_000,
     );
     let inFlightAtKill: Record<string, number> = {};

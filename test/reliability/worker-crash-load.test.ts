@@ -1,45 +1,20 @@
-import { Client, Connection } from '@temporalio/client';
 import type { StepResult } from '../../src/pipeline/types';
-import { startSimulator, type RunningSimulator } from '../../simulator/server';
-import {
-  auditRuns,
-  describeAudit,
-  ProcessPool,
-  requireBuilt,
-  startPipelineRuns,
-  startWorkerProcess,
-  tunedPipeline,
-  waitFor,
-  WORKER_ENTRY,
-} from '../helpers/reliability';
-import { testTemporalSettings } from '../helpers/stack';
+import { auditRuns, describeAudit, startPipelineRuns, startWorkerProcess, tunedPipeline, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import { reliabilitySuite } from '../helpers/reliability-suite';
 
 const PIPELINES = 100;
 
 /** A worker process with 100 pipelines in flight is killed with SIGKILL; a new worker process finishes every run exactly once. */
 describe('worker crash under load', () => {
-  let simulator: RunningSimulator;
-  let connection: Connection;
-  const pool = new ProcessPool();
-  const temporal = testTemporalSettings('worker-crash-load');
+  const suite = reliabilitySuite('worker-crash-load', { entries: [WORKER_ENTRY], simulator: { latencyMs: 5 } });
+  const { pool, temporal } = suite;
 
-  beforeAll(async () => {
-    requireBuilt(WORKER_ENTRY);
-    simulator = await startSimulator({ latencyMs: 5 });
-    connection = await Connection.connect({ address: temporal.address });
-  });
-  afterAll(async () => {
-    await pool.stopAll();
-    await connection?.close();
-    await simulator?.close();
-  });
-
-  const workerEnv = () => ({ TEMPORAL_ADDRESS: temporal.address, CHORUS_TASK_QUEUE: temporal.taskQueue, CHORUS_SIMULATOR_URL: simulator.url });
+  const workerEnv = () => suite.workerEnv(suite.simulator.url);
 
   it(`completes all ${PIPELINES} pipelines exactly once after the worker running them is killed`, async () => {
     // Heartbeats every ~0.7 s: a dead worker's attempts time out ~2 s after the kill and are retried 0.5 s later.
     const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '500ms' } });
-    const client = new Client({ connection });
+    const client = suite.client();
     const first = await startWorkerProcess(pool, 'worker-1', workerEnv());
 
     const ids = await startPipelineRuns(client, temporal.taskQueue, {
@@ -51,7 +26,7 @@ describe('worker crash under load', () => {
 
     // Each draft's first attempt gets no answer, so every one is in flight when the worker dies, however
     // slowly a loaded machine starts them (a fixed latency let most answer first); retries answer at once.
-    const drafts = () => simulator.requests().filter((record) => record.provider === 'openai');
+    const drafts = () => suite.simulator.requests().filter((record) => record.provider === 'openai');
     await waitFor(`${PIPELINES} drafts to reach the simulator`, () => drafts().length >= PIPELINES, 30_000);
     const inFlightAtKill = drafts().filter((record) => record.answeredAt === undefined).length;
     const killedAt = Date.now();
@@ -60,9 +35,9 @@ describe('worker crash under load', () => {
 
     const second = await startWorkerProcess(pool, 'worker-2', workerEnv());
     const audit = await auditRuns(client, ids, Date.now() + 60_000);
-    const recoveredMs = Math.max(...simulator.requests().map((record) => record.answeredAt ?? 0)) - killedAt;
+    const recoveredMs = Math.max(...suite.simulator.requests().map((record) => record.answeredAt ?? 0)) - killedAt;
 
-    const requests = simulator.requests();
+    const requests = suite.simulator.requests();
     const completed = [...audit.outcomes.values()].flatMap((outcome) => (outcome.status === 'completed' ? [outcome.result] : []));
     const retriedDrafts = completed.filter((result) => (result.steps.draft as StepResult).attempt >= 2).length;
     const byProvider = (provider: string) => requests.filter((record) => record.provider === provider).length;

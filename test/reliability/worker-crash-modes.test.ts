@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import type { ExecutionMode, PipelineDefinition, PipelineRunInput, ProviderStep } from '../../src/pipeline/types';
-import { startSimulator, type RunningSimulator } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
-import { ProcessPool, requireBuilt, startWorkerProcess, waitFor, WORKER_ENTRY } from '../helpers/reliability';
-import { shippedPipeline, testTemporalSettings } from '../helpers/stack';
+import { startWorkerProcess, waitFor, WORKER_ENTRY } from '../helpers/reliability';
+import { reliabilitySuite } from '../helpers/reliability-suite';
+import { shippedPipeline } from '../helpers/stack';
 
 const PIPELINES = 4;
 
@@ -21,21 +20,8 @@ describe.each<{ execution: ExecutionMode; repeatedDrafts: number }>([
   { execution: 'remote', repeatedDrafts: 0 },
   { execution: 'local', repeatedDrafts: PIPELINES },
 ])('worker crash mid-pipeline, $execution execution', ({ execution, repeatedDrafts }) => {
-  const pool = new ProcessPool();
-  let simulator: RunningSimulator;
-  let connection: Connection;
-  const temporal = testTemporalSettings(`worker-crash-${execution}`);
-
-  beforeAll(async () => {
-    requireBuilt(WORKER_ENTRY);
-    simulator = await startSimulator({ latencyMs: 5 });
-    connection = await Connection.connect({ address: temporal.address });
-  });
-  afterAll(async () => {
-    await pool.stopAll();
-    await connection?.close();
-    await simulator?.close();
-  });
+  const suite = reliabilitySuite(`worker-crash-${execution}`, { entries: [WORKER_ENTRY], simulator: { latencyMs: 5 } });
+  const { pool, temporal } = suite;
 
   it('completes every run; the provider calls made again are exactly those the mode leaves unrecorded', async () => {
     const classic = shippedPipeline('classic');
@@ -45,9 +31,9 @@ describe.each<{ execution: ExecutionMode; repeatedDrafts: number }>([
       execution,
       steps: classic.steps.map((step) => ({ ...(step as ProviderStep), timeout: { ...(step as ProviderStep).timeout, heartbeat: '2s' } })),
     };
-    const env = { TEMPORAL_ADDRESS: temporal.address, CHORUS_TASK_QUEUE: temporal.taskQueue, CHORUS_SIMULATOR_URL: simulator.url };
+    const env = suite.workerEnv(suite.simulator.url);
     const first = await startWorkerProcess(pool, `worker-${execution}-1`, env);
-    const client = new Client({ connection });
+    const client = suite.client();
     const handles = await Promise.all(
       Array.from({ length: PIPELINES }, (_, index) =>
         client.workflow.start(pipelineWorkflow, {
@@ -57,7 +43,7 @@ describe.each<{ execution: ExecutionMode; repeatedDrafts: number }>([
         }),
       ),
     );
-    const callsTo = (provider: string) => simulator.requests().filter((record) => record.provider === provider).length;
+    const callsTo = (provider: string) => suite.simulator.requests().filter((record) => record.provider === provider).length;
     await waitFor(`${PIPELINES} summaries in flight`, () => callsTo('cohere') >= PIPELINES, { timeoutMs: 30_000 });
     expect(callsTo('openai')).toBe(PIPELINES);
     first.process.child.kill('SIGKILL');

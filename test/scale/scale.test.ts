@@ -1,11 +1,8 @@
-import { Client, Connection } from '@temporalio/client';
 import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
 import { busiestWindow, peakRequestsInWindow, requestsPerSecond } from '../../simulator/request-rate';
 import {
   auditRuns,
   describeAudit,
-  ProcessPool,
-  requireBuilt,
   SIMULATOR_ENTRY,
   startPipelineRuns,
   startSimulatorProcess,
@@ -14,8 +11,7 @@ import {
   WORKER_ENTRY,
   type WorkerProcess,
 } from '../helpers/reliability';
-import { startRedis } from '../helpers/redis';
-import { testTemporalSettings } from '../helpers/stack';
+import { reliabilitySuite } from '../helpers/reliability-suite';
 
 const WORKERS = 3;
 const PIPELINES = 300;
@@ -31,22 +27,12 @@ const CALLED_PROVIDERS: ProviderName[] = ['openai', 'cohere', 'gemini'];
  * any 1 s window (the workers pace their calls through one Redis), and the limit is used, not wasted.
  */
 describe('scale: worker processes and per-provider rate limits', () => {
+  const suite = reliabilitySuite('scale', { entries: [WORKER_ENTRY, SIMULATOR_ENTRY], redis: true });
+  const { pool, temporal } = suite;
   let simulator: Awaited<ReturnType<typeof startSimulatorProcess>>;
-  let connection: Connection;
-  let redis: Awaited<ReturnType<typeof startRedis>>;
-  const pool = new ProcessPool();
-  const temporal = testTemporalSettings('scale');
 
   beforeAll(async () => {
-    requireBuilt(WORKER_ENTRY, SIMULATOR_ENTRY);
     simulator = await startSimulatorProcess(pool, { CHORUS_SIMULATOR_LATENCY_MS: '20', CHORUS_SIMULATOR_JITTER_MS: '30' });
-    redis = await startRedis();
-    connection = await Connection.connect({ address: temporal.address });
-  });
-  afterAll(async () => {
-    await pool.stopAll();
-    await connection?.close();
-    await redis?.stop();
   });
 
   it(`runs ${PIPELINES} pipelines on ${WORKERS} worker processes within ${MAX_RPS} requests/s per provider`, async () => {
@@ -54,16 +40,14 @@ describe('scale: worker processes and per-provider rate limits', () => {
     const workers: WorkerProcess[] = await Promise.all(
       Array.from({ length: WORKERS }, (_, index) =>
         startWorkerProcess(pool, `worker-${index + 1}`, {
-          TEMPORAL_ADDRESS: temporal.address,
-          CHORUS_TASK_QUEUE: temporal.taskQueue,
-          CHORUS_SIMULATOR_URL: simulator.url,
+          ...suite.workerEnv(simulator.url),
           CHORUS_LOG_LEVEL: 'info',
-          CHORUS_REDIS_URL: redis.url,
+          CHORUS_REDIS_URL: suite.redis.url,
           ...limits,
         }),
       ),
     );
-    const client = new Client({ connection });
+    const client = suite.client();
     const pipeline = tunedPipeline('classic', { retry: { initialInterval: '500ms' } });
     const startedAt = Date.now();
     const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix: 'scale', count: PIPELINES, pipeline, prompt: (index) => `Scaled job ${index}` });

@@ -3,15 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureTemporalCli, formatElapsed, GoBuildProgress, TEMPORAL_CLI_VERSION } from '../../src/temporal/cli';
 
-/** A stand-in for `go`: prints what `go install -v` prints, slowly, then installs a fake `temporal` into GOBIN (or fails). */
+/** Written by the test's log once a progress line counts every package: the fake build may end then. */
+const PROGRESS_SEEN = 'progress-seen';
+
+/**
+ * A stand-in for `go`: prints what `go install -v` prints, slowly, then installs a fake `temporal` into
+ * GOBIN (or fails). A build that succeeds ends only once its last package was reported (or after 10 s):
+ * on a loaded machine a fixed pause could end before the next progress report.
+ */
 function fakeGo(dir: string, outcome: 'builds' | 'fails'): void {
   const script = `#!${process.execPath}
-const { writeFileSync, chmodSync } = require('node:fs');
+const { existsSync, writeFileSync, chmodSync } = require('node:fs');
 const lines = ['go: downloading go.temporal.io/server v1.29.1', 'go: downloading github.com/temporalio/cli v1.5.1', 'go.temporal.io/server/common/log', 'github.com/temporalio/cli/cmd/temporal'];
+const seen = ${JSON.stringify(join(dir, PROGRESS_SEEN))};
+const giveUpAt = Date.now() + 10000;
 let index = 0;
 const next = () => {
   if (index < lines.length) { process.stderr.write(lines[index++] + '\\n'); setTimeout(next, 150); return; }
   if (${JSON.stringify(outcome)} === 'fails') { process.stderr.write('# github.com/temporalio/cli\\ncompile: out of memory\\n'); process.exit(1); }
+  if (!existsSync(seen) && Date.now() < giveUpAt) { setTimeout(next, 20); return; }
   const cli = process.env.GOBIN + '/temporal';
   writeFileSync(cli, '#!${process.execPath}\\nconsole.log("temporal version fake")\\n');
   chmodSync(cli, 0o755);
@@ -30,7 +40,17 @@ describe('building the Temporal CLI', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const build = (lines: string[]) =>
-    ensureTemporalCli({ environment: { PATH: dir } }, { cacheDir: join(dir, 'bin'), progressEveryMs: 100, log: (line) => lines.push(line) });
+    ensureTemporalCli(
+      { environment: { PATH: dir } },
+      {
+        cacheDir: join(dir, 'bin'),
+        progressEveryMs: 100,
+        log: (line) => {
+          lines.push(line);
+          if (line.includes('2 packages compiled')) writeFileSync(join(dir, PROGRESS_SEEN), '');
+        },
+      },
+    );
 
   it('says what it builds, reports elapsed time and progress while it works, and how long it took', async () => {
     fakeGo(dir, 'builds');

@@ -26,7 +26,8 @@ export class ResetRunDto {
   @ApiPropertyOptional({
     description:
       'Where the new run resumes: before the failed step (default for failed runs), the first workflow task (start over), ' +
-      'the last workflow task (default otherwise), or the WorkflowTaskCompleted event `eventId`.',
+      'the last workflow task (default otherwise), or the WorkflowTaskCompleted event `eventId`. ' +
+      'A point the run does not have (no failed step, no completed workflow task yet) is a 409 naming `to`.',
     enum: RESET_POINTS,
   })
   @OptionalField()
@@ -34,7 +35,7 @@ export class ResetRunDto {
   to?: ResetPoint;
 
   @ApiPropertyOptional({
-    description: 'With to=event (and only then required): the ID of a WorkflowTaskCompleted event of the run.',
+    description: 'With to=event (and only then required): the ID of a WorkflowTaskCompleted event of the run; another ID is a 409 naming `eventId`.',
     type: 'integer',
     minimum: 1,
   })

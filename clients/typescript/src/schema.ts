@@ -579,11 +579,11 @@ export interface components {
         };
         ResetRunDto: {
             /**
-             * @description Where the new run resumes: before the failed step (default for failed runs), the first workflow task (start over), the last workflow task (default otherwise), or the WorkflowTaskCompleted event `eventId`.
+             * @description Where the new run resumes: before the failed step (default for failed runs), the first workflow task (start over), the last workflow task (default otherwise), or the WorkflowTaskCompleted event `eventId`. A point the run does not have (no failed step, no completed workflow task yet) is a 409 naming `to`.
              * @enum {string}
              */
             to?: "failed-step" | "first-workflow-task" | "last-workflow-task" | "event";
-            /** @description With to=event (and only then required): the ID of a WorkflowTaskCompleted event of the run. */
+            /** @description With to=event (and only then required): the ID of a WorkflowTaskCompleted event of the run; another ID is a 409 naming `eventId`. */
             eventId?: number;
             /** @description Why; recorded in the run history. */
             reason?: string;
