@@ -9,6 +9,7 @@ import axios from 'axios';
 import { createActivities } from '../activities';
 import { AnsweredCalls } from '../activities/answered-calls';
 import type { ProviderCallMetrics } from '../activities/metrics';
+import type { TenantSpendDeps } from '../activities/tenant-spend';
 import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../activities/provider-pacer';
 import { ProviderSlots } from '../activities/provider-slots';
 import {
@@ -60,6 +61,8 @@ export interface ChorusWorkerOptions {
   tokens?: TokenStream;
   /** Providers' circuit breakers; the worker closes it when it stops. @default createCircuitBreaker without metrics or logging */
   breaker?: ProviderBreaker;
+  /** The shared tenant ledger the provider calls are held to and counted in; the caller closes it. @default none: no tenant caps, no usage */
+  spend?: TenantSpendDeps;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -210,6 +213,7 @@ export async function createChorusWorker(
     webhooks: options.webhooks,
     pacer,
     breaker,
+    spend: options.spend,
     answered: new AnsweredCalls(),
     tokens: options.tokens,
     // Local activities run in the workflows' Worker, whose slots all providers share: each provider keeps its own bound.

@@ -142,6 +142,8 @@ export async function callWithFallback(
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;
   // Patched: runs recorded before circuit breakers scheduled their calls without this field.
   const breakerAware = patched('chorus-provider-breaker');
+  // Patched: runs recorded before tenant caps scheduled their calls without their tenant.
+  const metered = run.tenant !== undefined && patched('chorus-tenant-spend') ? { tenant: run.tenant, pipeline: run.pipeline.name } : {};
   for (const [index, target] of targets.entries()) {
     const targetActivityId = index === 0 ? activityId : `${activityId}~${target.provider}`;
     const refusal = budget?.reserve(targetActivityId, {
@@ -162,6 +164,7 @@ export async function callWithFallback(
         provider: target.provider,
         model: target.model,
         ...(breakerAware ? { fallbackAvailable: index < targets.length - 1 } : {}),
+        ...metered,
       });
       budget?.settle(targetActivityId, result);
       return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;

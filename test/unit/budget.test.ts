@@ -86,4 +86,21 @@ describe('run budgets: worst cases, reservations and the ledger', () => {
     // A token budget prices nothing it cannot.
     expect(priceBookFor(pipeline, { maxTokens: 1000 }, pricing).problems).toEqual([]);
   });
+
+  it('holds a model without a price at CHORUS_BUDGET_FALLBACK_PRICE when one is configured, never at $0', () => {
+    const pipeline: PipelineDefinition = {
+      name: 'unpriced',
+      steps: [{ id: 'draft', provider: 'cohere', model: 'no-such-model', task: 'generate', prompt: 'x' }],
+    };
+    const pricing = loadBudgetPricing({ CHORUS_BUDGET_FALLBACK_PRICE: '15/75' });
+    expect(pricing.fallbackPrice).toEqual({ input: 15, output: 75 });
+    const { priceBook, problems } = priceBookFor(pipeline, { maxCostUsd: 1 }, pricing);
+    expect(problems).toEqual([]);
+    expect(priceBook.prices['cohere/no-such-model']).toEqual({ input: 15, output: 75 });
+    const worst = worstCase({ ...CALL, provider: 'cohere', model: 'no-such-model' }, priceBook);
+    expect(worst.costUsd).toBeCloseTo((220 * 15 + 100 * 75) / 1e6, 10);
+    expect(() => loadBudgetPricing({ CHORUS_BUDGET_FALLBACK_PRICE: 'cheap' })).toThrow(
+      /CHORUS_BUDGET_FALLBACK_PRICE: expected input\/output USD per million tokens/,
+    );
+  });
 });
