@@ -164,6 +164,16 @@ describe('tenant caps across API instances and worker processes', () => {
     expect((await usage(0, globex)).total.calls).toBe(ITEMS);
   }, 120_000);
 
+  it('answers a malformed or impossible period with a 400 naming the field', async () => {
+    const problem = async (query: string) => (await apis[0].http.get(`/v1/usage?${query}`).set(acme).expect(400)).body.errors;
+    expect(await problem('from=yesterday')).toEqual([{ field: 'from', reason: 'from must be a UTC day, YYYY-MM-DD' }]);
+    expect(await problem('from=2026-02-30&to=2026-03-01')).toEqual([{ field: 'from', reason: '2026-02-30 is not a day of the calendar' }]);
+    expect(await problem('from=2026-12-02&to=2026-12-01')).toEqual([{ field: 'from', reason: 'must not be after to (2026-12-01)' }]);
+    expect(await problem('from=2024-01-01&to=2025-12-31')).toEqual([{ field: 'to', reason: 'a period covers at most 366 days' }]);
+    const period = (await apis[0].http.get('/v1/usage?from=2020-01-01&to=2020-01-31').set(acme).expect(200)).body as Usage;
+    expect(period).toMatchObject({ from: '2020-01-01', to: '2020-01-31', total: { costUsd: 0, tokens: 0, calls: 0 }, rows: [] });
+  });
+
   it(`leaves no hold of a worker killed mid-call after the ${LEASE_MS} ms lease: it is charged at its worst case`, async () => {
     const before = await usage(0, globex);
     const definition: PipelineDefinition = {
