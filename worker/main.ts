@@ -22,6 +22,7 @@ import { loadTemporalSettings } from '../src/config/temporal';
 import { loadSpendSettings } from '../src/config/spend';
 import { loadWorkerSettings } from '../src/config/worker';
 import { connectRedisTenantLedger } from '../src/spend/tenant-ledger';
+import { connectRedisResponseCache } from '../activities/response-cache';
 import { createLogger, PinoTemporalLogger } from '../src/observability/logger';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../src/observability/metrics-server';
 import { createBreakerMetrics, createProviderCallMetrics, createTenantSpendMetrics } from './provider-metrics';
@@ -93,7 +94,11 @@ async function main() {
   );
   // Tenant caps and usage live in the Redis every worker and API instance shares.
   const ledger = spendSettings.redisUrl ? await connectRedisTenantLedger({ redisUrl: spendSettings.redisUrl, scope: temporal.taskQueue }) : undefined;
+  const dataConverter = chorusDataConverter(loadEncryptionSettings());
+  // Cached answers are shared by every worker through Redis, encrypted like payloads when encryption is on.
+  const cache = settings.redisUrl ? await connectRedisResponseCache(settings.redisUrl, temporal.taskQueue, dataConverter?.payloadCodecs?.[0]) : undefined;
   const { worker, connection } = await createChorusWorker({
+    ...(cache ? { cache } : {}),
     ...(ledger ? { spend: { ledger, settings: spendSettings, metrics: createTenantSpendMetrics(registry) } } : {}),
     pacer,
     tokens,
@@ -105,7 +110,7 @@ async function main() {
     metrics: createProviderCallMetrics(registry),
     runMetrics: createRunMetrics(registry),
     tracing,
-    dataConverter: chorusDataConverter(loadEncryptionSettings()),
+    dataConverter,
     webhooks: loadWebhookSettings(),
   });
   const queues = [...worker.workers.keys()].map((role) => taskQueueOf(temporal.taskQueue, role));
@@ -135,6 +140,7 @@ async function main() {
   await running;
   await tokens?.close();
   await ledger?.close();
+  await cache?.close();
   await connection.close();
   await metricsServer?.close();
   await tracing?.shutdown();

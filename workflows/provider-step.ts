@@ -98,6 +98,12 @@ function localActivityOptions(spec: ProviderCallSpec, defaults: RunDefaults | un
   };
 }
 
+/** A step's own cache at any temperature; its pipeline's only where sampling cannot make answers differ on purpose. */
+function cacheOf(spec: ProviderCallSpec, run: PipelineRunInput): Pick<ProviderStepInput, 'cacheTtlMs'> {
+  const cache = spec.cache ?? ((spec.temperature ?? 0) > 0 ? undefined : run.pipeline.cache);
+  return cache ? { cacheTtlMs: durationMs(cache.ttl) } : {};
+}
+
 /** A step's own mode, else its pipeline's, else the default. */
 export function executionOf(spec: ProviderCallSpec, run: PipelineRunInput): ExecutionMode {
   return spec.execution ?? run.pipeline.execution ?? DEFAULT_EXECUTION;
@@ -137,6 +143,7 @@ export async function callWithFallback(
     temperature: spec.temperature,
     stopSequences: spec.stopSequences,
     allowTruncated: spec.allowTruncated,
+    ...cacheOf(spec, run),
   }));
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;

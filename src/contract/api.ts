@@ -112,6 +112,11 @@ const StepResultSchema = named(
     simulated: z.boolean(),
     attempt: z.int(),
     fallbackFrom: z.object({ provider: z.string(), error: StepFailureInfoSchema }).optional(),
+    truncated: z.literal(true).optional().meta({ description: 'The answer stopped at the output-token limit and the step allows that (allowTruncated).' }),
+    cached: z
+      .literal(true)
+      .optional()
+      .meta({ description: "An identical earlier call's answer from the response cache: its usage is that call's, costUsd 0." }),
   }),
   "One provider call's answer.",
 );

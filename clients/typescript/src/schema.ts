@@ -810,6 +810,16 @@ export interface components {
                 provider: string;
                 error: components["schemas"]["StepFailure"];
             };
+            /**
+             * @description The answer stopped at the output-token limit and the step allows that (allowTruncated).
+             * @constant
+             */
+            truncated?: true;
+            /**
+             * @description An identical earlier call's answer from the response cache: its usage is that call's, costUsd 0.
+             * @constant
+             */
+            cached?: true;
         };
         ApprovalOutcome: {
             /** @enum {string} */
@@ -1284,6 +1294,11 @@ export interface components {
                      * @enum {string}
                      */
                     execution?: "remote" | "local";
+                    /** @description set on the step, it caches at any temperature; else the pipeline's cache applies at temperature 0 or unset */
+                    cache?: {
+                        /** @description how long the answer is reused for identical calls */
+                        ttl: string;
+                    };
                 }[];
             } | {
                 id: string;
@@ -1338,6 +1353,11 @@ export interface components {
                          * @enum {string}
                          */
                         execution?: "remote" | "local";
+                        /** @description set on the step, it caches at any temperature; else the pipeline's cache applies at temperature 0 or unset */
+                        cache?: {
+                            /** @description how long the answer is reused for identical calls */
+                            ttl: string;
+                        };
                     };
                 };
             } | {
@@ -1403,6 +1423,11 @@ export interface components {
                  * @enum {string}
                  */
                 execution?: "remote" | "local";
+                /** @description set on the step, it caches at any temperature; else the pipeline's cache applies at temperature 0 or unset */
+                cache?: {
+                    /** @description how long the answer is reused for identical calls */
+                    ttl: string;
+                };
             })[];
             output?: {
                 [key: string]: string | string[];
@@ -1418,6 +1443,11 @@ export interface components {
              * @enum {string}
              */
             execution?: "remote" | "local";
+            /** @description caches every step that sets no cache of its own and no temperature above 0 */
+            cache?: {
+                /** @description how long the answer is reused for identical calls */
+                ttl: string;
+            };
         };
     };
     responses: never;
