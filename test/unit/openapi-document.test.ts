@@ -42,7 +42,9 @@ describe('the OpenAPI document (openapi.json) is the contract', () => {
     expect(ids).toHaveLength(30);
     expect(new Set(ids).size).toBe(30);
     for (const id of ids) expect(id).toMatch(/^[a-z][A-Za-z]+$/);
-    expect(ids).toEqual(expect.arrayContaining(['startRun', 'getRun', 'listRuns', 'cancelRun', 'streamRunEvents', 'createSchedule', 'listSchedules', 'getUsage']));
+    expect(ids).toEqual(
+      expect.arrayContaining(['startRun', 'getRun', 'listRuns', 'cancelRun', 'streamRunEvents', 'createSchedule', 'listSchedules', 'getUsage']),
+    );
   });
 
   it('declares a body schema for every answer but 204, and problem details for every error (OpenAI error bodies on the OpenAI wire)', () => {
