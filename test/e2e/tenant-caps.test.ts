@@ -10,6 +10,7 @@ import type { PipelineDefinition } from '../../src/pipeline/types';
 import { SECOND_API_KEY, startApiApp, TEST_API_KEY } from '../helpers/api-app';
 import { startRedis } from '../helpers/redis';
 import {
+  freePort,
   ProcessPool,
   requireBuilt,
   SIMULATOR_ENTRY,
@@ -72,6 +73,7 @@ describe('tenant caps across API instances and worker processes', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let simulator: Awaited<ReturnType<typeof startSimulatorProcess>>;
   let workers: WorkerProcess[];
+  const metricsPorts: number[] = [];
   let apis: { app: INestApplication; http: ReturnType<typeof request> }[];
   let connection: Connection;
 
@@ -85,14 +87,16 @@ describe('tenant caps across API instances and worker processes', () => {
     };
     simulator = await startSimulatorProcess(pool, { CHORUS_SIMULATOR_LATENCY_MS: '40', CHORUS_SIMULATOR_JITTER_MS: '60' });
     workers = await Promise.all(
-      Array.from({ length: WORKERS }, (_, index) =>
-        startWorkerProcess(pool, `caps-worker-${index + 1}`, {
+      Array.from({ length: WORKERS }, async (_, index) => {
+        metricsPorts[index] = await freePort();
+        return startWorkerProcess(pool, `caps-worker-${index + 1}`, {
           TEMPORAL_ADDRESS: temporal.address,
           CHORUS_TASK_QUEUE: temporal.taskQueue,
           CHORUS_SIMULATOR_URL: simulator.url,
+          CHORUS_WORKER_METRICS_PORT: String(metricsPorts[index]),
           ...env,
-        }),
-      ),
+        });
+      }),
     );
     apis = await Promise.all([0, 1].map(() => startApiApp(temporal, { spend: loadSpendSettings(env) })));
     connection = await Connection.connect({ address: temporal.address });
@@ -146,6 +150,19 @@ describe('tenant caps across API instances and worker processes', () => {
     expect(await usage(0, acme)).toEqual(spend);
     expect(spend.byPipeline).toEqual([{ pipeline: 'tenant-capped-fan-out', ...spend.total }]);
     expect(spend.byModel).toEqual([{ provider: 'openai', model: 'gpt-4o-mini', ...spend.total }]);
+
+    // Each worker counts what it spent for the tenant: their sum is the ledger's.
+    const metric = async (name: string, labels: string) => {
+      let sum = 0;
+      for (const port of metricsPorts) {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        for (const [, value] of text.matchAll(new RegExp(`^${name}\\{${labels}[^}]*\\} (\\S+)$`, 'gm'))) sum += Number(value);
+      }
+      return sum;
+    };
+    expect(await metric('chorus_tenant_spend_usd_total', 'tenant="acme",provider="openai",model="gpt-4o-mini"')).toBeCloseTo(spend.total.costUsd, 8);
+    expect(await metric('chorus_tenant_spend_tokens_total', 'tenant="acme",provider="openai",model="gpt-4o-mini"')).toBe(spend.total.tokens);
+    expect(await metric('chorus_tenant_cap_refusals_total', 'tenant="acme",period="day"')).toBeGreaterThan(0);
 
     // The calls were spread over the worker processes: the cap is the tenant's, not a worker's.
     const client = new Client({ connection });
