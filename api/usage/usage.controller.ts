@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequireScopes, type Principal } from '../auth/principal';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { Operation } from '../openapi/operation';
 import { UsageQuery } from './dto/usage-query.dto';
 import { UsageService } from './usage.service';
@@ -8,7 +8,6 @@ import { UsageService } from './usage.service';
 @ApiTags('usage')
 @ApiSecurity('api-key')
 @ApiBearerAuth('bearer')
-@RequireScopes('workflows:read')
 @Controller('v1/usage')
 export class UsageController {
   constructor(private readonly usage: UsageService) {}
