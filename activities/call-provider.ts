@@ -12,6 +12,8 @@ import { NO_PROVIDER_CALL_METRICS, type ProviderCallMetrics } from './metrics';
 import { NO_PACING, waitForTurn, type ProviderPacer } from './provider-pacer';
 import type { ProviderSlots } from './provider-slots';
 import { WIRE_ADAPTERS } from './providers';
+import { createTenantSpend, holdId, type TenantSpendDeps } from './tenant-spend';
+import { responseCacheKey, type ResponseCache } from './response-cache';
 import { resolveImage } from './images';
 import type { RunIsOpen } from './run-status';
 import { planTask } from './tasks';
@@ -32,6 +34,12 @@ export interface ProviderStepInput extends Pick<
   image?: string;
   /** The step has a fallback after this target: an open circuit breaker sends it there instead of calling. @default false */
   fallbackAvailable?: boolean;
+  /** The run's tenant: the call is held to its caps and counted in its usage. @default none: not metered (runs started before Chorus sent it) */
+  tenant?: string;
+  /** The run's pipeline, which the tenant's usage is reported by. */
+  pipeline?: string;
+  /** Reuse an identical earlier call's answer for this long (the step's or pipeline's `cache`). @default not cached */
+  cacheTtlMs?: number;
 }
 
 export interface ActivityDeps {
@@ -57,6 +65,10 @@ export interface ActivityDeps {
   slots?: ProviderSlots;
   /** Circuit breakers of the providers: a call with a fallback skips a provider whose breaker is open. @default none */
   breaker?: ProviderBreaker;
+  /** The shared tenant ledger: each call is held to its tenant's caps before it is sent and counted in its usage. @default none */
+  spend?: TenantSpendDeps;
+  /** Answers of earlier calls, for steps with `cache`. @default none: such steps call every time */
+  cache?: ResponseCache;
 }
 
 /**
@@ -148,7 +160,10 @@ export function createCallProvider({
   tokens,
   slots,
   breaker = NO_BREAKER,
+  spend,
+  cache,
 }: ActivityDeps) {
+  const metered = spend ? createTenantSpend(spend, providers.prices, clock) : undefined;
   return async function callProvider(input: ProviderStepInput): Promise<StepResult> {
     const context = Context.current();
     const endpoint = providers.endpoints[input.provider];
@@ -203,6 +218,35 @@ export function createCallProvider({
             answeredInAttempt: earlier.attempt,
           });
           return { ...earlier, attempt: context.info.attempt };
+        }
+      }
+      const cacheKey =
+        cache && input.cacheTtlMs
+          ? responseCacheKey({
+              tenant: input.tenant ?? '',
+              provider: input.provider,
+              model,
+              request: [
+                input.task,
+                input.prompt,
+                input.labels,
+                input.schema,
+                input.image,
+                input.maxOutputTokens,
+                input.temperature,
+                input.stopSequences,
+                input.allowTruncated,
+              ],
+            })
+          : undefined;
+      if (cacheKey) {
+        // A cache that cannot answer is a miss: the call is made.
+        const hit = await cache!.get(cacheKey).catch(() => undefined);
+        if (hit) {
+          const { fallbackFrom: _fallbackFrom, ...answer } = hit;
+          const result: StepResult = { ...answer, costUsd: 0, cached: true, latencyMs: clock() - attemptStartedAt, attempt: context.info.attempt };
+          report('cached', { ...result, usage: { inputTokens: 0, outputTokens: 0 } });
+          return result;
         }
       }
       if (input.fallbackAvailable) admission = await breaker.admit(input.provider);
@@ -293,9 +337,30 @@ export function createCallProvider({
           ...(truncated ? { truncated: true as const } : {}),
         };
       };
+      const tenant = input.tenant;
+      // Held and settled around the request itself, so a call that goes on for a retry still settles its hold.
+      const call =
+        metered && tenant
+          ? () =>
+              metered(
+                {
+                  tenant,
+                  pipeline: input.pipeline ?? '',
+                  provider: input.provider,
+                  model,
+                  inputChars: input.prompt.length + (input.schema ? JSON.stringify(input.schema).length : 0) + (input.labels?.join(', ').length ?? 0),
+                  hasImage: input.image !== undefined,
+                  maxOutputTokens: input.maxOutputTokens,
+                },
+                holdId(context.info),
+                context.log,
+                produce,
+              )
+          : produce;
       // The attempt ends when it is cancelled; a call still answering for a retry goes on without it.
-      const result = key ? await Promise.race([answered!.track(key, stepDeadline, produce), context.cancelled]) : await produce();
+      const result = key ? await Promise.race([answered!.track(key, stepDeadline, call), context.cancelled]) : await call();
       report('success', result);
+      if (cacheKey) await cache!.set(cacheKey, result, input.cacheTtlMs!).catch(() => undefined);
       await breaker.record(input.provider, 'healthy', admission === 'probe');
       context.log.info('provider call succeeded', {
         provider: input.provider,

@@ -18,6 +18,8 @@ import { PipelinesService } from './pipelines/pipelines.service';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
+import { UsageController } from './usage/usage.controller';
+import { UsageService } from './usage/usage.service';
 import { PageTokens } from './temporal/listing';
 import { RunStarter } from './temporal/run-starter';
 import { TemporalModule } from './temporal/temporal.module';
@@ -59,6 +61,7 @@ export class AppModule {
         BatchController,
         SchedulesController,
         ChatController,
+        UsageController,
         ...(encryption ? [CodecController] : []),
       ],
       providers: [
@@ -79,6 +82,7 @@ export class AppModule {
         { provide: TokenEvents, useValue: TokenEvents.create(tokenStream, api.rateLimit.redisUrl) },
         SchedulesService,
         ChatService,
+        UsageService,
       ],
     };
   }

@@ -19,10 +19,13 @@ import { loadEncryptionSettings } from '../src/config/encryption';
 import { loadWebhookSettings } from '../src/config/webhooks';
 import { loadProviderSettings } from '../src/config/providers';
 import { loadTemporalSettings } from '../src/config/temporal';
+import { loadSpendSettings } from '../src/config/spend';
 import { loadWorkerSettings } from '../src/config/worker';
+import { connectRedisTenantLedger } from '../src/spend/tenant-ledger';
+import { connectRedisResponseCache } from '../activities/response-cache';
 import { createLogger, PinoTemporalLogger } from '../src/observability/logger';
 import { freeLoopbackPort, startMetricsServer, type MetricsServer } from '../src/observability/metrics-server';
-import { createBreakerMetrics, createProviderCallMetrics } from './provider-metrics';
+import { createBreakerMetrics, createProviderCallMetrics, createTenantSpendMetrics } from './provider-metrics';
 import { createRunMetrics } from './run-metrics';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
@@ -39,6 +42,7 @@ async function main() {
   const temporal = loadTemporalSettings();
   const providers = loadProviderSettings();
   const settings = loadWorkerSettings();
+  const spendSettings = loadSpendSettings();
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -88,7 +92,14 @@ async function main() {
       ? logger.info('provider circuit breakers shared through Redis')
       : logger.warn({ err: error?.message }, 'Redis unreachable: this worker keeps its own provider circuit breakers until it is back'),
   );
+  // Tenant caps and usage live in the Redis every worker and API instance shares.
+  const ledger = spendSettings.redisUrl ? await connectRedisTenantLedger({ redisUrl: spendSettings.redisUrl, scope: temporal.taskQueue }) : undefined;
+  const dataConverter = chorusDataConverter(loadEncryptionSettings());
+  // Cached answers are shared by every worker through Redis, encrypted like payloads when encryption is on.
+  const cache = settings.redisUrl ? await connectRedisResponseCache(settings.redisUrl, temporal.taskQueue, dataConverter?.payloadCodecs?.[0]) : undefined;
   const { worker, connection } = await createChorusWorker({
+    ...(cache ? { cache } : {}),
+    ...(ledger ? { spend: { ledger, settings: spendSettings, metrics: createTenantSpendMetrics(registry) } } : {}),
     pacer,
     tokens,
     breaker,
@@ -99,7 +110,7 @@ async function main() {
     metrics: createProviderCallMetrics(registry),
     runMetrics: createRunMetrics(registry),
     tracing,
-    dataConverter: chorusDataConverter(loadEncryptionSettings()),
+    dataConverter,
     webhooks: loadWebhookSettings(),
   });
   const queues = [...worker.workers.keys()].map((role) => taskQueueOf(temporal.taskQueue, role));
@@ -115,6 +126,7 @@ async function main() {
       metrics: metricsServer?.url,
       limits: settings.providerLimits,
       tokenEvents: tokens ? 'redis' : 'off',
+      tenantSpend: ledger ? 'redis' : 'off',
       deployment: settings.deployment,
     },
     `Chorus worker polling task queues ${queues.map((queue) => `"${queue}"`).join(', ')} on ${temporal.address}` +
@@ -127,6 +139,8 @@ async function main() {
   // ChorusWorker.run resolves after the SDK's own SIGINT/SIGTERM handling has drained in-flight work.
   await running;
   await tokens?.close();
+  await ledger?.close();
+  await cache?.close();
   await connection.close();
   await metricsServer?.close();
   await tracing?.shutdown();

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ProviderCallMetrics } from '../activities/metrics';
 import type { BreakerMetrics, BreakerState } from '../activities/provider-breaker';
+import type { TenantSpendMetrics } from '../activities/tenant-spend';
 
 /** Latency buckets for LLM calls: from a cached short answer to a long generation. */
 const CALL_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
@@ -121,5 +122,49 @@ export function createBreakerMetrics(registry: Registry, providers: readonly str
     state: (provider, value) => state.set({ provider }, BREAKER_STATE_VALUES[value]),
     transition: (provider, { from, to }) => transitions.inc({ provider, from, to }),
     skipped: (provider) => skipped.inc({ provider }),
+  };
+}
+
+/**
+ * Metrics of tenant spend, exported by workers that share a spend ledger (CHORUS_REDIS_URL): this
+ * worker's share, so their sum over the workers is the tenants' spend (GET /v1/usage answers it
+ * from the ledger itself).
+ */
+const TENANT_SPEND_METRICS = {
+  chorus_tenant_spend_usd_total: {
+    help: "USD the tenant's provider calls spent, as its ledger counted them (models without a price count their fallback price, or 0)",
+    labelNames: ['tenant', 'provider', 'model'],
+  },
+  chorus_tenant_spend_tokens_total: {
+    help: "Tokens the tenant's provider calls used, as its ledger counted them",
+    labelNames: ['tenant', 'provider', 'model'],
+  },
+  chorus_tenant_cap_refusals_total: {
+    help: "Provider calls not sent because they did not fit the tenant's daily or monthly cap",
+    labelNames: ['tenant', 'period'],
+  },
+} as const satisfies Record<string, { help: string; labelNames: readonly string[] }>;
+
+type TenantSpendMetricName = keyof typeof TENANT_SPEND_METRICS;
+export const TENANT_SPEND_METRIC_NAMES = Object.keys(TENANT_SPEND_METRICS) as TenantSpendMetricName[];
+
+const tenantCounter = <N extends TenantSpendMetricName>(registry: Registry, name: N) =>
+  new Counter<(typeof TENANT_SPEND_METRICS)[N]['labelNames'][number]>({
+    name,
+    help: TENANT_SPEND_METRICS[name].help,
+    labelNames: TENANT_SPEND_METRICS[name].labelNames,
+    registers: [registry],
+  });
+
+export function createTenantSpendMetrics(registry: Registry): TenantSpendMetrics {
+  const cost = tenantCounter(registry, 'chorus_tenant_spend_usd_total');
+  const tokens = tenantCounter(registry, 'chorus_tenant_spend_tokens_total');
+  const refused = tenantCounter(registry, 'chorus_tenant_cap_refusals_total');
+  return {
+    spent({ tenant, provider, model, costUsd, tokens: used }) {
+      cost.inc({ tenant, provider, model }, costUsd);
+      tokens.inc({ tenant, provider, model }, used);
+    },
+    refused: (tenant, period) => refused.inc({ tenant, period }),
   };
 }

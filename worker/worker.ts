@@ -9,6 +9,8 @@ import axios from 'axios';
 import { createActivities } from '../activities';
 import { AnsweredCalls } from '../activities/answered-calls';
 import type { ProviderCallMetrics } from '../activities/metrics';
+import type { TenantSpendDeps } from '../activities/tenant-spend';
+import { createLocalResponseCache, type ResponseCache } from '../activities/response-cache';
 import { createLocalPacer, createSharedPacer, NO_PACING, type ProviderPacer, type SharedPacerOptions } from '../activities/provider-pacer';
 import { ProviderSlots } from '../activities/provider-slots';
 import {
@@ -60,6 +62,10 @@ export interface ChorusWorkerOptions {
   tokens?: TokenStream;
   /** Providers' circuit breakers; the worker closes it when it stops. @default createCircuitBreaker without metrics or logging */
   breaker?: ProviderBreaker;
+  /** The shared tenant ledger the provider calls are held to and counted in; the caller closes it. @default none: no tenant caps, no usage */
+  spend?: TenantSpendDeps;
+  /** Answers reused by steps with `cache`; the caller closes it. @default this process's own, encrypted with the data converter's codec */
+  cache?: ResponseCache;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -210,6 +216,8 @@ export async function createChorusWorker(
     webhooks: options.webhooks,
     pacer,
     breaker,
+    spend: options.spend,
+    cache: options.cache ?? createLocalResponseCache(options.dataConverter?.payloadCodecs?.[0]),
     answered: new AnsweredCalls(),
     tokens: options.tokens,
     // Local activities run in the workflows' Worker, whose slots all providers share: each provider keeps its own bound.

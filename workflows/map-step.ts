@@ -25,12 +25,16 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
   let next = 0;
   /** The first element the run's budget could not cover: no lane takes another, the calls in flight (already held) finish. */
   let budgetRanOut: StepFailed | undefined;
+  /** This map's calls in flight: what may free room under a tenant cap, which the workflow cannot see (the run's own budget counts its holds). */
+  let inFlight = 0;
+  const held = () => run.budget?.heldCalls ?? inFlight;
   // A fixed pool of lanes, each taking the next element: at most `concurrency` calls in flight;
   // an element that fails cancels the calls of the other lanes.
   const lane = async () => {
     while (next < list.length && !budgetRanOut) {
       const index = next++;
       for (;;) {
+        inFlight += 1;
         try {
           results[index] = await callWithFallback(
             step.map.step,
@@ -41,16 +45,18 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
             run.budget,
             (provider) => run.markSkippedUnhealthy(step.id, provider),
           );
+          inFlight -= 1;
           break;
         } catch (error) {
+          inFlight -= 1;
           if (!(error instanceof StepFailed && error.info.type === FailureType.BudgetExceeded)) throw error;
           // Calls in flight hold their worst case and usually spend less: once one of them settles, this element may fit.
-          const held = run.budget!.heldCalls;
-          if (held === 0 || budgetRanOut) {
+          const heldNow = held();
+          if (heldNow === 0 || budgetRanOut) {
             budgetRanOut ??= error;
             return;
           }
-          await condition(() => run.budget!.heldCalls < held || budgetRanOut !== undefined);
+          await condition(() => held() < heldNow || budgetRanOut !== undefined);
         }
       }
       state.items!.done += 1;

@@ -98,6 +98,12 @@ function localActivityOptions(spec: ProviderCallSpec, defaults: RunDefaults | un
   };
 }
 
+/** A step's own cache at any temperature; its pipeline's only where sampling cannot make answers differ on purpose. */
+function cacheOf(spec: ProviderCallSpec, run: PipelineRunInput): Pick<ProviderStepInput, 'cacheTtlMs'> {
+  const cache = spec.cache ?? ((spec.temperature ?? 0) > 0 ? undefined : run.pipeline.cache);
+  return cache ? { cacheTtlMs: durationMs(cache.ttl) } : {};
+}
+
 /** A step's own mode, else its pipeline's, else the default. */
 export function executionOf(spec: ProviderCallSpec, run: PipelineRunInput): ExecutionMode {
   return spec.execution ?? run.pipeline.execution ?? DEFAULT_EXECUTION;
@@ -137,11 +143,14 @@ export async function callWithFallback(
     temperature: spec.temperature,
     stopSequences: spec.stopSequences,
     allowTruncated: spec.allowTruncated,
+    ...cacheOf(spec, run),
   }));
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
   let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;
   // Patched: runs recorded before circuit breakers scheduled their calls without this field.
   const breakerAware = patched('chorus-provider-breaker');
+  // Patched: runs recorded before tenant caps scheduled their calls without their tenant.
+  const metered = run.tenant !== undefined && patched('chorus-tenant-spend') ? { tenant: run.tenant, pipeline: run.pipeline.name } : {};
   for (const [index, target] of targets.entries()) {
     const targetActivityId = index === 0 ? activityId : `${activityId}~${target.provider}`;
     const refusal = budget?.reserve(targetActivityId, {
@@ -162,6 +171,7 @@ export async function callWithFallback(
         provider: target.provider,
         model: target.model,
         ...(breakerAware ? { fallbackAvailable: index < targets.length - 1 } : {}),
+        ...metered,
       });
       budget?.settle(targetActivityId, result);
       return firstFailure ? { ...result, fallbackFrom: { provider: firstFailure.provider, error: firstFailure.info } } : result;

@@ -17,7 +17,11 @@ export const PROBLEMS = {
   429: { kind: 'rate-limited', title: 'Too many requests', description: 'the rate limit of the credentials is reached; retry after `Retry-After` seconds' },
   500: { kind: 'internal', title: 'Internal error', description: 'an unexpected failure; the details are in the API log' },
   502: { kind: 'run-failed', title: 'Bad gateway', description: "the run's provider calls failed for good; the error names the failure type and the run" },
-  503: { kind: 'unavailable', title: 'Service unavailable', description: 'Temporal is unreachable or did not answer in time' },
+  503: {
+    kind: 'unavailable',
+    title: 'Service unavailable',
+    description: 'Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time',
+  },
   504: { kind: 'still-running', title: 'Gateway timeout', description: 'the run did not close in time; it goes on, read it by its workflow ID' },
 } as const;
 

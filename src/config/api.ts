@@ -6,6 +6,7 @@ import { projectRoot } from '../project-root';
 import { loadAuthSettings, type AuthSettings } from './auth';
 import { commaList, ConfigError, DEFAULT_BIND_HOST, flag, parseEnv, port, positiveInt, redisUrl, type Env } from './env';
 import { loadBudgetPricing, type BudgetPricing } from './budget';
+import { loadSpendSettings, type SpendSettings } from './spend';
 import { configuredProviderModels, configuredProviderNames } from './providers';
 import type { AllowedModels } from '../pipeline/validate';
 import { DEFAULT_TEMPORAL_UI_PORT } from './temporal';
@@ -72,6 +73,8 @@ export interface ApiSettings extends ApiAddress {
   budgetPricing?: BudgetPricing;
   /** The models a step may name on a configured instance that lists them (`<NAME>_MODELS`). @default any model on any provider */
   providerModels?: AllowedModels;
+  /** The tenant ledger GET /v1/usage reads, and the caps it reports. @default none: GET /v1/usage answers 503 */
+  spend?: SpendSettings;
 }
 
 const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
@@ -119,6 +122,7 @@ export function loadApiSettings(env: Env = process.env): ApiSettings {
     providers: configuredProviderNames(env),
     budgetPricing: loadBudgetPricing(env),
     providerModels: configuredProviderModels(env),
+    spend: loadSpendSettings(env),
   };
 }
 

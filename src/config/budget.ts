@@ -1,9 +1,10 @@
 import { priceKey, type BudgetPriceBook, type RunBudgetLimits } from '../pipeline/budget';
 import { isMapStep, isParallelStep, type PipelineDefinition, type ProviderCallSpec } from '../pipeline/types';
 import type { FieldProblem } from '../pipeline/validate';
-import { parseEnv, positiveInt, type Env } from './env';
-import { priceOf, type PriceTable } from './prices';
+import type { Env } from './env';
+import { priceOf, type ModelPrice, type PriceTable } from './prices';
 import { loadProviderSettings } from './providers';
+import { loadReservationPricing } from './spend';
 
 /** What the API prices a budgeted run's calls with: the workers' price table and default models. */
 export interface BudgetPricing {
@@ -11,15 +12,16 @@ export interface BudgetPricing {
   defaultModels: Record<string, string>;
   /** CHORUS_BUDGET_OUTPUT_TOKENS: what a call whose step sets no maxOutputTokens reserves for its answer. @default 4096 */
   defaultOutputTokens: number;
+  /** CHORUS_BUDGET_FALLBACK_PRICE: what a model without a price is held and charged at. @default none: refused under a USD budget */
+  fallbackPrice?: ModelPrice;
 }
 
 export function loadBudgetPricing(env: Env = process.env): BudgetPricing {
   const { prices, endpoints } = loadProviderSettings(env);
-  const vars = parseEnv({ CHORUS_BUDGET_OUTPUT_TOKENS: positiveInt(4096) }, env);
   return {
     prices,
     defaultModels: Object.fromEntries(Object.entries(endpoints).map(([name, endpoint]) => [name, endpoint.defaultModel])),
-    defaultOutputTokens: vars.CHORUS_BUDGET_OUTPUT_TOKENS,
+    ...loadReservationPricing(env),
   };
 }
 
@@ -51,10 +53,13 @@ export function priceBookFor(
     ];
     for (const { provider, model: named, field } of targets) {
       const model = named ?? pricing.defaultModels[provider];
-      const price = model === undefined ? undefined : priceOf(pricing.prices, provider, model);
+      const price = model === undefined ? undefined : (priceOf(pricing.prices, provider, model) ?? pricing.fallbackPrice);
       if (price) prices[priceKey(provider, model!)] = price;
       else if (limits.maxCostUsd !== undefined) {
-        problems.push({ field, reason: `${provider}/${model ?? '?'} has no known price, and a budget in USD needs one (CHORUS_PRICES_FILE or <NAME>_PRICES)` });
+        problems.push({
+          field,
+          reason: `${provider}/${model ?? '?'} has no known price, and a budget in USD needs one (CHORUS_PRICES_FILE, <NAME>_PRICES or CHORUS_BUDGET_FALLBACK_PRICE)`,
+        });
       }
     }
   }

@@ -112,6 +112,11 @@ const StepResultSchema = named(
     simulated: z.boolean(),
     attempt: z.int(),
     fallbackFrom: z.object({ provider: z.string(), error: StepFailureInfoSchema }).optional(),
+    truncated: z.literal(true).optional().meta({ description: 'The answer stopped at the output-token limit and the step allows that (allowTruncated).' }),
+    cached: z
+      .literal(true)
+      .optional()
+      .meta({ description: "An identical earlier call's answer from the response cache: its usage is that call's, costUsd 0." }),
   }),
   "One provider call's answer.",
 );
@@ -349,6 +354,40 @@ export type SchedulePage = z.infer<typeof SchedulePageSchema>;
 
 export const ScheduleTriggeredSchema = named('ScheduleTriggered', z.object({ id: z.string(), triggered: z.literal(true) }));
 export type ScheduleTriggered = z.infer<typeof ScheduleTriggeredSchema>;
+
+const SpendSchema = z.object({
+  costUsd: z.number().meta({ description: 'USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0).' }),
+  tokens: z.int(),
+  calls: z.int(),
+});
+const CapsSchema = z.object({ usd: z.number().optional(), tokens: z.int().optional() });
+
+export const UsageSchema = named(
+  'Usage',
+  z.object({
+    tenant: z.string(),
+    from: z.string().meta({ description: 'First UTC day of the period (YYYY-MM-DD).', examples: ['2026-12-01'] }),
+    to: z.string().meta({ description: 'Last UTC day of the period, included.', examples: ['2026-12-02'] }),
+    total: SpendSchema,
+    byDay: z.array(SpendSchema.extend({ day: z.string() })),
+    byPipeline: z.array(SpendSchema.extend({ pipeline: z.string() })),
+    byProvider: z.array(SpendSchema.extend({ provider: z.string() })),
+    byModel: z.array(SpendSchema.extend({ provider: z.string(), model: z.string() })),
+    rows: z
+      .array(SpendSchema.extend({ day: z.string(), pipeline: z.string(), provider: z.string(), model: z.string() }))
+      .meta({ description: 'The spend of each day, pipeline, provider and model.' }),
+    reserved: SpendSchema.meta({ description: 'Held right now by calls in flight: their worst case until they answer.' }),
+    caps: z.object({
+      daily: CapsSchema.extend({ spent: SpendSchema.meta({ description: "Today's spend (UTC)." }) }),
+      monthly: CapsSchema.extend({ spent: SpendSchema.meta({ description: "This month's spend (UTC)." }) }),
+    }),
+    expiredHolds: z
+      .int()
+      .meta({ description: "Holds of crashed attempts charged at their worst case in the period (each corrected if the call's answer still came)." }),
+  }),
+  "A tenant's provider spend over a period, from the ledger its caps are held in.",
+);
+export type Usage = z.infer<typeof UsageSchema>;
 
 export const HealthSchema = named('Health', z.object({ status: z.literal('ok') }));
 export const ReadinessSchema = named('Readiness', z.object({ status: z.literal('ready'), temporal: z.literal('reachable') }));

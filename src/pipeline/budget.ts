@@ -123,9 +123,11 @@ export class BudgetLedger {
   }
 
   /** The call answered: its hold becomes what it used (its cost at the run's prices; unknown usage keeps the hold). */
-  settle(key: string, used: { usage?: TokenUsage; costUsd?: number | null; usageUnknown?: boolean }): void {
+  settle(key: string, used: { usage?: TokenUsage; costUsd?: number | null; usageUnknown?: boolean; cached?: boolean }): void {
     const hold = this.holds.get(key);
     this.holds.delete(key);
+    // A cached answer was paid for by the call that got it.
+    if (used.cached) return;
     if (used.usageUnknown || !used.usage) {
       // No usage reported: the worst case is what the provider may have charged.
       if (hold) this.spend(hold.tokens, hold.costUsd);

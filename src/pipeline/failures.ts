@@ -41,8 +41,10 @@ export const FailureType = {
   ImageRejected: 'ImageRejected',
   /** An image URL could not be fetched right now (network error, 5xx); retried. */
   ImageUnavailable: 'ImageUnavailable',
-  /** A call's worst case (its estimated input and its output limit, at its model's price) does not fit what is left of the run's budget; not sent, not retried. */
+  /** A call's worst case (its estimated input and its output limit, at its model's price) does not fit what is left of the run's budget or its tenant's daily or monthly cap; not sent, not retried. */
   BudgetExceeded: 'BudgetExceeded',
+  /** The tenant has a cap and the shared spend ledger (Redis) cannot be reached: the call is not sent; retried. */
+  SpendLedgerUnavailable: 'SpendLedgerUnavailable',
   /** An approver rejected the run at an approval step (or its timeout did). */
   ApprovalRejected: 'ApprovalRejected',
   /** The callback URL refused the webhook (4xx), is not allowed, or the tenant has no signing secret; not retried. */

@@ -85,6 +85,17 @@ export interface ProviderCallSpec {
   fallback?: FallbackTarget[];
   /** Where this call runs (its fallbacks too). @default the pipeline's `execution` */
   execution?: ExecutionMode;
+  /**
+   * Reuse an earlier identical call's answer (same tenant, provider, model and rendered request) for
+   * `ttl`: at $0, flagged `cached: true`. Set here, it applies at any temperature. @default the pipeline's `cache`, for steps at temperature 0 or unset
+   */
+  cache?: ResponseCacheSpec;
+}
+
+/** How long an answer is reused for identical calls. */
+export interface ResponseCacheSpec {
+  /** A duration such as 10m or 24h. */
+  ttl: string;
 }
 
 export interface ProviderStep extends ProviderCallSpec {
@@ -167,6 +178,8 @@ export interface PipelineDefinition {
   budget?: RunBudgetLimits;
   /** Where provider calls run unless a step says otherwise. @default DEFAULT_EXECUTION */
   execution?: ExecutionMode;
+  /** Answers reused by every step that sets no `cache` of its own and no temperature above 0. @default none: no step is cached */
+  cache?: ResponseCacheSpec;
 }
 
 /** Retry budget of a step whose definition sets neither `retry.budget` nor `retry.maximumAttempts`. */
@@ -235,6 +248,8 @@ export interface StepResult {
   fallbackFrom?: { provider: ProviderName; error: StepFailureInfo };
   /** The answer stopped at the output-token limit and the step allows that (allowTruncated): `text` is its first part. */
   truncated?: true;
+  /** An earlier identical call's answer, from the response cache: `usage` is that call's, `costUsd` 0. */
+  cached?: true;
 }
 
 /** What a map step produced: one result per element, in the list's order. */

@@ -45,6 +45,10 @@ const RetrySchema = z
 const executionMode = z
   .enum(EXECUTION_MODES)
   .describe('remote: an activity on the provider task queue (default); local: a local activity in the workflow worker, faster, a crash repeats more calls');
+const CacheSchema = z
+  .object({ ttl: duration.describe('how long the answer is reused for identical calls') })
+  .strict()
+  .describe("reuse an identical earlier call's answer (same tenant, provider, model and rendered request) at $0");
 const TimeoutSchema = z.object({ startToClose: duration.optional(), heartbeat: duration.optional() }).strict();
 /** A run's spending cap: the definition's, or a start request's (the stricter of the two holds). */
 export const BudgetSchema = z
@@ -81,6 +85,7 @@ function stepSchemas(providers: readonly ProviderName[]) {
     timeout: TimeoutSchema.optional(),
     fallback: z.array(FallbackSchema).max(PIPELINE_LIMITS.fallbacks).optional(),
     execution: executionMode.optional(),
+    cache: CacheSchema.optional().describe("set on the step, it caches at any temperature; else the pipeline's cache applies at temperature 0 or unset"),
   };
   const CallSpecSchema = z.object(callSpecShape).strict();
   const ProviderStepSchema = z.object({ id: stepId, when: condition.optional(), ...callSpecShape }).strict();
@@ -122,6 +127,7 @@ function stepSchemas(providers: readonly ProviderName[]) {
       output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
       budget: BudgetSchema.optional(),
       execution: executionMode.optional(),
+      cache: CacheSchema.optional().describe('caches every step that sets no cache of its own and no temperature above 0'),
     })
     .strict();
 

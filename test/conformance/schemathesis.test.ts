@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { configureApp } from '../../api/app';
 import { projectRoot } from '../../src/project-root';
+import { loadSpendSettings } from '../../src/config/spend';
 import { compileApi, testApiSettings, TEST_API_KEY } from '../helpers/api-app';
+import { startRedis } from '../helpers/redis';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const ROOT = projectRoot();
@@ -51,18 +53,22 @@ function runSchemathesis(baseUrl: string): Promise<{ code: number | null; output
 describe('conformance: the API answers as openapi.json says (schemathesis, all checks)', () => {
   let stack: TestStack;
   let app: INestApplication;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
 
   beforeAll(async () => {
     if (!existsSync(SCHEMATHESIS)) throw new Error(`${SCHEMATHESIS} is missing: run bash tools/install-schemathesis.sh (npm run test:conformance does)`);
     stack = await startTestStack('conformance', { latencyMs: 5 });
+    // A deployment with its spend ledger, so GET /v1/usage answers.
+    redis = await startRedis();
     // The default long-poll limit, as the document's waitSeconds maximum states it.
-    const overrides = { maxWaitSeconds: 60 };
+    const overrides = { maxWaitSeconds: 60, spend: loadSpendSettings({ CHORUS_REDIS_URL: redis.url }) };
     app = configureApp((await compileApi(stack.temporal, overrides)).createNestApplication(), testApiSettings(overrides));
     await app.listen(0, '127.0.0.1');
   });
   afterAll(async () => {
     await app?.close();
     await stack?.close();
+    await redis?.stop();
   });
 
   it('reports 0 failures and 0 errors over every operation', async () => {
@@ -80,7 +86,7 @@ describe('conformance: the API answers as openapi.json says (schemathesis, all c
       failures: '0',
       errors: '0',
     });
-    expect(Number(tested)).toBe(29);
+    expect(Number(tested)).toBe(30);
     expect(Number(generated)).toBeGreaterThan(100);
   }, 180_000);
 });

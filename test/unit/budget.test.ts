@@ -1,4 +1,5 @@
 import { loadBudgetPricing, priceBookFor } from '../../src/config/budget';
+import { capsOf, loadSpendSettings } from '../../src/config/spend';
 import { BudgetLedger, describeRefusal, stricterBudget, worstCase, type BudgetPriceBook, type PlannedCall } from '../../src/pipeline/budget';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 
@@ -85,5 +86,42 @@ describe('run budgets: worst cases, reservations and the ledger', () => {
     expect(problems).toEqual([{ field: '$.steps[0].fallback[0].model', reason: expect.stringMatching(/cohere\/no-such-model has no known price/) }]);
     // A token budget prices nothing it cannot.
     expect(priceBookFor(pipeline, { maxTokens: 1000 }, pricing).problems).toEqual([]);
+  });
+
+  it('holds a model without a price at CHORUS_BUDGET_FALLBACK_PRICE when one is configured, never at $0', () => {
+    const pipeline: PipelineDefinition = {
+      name: 'unpriced',
+      steps: [{ id: 'draft', provider: 'cohere', model: 'no-such-model', task: 'generate', prompt: 'x' }],
+    };
+    const pricing = loadBudgetPricing({ CHORUS_BUDGET_FALLBACK_PRICE: '15/75' });
+    expect(pricing.fallbackPrice).toEqual({ input: 15, output: 75 });
+    const { priceBook, problems } = priceBookFor(pipeline, { maxCostUsd: 1 }, pricing);
+    expect(problems).toEqual([]);
+    expect(priceBook.prices['cohere/no-such-model']).toEqual({ input: 15, output: 75 });
+    const worst = worstCase({ ...CALL, provider: 'cohere', model: 'no-such-model' }, priceBook);
+    expect(worst.costUsd).toBeCloseTo((220 * 15 + 100 * 75) / 1e6, 10);
+    expect(() => loadBudgetPricing({ CHORUS_BUDGET_FALLBACK_PRICE: 'cheap' })).toThrow(
+      /CHORUS_BUDGET_FALLBACK_PRICE: expected input\/output USD per million tokens/,
+    );
+  });
+});
+
+describe('tenant cap settings', () => {
+  it("gives each tenant the defaults, replaced cap by cap by its own; caps need the workers' shared Redis", () => {
+    const settings = loadSpendSettings({
+      CHORUS_REDIS_URL: 'redis://127.0.0.1:6379',
+      CHORUS_TENANT_DAILY_USD: '5',
+      CHORUS_TENANT_MONTHLY_TOKENS: '1000000',
+      CHORUS_TENANT_CAPS: '{"acme": {"dailyUsd": 20}}',
+    });
+    expect(capsOf(settings, 'acme')).toEqual({ dailyUsd: 20, monthlyTokens: 1_000_000 });
+    expect(capsOf(settings, 'globex')).toEqual({ dailyUsd: 5, monthlyTokens: 1_000_000 });
+    expect(settings.holdLeaseMs).toBe(30_000);
+    expect(() => loadSpendSettings({ CHORUS_TENANT_DAILY_USD: '5' })).toThrow(/CHORUS_REDIS_URL: tenant caps/);
+    expect(() => loadSpendSettings({ CHORUS_REDIS_URL: 'redis://x:1', CHORUS_TENANT_CAPS: '{"acme": {"daily": 1}}' })).toThrow(
+      /CHORUS_TENANT_CAPS: acme: Unrecognized key/,
+    );
+    expect(() => loadSpendSettings({ CHORUS_REDIS_URL: 'redis://x:1', CHORUS_TENANT_CAPS: 'acme=1' })).toThrow(/CHORUS_TENANT_CAPS: expected JSON/);
+    expect(() => loadSpendSettings({ CHORUS_TENANT_DAILY_USD: '-1', CHORUS_REDIS_URL: 'redis://x:1' })).toThrow(/CHORUS_TENANT_DAILY_USD/);
   });
 });

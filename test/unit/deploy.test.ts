@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { API_METRIC_NAMES } from '../../api/observability/api-metrics';
-import { PROVIDER_METRIC_NAMES, TEMPORAL_SDK_METRIC_NAMES } from '../../worker/provider-metrics';
+import { PROVIDER_METRIC_NAMES, TEMPORAL_SDK_METRIC_NAMES, TENANT_SPEND_METRIC_NAMES } from '../../worker/provider-metrics';
 import { RUN_METRIC_NAMES } from '../../worker/run-metrics';
 import { SCOPES } from '../../src/config/auth';
 import { projectRoot } from '../../src/project-root';
@@ -80,7 +80,13 @@ describe('Grafana dashboard', () => {
   });
 
   it('queries only metrics Chorus exports (API, worker and the Temporal SDK on the worker)', () => {
-    const exported = new Set<string>([...API_METRIC_NAMES, ...PROVIDER_METRIC_NAMES, ...RUN_METRIC_NAMES, ...TEMPORAL_SDK_METRIC_NAMES]);
+    const exported = new Set<string>([
+      ...API_METRIC_NAMES,
+      ...PROVIDER_METRIC_NAMES,
+      ...TENANT_SPEND_METRIC_NAMES,
+      ...RUN_METRIC_NAMES,
+      ...TEMPORAL_SDK_METRIC_NAMES,
+    ]);
     const queried = new Set(
       queryPanels.flatMap((panel) =>
         panel.targets!.flatMap((target) => [...(target.expr as string).matchAll(/\b(?:chorus|temporal)_[a-z0-9_]+/g)].map(([name]) => name)),
@@ -89,9 +95,11 @@ describe('Grafana dashboard', () => {
     const base = (name: string) => (exported.has(name) ? name : name.replace(/_(bucket|count|sum)$/, ''));
     expect([...queried].filter((name) => !exported.has(base(name)))).toEqual([]);
     // And every Chorus metric is on the dashboard.
-    expect([...API_METRIC_NAMES, ...PROVIDER_METRIC_NAMES, ...RUN_METRIC_NAMES].filter((name) => ![...queried].some((query) => base(query) === name))).toEqual(
-      [],
-    );
+    expect(
+      [...API_METRIC_NAMES, ...PROVIDER_METRIC_NAMES, ...TENANT_SPEND_METRIC_NAMES, ...RUN_METRIC_NAMES].filter(
+        (name) => ![...queried].some((query) => base(query) === name),
+      ),
+    ).toEqual([]);
   });
 });
 

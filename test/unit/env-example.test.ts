@@ -10,6 +10,7 @@ import { loadEncryptionSettings } from '../../src/config/encryption';
 import { loadObservabilitySettings } from '../../src/config/observability';
 import { envPrefix, loadProviderSettings } from '../../src/config/providers';
 import { loadDevServerSettings, loadTemporalSettings } from '../../src/config/temporal';
+import { loadSpendSettings } from '../../src/config/spend';
 import { loadWebhookSettings } from '../../src/config/webhooks';
 import { loadWorkerCount, loadWorkerSettings } from '../../src/config/worker';
 import { PROVIDER_CATALOG, PROVIDER_NAMES } from '../../src/pipeline/providers';
@@ -130,6 +131,7 @@ describe('copying .env.example to .env changes nothing', () => {
     temporal: loadTemporalSettings,
     devServer: loadDevServerSettings,
     webhooks: loadWebhookSettings,
+    spend: loadSpendSettings,
     worker: loadWorkerSettings,
     workerCount: (env) => loadWorkerCount(env),
     simulator: loadSimulatorOptions,

@@ -33,16 +33,18 @@ describe('the OpenAPI document (openapi.json) is the contract', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['api-key', 'bearer']);
     const v1 = operations(document).filter(({ label }) => label.includes(' /v1/'));
-    expect(v1).toHaveLength(27);
+    expect(v1).toHaveLength(28);
     for (const { label, operation } of v1) expect({ label, security: operation.security }).toEqual({ label, security: [{ bearer: [] }, { 'api-key': [] }] });
   });
 
   it('names every operation readably and once', () => {
     const ids = operations(document).map(({ operation }) => operation.operationId);
-    expect(ids).toHaveLength(29);
-    expect(new Set(ids).size).toBe(29);
+    expect(ids).toHaveLength(30);
+    expect(new Set(ids).size).toBe(30);
     for (const id of ids) expect(id).toMatch(/^[a-z][A-Za-z]+$/);
-    expect(ids).toEqual(expect.arrayContaining(['startRun', 'getRun', 'listRuns', 'cancelRun', 'streamRunEvents', 'createSchedule', 'listSchedules']));
+    expect(ids).toEqual(
+      expect.arrayContaining(['startRun', 'getRun', 'listRuns', 'cancelRun', 'streamRunEvents', 'createSchedule', 'listSchedules', 'getUsage']),
+    );
   });
 
   it('declares a body schema for every answer but 204, and problem details for every error (OpenAI error bodies on the OpenAI wire)', () => {

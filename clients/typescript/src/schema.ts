@@ -535,6 +535,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller tenant's provider spend over a period of UTC days, by day, pipeline, provider and model, with its caps
+         * @description Read from the ledger the tenant caps are held in (Redis, CHORUS_REDIS_URL): every provider call of the tenant, as its worker counted it when it answered. A 503 when this deployment keeps no ledger or it does not answer.
+         *
+         *     Needs the scope `workflows:read`.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -810,6 +832,16 @@ export interface components {
                 provider: string;
                 error: components["schemas"]["StepFailure"];
             };
+            /**
+             * @description The answer stopped at the output-token limit and the step allows that (allowTruncated).
+             * @constant
+             */
+            truncated?: true;
+            /**
+             * @description An identical earlier call's answer from the response cache: its usage is that call's, costUsd 0.
+             * @constant
+             */
+            cached?: true;
         };
         ApprovalOutcome: {
             /** @enum {string} */
@@ -1089,6 +1121,98 @@ export interface components {
             /** @constant */
             triggered: true;
         };
+        Usage: {
+            tenant: string;
+            /**
+             * @description First UTC day of the period (YYYY-MM-DD).
+             * @example 2026-12-01
+             */
+            from: string;
+            /**
+             * @description Last UTC day of the period, included.
+             * @example 2026-12-02
+             */
+            to: string;
+            total: {
+                /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                costUsd: number;
+                tokens: number;
+                calls: number;
+            };
+            byDay: {
+                /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                costUsd: number;
+                tokens: number;
+                calls: number;
+                day: string;
+            }[];
+            byPipeline: {
+                /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                costUsd: number;
+                tokens: number;
+                calls: number;
+                pipeline: string;
+            }[];
+            byProvider: {
+                /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                costUsd: number;
+                tokens: number;
+                calls: number;
+                provider: string;
+            }[];
+            byModel: {
+                /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                costUsd: number;
+                tokens: number;
+                calls: number;
+                provider: string;
+                model: string;
+            }[];
+            /** @description The spend of each day, pipeline, provider and model. */
+            rows: {
+                /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                costUsd: number;
+                tokens: number;
+                calls: number;
+                day: string;
+                pipeline: string;
+                provider: string;
+                model: string;
+            }[];
+            /** @description Held right now by calls in flight: their worst case until they answer. */
+            reserved: {
+                /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                costUsd: number;
+                tokens: number;
+                calls: number;
+            };
+            caps: {
+                daily: {
+                    usd?: number;
+                    tokens?: number;
+                    /** @description Today's spend (UTC). */
+                    spent: {
+                        /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                        costUsd: number;
+                        tokens: number;
+                        calls: number;
+                    };
+                };
+                monthly: {
+                    usd?: number;
+                    tokens?: number;
+                    /** @description This month's spend (UTC). */
+                    spent: {
+                        /** @description USD, at the prices the workers had (a model without a price counts CHORUS_BUDGET_FALLBACK_PRICE, or 0). */
+                        costUsd: number;
+                        tokens: number;
+                        calls: number;
+                    };
+                };
+            };
+            /** @description Holds of crashed attempts charged at their worst case in the period (each corrected if the call's answer still came). */
+            expiredHolds: number;
+        };
         Health: {
             /** @constant */
             status: "ok";
@@ -1284,6 +1408,11 @@ export interface components {
                      * @enum {string}
                      */
                     execution?: "remote" | "local";
+                    /** @description set on the step, it caches at any temperature; else the pipeline's cache applies at temperature 0 or unset */
+                    cache?: {
+                        /** @description how long the answer is reused for identical calls */
+                        ttl: string;
+                    };
                 }[];
             } | {
                 id: string;
@@ -1338,6 +1467,11 @@ export interface components {
                          * @enum {string}
                          */
                         execution?: "remote" | "local";
+                        /** @description set on the step, it caches at any temperature; else the pipeline's cache applies at temperature 0 or unset */
+                        cache?: {
+                            /** @description how long the answer is reused for identical calls */
+                            ttl: string;
+                        };
                     };
                 };
             } | {
@@ -1403,6 +1537,11 @@ export interface components {
                  * @enum {string}
                  */
                 execution?: "remote" | "local";
+                /** @description set on the step, it caches at any temperature; else the pipeline's cache applies at temperature 0 or unset */
+                cache?: {
+                    /** @description how long the answer is reused for identical calls */
+                    ttl: string;
+                };
             })[];
             output?: {
                 [key: string]: string | string[];
@@ -1418,6 +1557,11 @@ export interface components {
              * @enum {string}
              */
             execution?: "remote" | "local";
+            /** @description caches every step that sets no cache of its own and no temperature above 0 */
+            cache?: {
+                /** @description how long the answer is reused for identical calls */
+                ttl: string;
+            };
         };
     };
     responses: never;
@@ -1466,7 +1610,7 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1802,7 +1946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1909,7 +2053,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1992,7 +2136,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2088,7 +2232,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2185,7 +2329,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2290,7 +2434,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2397,7 +2541,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2491,7 +2635,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2596,7 +2740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2701,7 +2845,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2795,7 +2939,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2879,7 +3023,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2963,7 +3107,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3039,7 +3183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3134,7 +3278,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3217,7 +3361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3298,7 +3442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3394,7 +3538,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3490,7 +3634,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3575,7 +3719,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3695,7 +3839,7 @@ export interface operations {
                     "application/json": components["schemas"]["OpenAiError"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3807,7 +3951,7 @@ export interface operations {
                     "application/json": components["schemas"]["OpenAiError"];
                 };
             };
-            /** @description Service unavailable: Temporal is unreachable or did not answer in time */
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3876,6 +4020,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OpenAiError"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description First UTC day of the period (YYYY-MM-DD). Default: the first day of `to`'s month. */
+                from?: string;
+                /** @description Last UTC day of the period, included (YYYY-MM-DD); at most 366 days after `from`. Default: today. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's spend. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description Invalid request: a field, parameter, header or the JSON body is invalid; `errors` names each one and why */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated: no valid API key or bearer token */
+            401: {
+                headers: {
+                    /** @description The credentials the API accepts */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden: the credentials lack the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: the rate limit of the credentials is reached; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description Seconds until the next request is allowed */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per minute */
+                    "RateLimit-Limit"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable: Temporal (or, for usage, the spend ledger) is unreachable or did not answer in time */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
