@@ -273,9 +273,7 @@ export async function createSharedBreakerStore(settings: BreakerSettings, option
       }
       return fallback.record(provider, health, probe);
     },
-    async close() {
-      redis.disconnect();
-    },
+    close: () => connection.close(),
   };
 }
 
