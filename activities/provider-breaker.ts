@@ -225,6 +225,9 @@ export interface SharedBreakerOptions {
   onSharedChange?: (shared: boolean, error?: Error) => void;
 }
 
+/** The Redis hash of one provider's breaker (fields state, openUntil, probeUntil, seq, in Redis's ms). */
+export const breakerRedisKey = (scope: string, provider: ProviderName) => `chorus:breaker:${scope}:${provider}`;
+
 /**
  * The breakers in Redis, shared by every worker. While Redis is unreachable each process keeps its
  * own (the same rule over its own calls): a provider call never fails because the breaker's store did.
@@ -236,7 +239,7 @@ export async function createSharedBreakerStore(settings: BreakerSettings, option
     redis.defineCommand('chorusBreakerRecord', { numberOfKeys: 3, lua: RECORD_LUA });
   });
   const { redis } = connection;
-  const key = (provider: ProviderName) => `chorus:breaker:${options.scope}:${provider}`;
+  const key = (provider: ProviderName) => breakerRedisKey(options.scope, provider);
   return {
     get shared() {
       return connection.shared;
@@ -273,9 +276,7 @@ export async function createSharedBreakerStore(settings: BreakerSettings, option
       }
       return fallback.record(provider, health, probe);
     },
-    async close() {
-      redis.disconnect();
-    },
+    close: () => connection.close(),
   };
 }
 

@@ -191,8 +191,6 @@ export async function createSharedPacer(ratesPerSecond: Partial<Record<ProviderN
       }
       return fallback.reserve(provider);
     },
-    async close() {
-      redis.disconnect();
-    },
+    close: () => connection.close(),
   };
 }

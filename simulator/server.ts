@@ -78,6 +78,16 @@ function sendJson(response: ServerResponse, status: number, body: unknown, heade
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits `ms` before an answer, or less when the response closes first: no timer outlives its request. */
+const answerDelay = (ms: number, response: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    response.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
 /** A text as a model streams it: word by word, each with the whitespace that follows it; concatenated, the text. */
 export function streamPieces(text: string | undefined): string[] {
   return text ? (text.match(/\s*\S+\s*/g) ?? [text]) : [];
@@ -194,7 +204,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const fault = scripted?.fault ?? (directives.some((directive) => directive.fault) ? undefined : pickFault(options.faultRates ?? [], random));
     const setting = <K extends keyof Directive>(key: K): Directive[K] | undefined => directives.find((directive) => directive[key] !== undefined)?.[key];
     const jitter = options.jitterMs ? random() * options.jitterMs : 0;
-    await sleep(setting('latencyMs') ?? (options.latencyMs ?? 0) + jitter);
+    await answerDelay(setting('latencyMs') ?? (options.latencyMs ?? 0) + jitter, response);
+    // The client went away while it waited (cancelled, timed out, or close()): there is nobody to answer.
+    if (record.abandonedAt !== undefined) return;
 
     if (fault) record.fault = describeFault(fault);
     const retryAfter = setting('retryAfterSeconds') ?? options.retryAfterSeconds ?? 1;

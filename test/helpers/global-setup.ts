@@ -1,3 +1,4 @@
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ export interface TestTemporal {
   devServer?: TestWorkflowEnvironment;
   cluster?: TemporalCluster;
   control?: Server;
+  /** What test files of this run share on disk (the workflow bundle): removed by the teardown. */
+  runDir?: string;
 }
 
 /**
@@ -25,6 +28,9 @@ export default async function globalSetup(): Promise<void> {
   const executable = await ensureTemporalCli();
   process.env.CHORUS_TEST_TEMPORAL_CLI = executable;
   const shared = globalThis as { __chorusTemporal?: TestTemporal };
+  const runDir = mkdtempSync(join(tmpdir(), 'chorus-test-run-'));
+  process.env.CHORUS_TEST_RUN_DIR = runDir;
+  shared.__chorusTemporal = { runDir };
   if (process.env.CHORUS_TEST_CLUSTER === '1') {
     const startedAt = Date.now();
     const cluster = new TemporalCluster({
@@ -32,7 +38,7 @@ export default async function globalSetup(): Promise<void> {
       dir: join(tmpdir(), `chorus-test-cluster-${process.pid}`),
       log: (line) => console.log(`[cluster] ${line}`),
     });
-    shared.__chorusTemporal = { cluster };
+    shared.__chorusTemporal.cluster = cluster;
     // Jest skips the global teardown when the setup fails: stop what did start.
     await cluster.start().catch(async (error: Error) => {
       await cluster.stop(true);
@@ -55,5 +61,5 @@ export default async function globalSetup(): Promise<void> {
     },
   });
   process.env.CHORUS_TEST_TEMPORAL_ADDRESS = env.address;
-  shared.__chorusTemporal = { devServer: env };
+  shared.__chorusTemporal.devServer = env;
 }

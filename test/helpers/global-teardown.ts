@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type { TestTemporal } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
@@ -5,4 +6,5 @@ export default async function globalTeardown(): Promise<void> {
   temporal?.control?.close();
   await temporal?.devServer?.teardown();
   await temporal?.cluster?.stop(true);
+  if (temporal?.runDir) rmSync(temporal.runDir, { recursive: true, force: true });
 }

@@ -195,6 +195,14 @@ export interface WorkerEvent {
 const epochMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0;
 
+/** When an activity ended (completed or failed, its last attempt), by the server's clock, and the task queue it ran on. */
+export interface ActivityEnd {
+  workflowId: string;
+  taskQueue: string;
+  /** Epoch ms of the closing event in the workflow history. */
+  at: number;
+}
+
 export type RunOutcome =
   { status: 'completed'; result: PipelineResult } | { status: 'failed'; type: string; step?: string } | { status: 'lost'; state: string };
 
@@ -215,6 +223,7 @@ export interface RunAudit {
   attempts: number;
   /** Who did the work: each completed workflow task, and each activity's last attempt, with its worker identity and time. */
   workerEvents: WorkerEvent[];
+  activityEnds: ActivityEnd[];
   outcomes: Map<string, RunOutcome>;
 }
 
@@ -258,6 +267,7 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
     activities: 0,
     attempts: 0,
     workerEvents: [],
+    activityEnds: [],
     outcomes: new Map(),
   };
   const outcomes = await Promise.all(workflowIds.map(async (id) => [id, await outcomeOf(client, id, deadline)] as const));
@@ -279,6 +289,7 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
       for await (const info of client.workflow.list({ query: `WorkflowId = '${id}'` })) executions.push(info.runId);
       const history = await handle.fetchHistory();
       const activityIdByEvent = new Map<string, string>();
+      const taskQueueByEvent = new Map<string, string>();
       const completedPerActivity = new Map<string, number>();
       let closeEvents = 0;
       for (const event of history.events ?? []) {
@@ -286,6 +297,7 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
         if (event.activityTaskScheduledEventAttributes) {
           audit.activities += 1;
           activityIdByEvent.set(eventId, event.activityTaskScheduledEventAttributes.activityId ?? '?');
+          taskQueueByEvent.set(eventId, event.activityTaskScheduledEventAttributes.taskQueue?.name ?? '?');
         }
         const started = event.activityTaskStartedEventAttributes;
         if (started) {
@@ -295,6 +307,10 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
         }
         const workflowTask = event.workflowTaskCompletedEventAttributes;
         if (workflowTask) audit.workerEvents.push({ identity: workflowTask.identity ?? '?', kind: 'workflowTask', at: epochMs(event.eventTime) });
+        const ended = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
+        if (ended) {
+          audit.activityEnds.push({ workflowId: id, taskQueue: taskQueueByEvent.get(String(ended.scheduledEventId)) ?? '?', at: epochMs(event.eventTime) });
+        }
         const completed = event.activityTaskCompletedEventAttributes;
         if (completed) {
           const activityId = activityIdByEvent.get(String(completed.scheduledEventId)) ?? '?';

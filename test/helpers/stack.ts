@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { loadProviderSettings, type ProviderSettings } from '../../src/config/providers';
 import type { TemporalSettings } from '../../src/config/temporal';
 import { loadPipelineDirectory } from '../../src/pipeline/registry';
@@ -21,11 +22,31 @@ export function testTemporalSettings(name: string): TemporalSettings {
   return { address: testTemporalAddress(), namespace: 'default', taskQueue: `${name}-${randomUUID()}` };
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [RUN_START_INTERCEPTORS], logger: Runtime.instance().logger });
+let bundle: Promise<WorkflowBundle> | undefined;
+/**
+ * The workflow bundle of the sources: webpack takes seconds of CPU, so the first test file of a jest
+ * run that asks bundles it into the run's folder (CHORUS_TEST_RUN_DIR, made by the global setup) and
+ * every later file reads it from there.
+ */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleOncePerRun();
   return bundle;
+}
+
+async function bundleOncePerRun(): Promise<WorkflowBundle> {
+  const bundleNow = () =>
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [RUN_START_INTERCEPTORS], logger: Runtime.instance().logger });
+  const runDir = process.env.CHORUS_TEST_RUN_DIR;
+  if (!runDir) return bundleNow();
+  const path = join(runDir, 'workflows.js');
+  const cached = await readFile(path, 'utf8').catch(() => undefined);
+  if (cached !== undefined) return { code: cached };
+  const { code } = await bundleNow();
+  // Files running in parallel workers may bundle at the same time: each writes its own file, the rename is atomic.
+  const partial = `${path}.${randomUUID()}.partial`;
+  await writeFile(partial, code);
+  await rename(partial, path);
+  return { code };
 }
 
 /** Provider settings that send every provider to the given simulator. */

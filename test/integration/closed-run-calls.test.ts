@@ -1,11 +1,13 @@
+import { createHook } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import type { PipelineDefinition, PipelineRunInput, ProviderStep } from '../../src/pipeline/types';
-import type { SimulatorRequestRecord } from '../../simulator/server';
+import { startSimulator, type SimulatorRequestRecord } from '../../simulator/server';
 import { pipelineWorkflow } from '../../workflows';
 import { waitFor } from '../helpers/wait';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { simulatedProviders, startTestStack, type TestStack } from '../helpers/stack';
 
 /** The step's heartbeat timeout: a closed run's calls must stop within about this long. */
 const HEARTBEAT_MS = 1000;
@@ -92,5 +94,36 @@ describe('provider calls of a run that has closed', () => {
     await expect(handle.result()).rejects.toThrow();
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     await expectStoppedAfter(await closeTimeOf(handle));
+  });
+
+  it('the simulator keeps no timer for a request its client abandoned (a 15 s latency ended with the request)', async () => {
+    const simulator = await startSimulator({ latencyMs: PROVIDER_LATENCY_MS });
+    const startedWhileInFlight = new Set<number>();
+    let tracking = true;
+    const hook = createHook({
+      init: (id, type) => tracking && type === 'Timeout' && startedWhileInFlight.add(id),
+      destroy: (id) => startedWhileInFlight.delete(id),
+    }).enable();
+    try {
+      const call = httpRequest(`${simulatedProviders(simulator.url).endpoints.openai.baseUrl}/chat/completions`, {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      });
+      call.on('error', () => undefined);
+      call.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Take your time.' }] }));
+      await waitFor('the request to wait out its latency', () => simulator.requests().length === 1, 10_000, 20);
+      tracking = false;
+      call.destroy();
+      await waitFor('the simulator to see the client go', () => simulator.requests()[0].abandonedAt !== undefined, 10_000, 20);
+      await waitFor('the timers started while the request waited to end', () => startedWhileInFlight.size, {
+        timeoutMs: 2000,
+        intervalMs: 20,
+        until: (count) => count === 0,
+      });
+    } finally {
+      hook.disable();
+      await simulator.close();
+    }
   });
 });

@@ -1,3 +1,5 @@
+import Redis from 'ioredis';
+import { breakerRedisKey } from '../../activities/provider-breaker';
 import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition, PipelineResult, StepResult } from '../../src/pipeline/types';
 import {
@@ -9,15 +11,18 @@ import {
   startPipelineRuns,
   startSimulatorProcess,
   startWorkerProcess,
+  waitFor,
   WORKER_ENTRY,
 } from '../helpers/reliability';
 import { reliabilitySuite } from '../helpers/reliability-suite';
 
 const WORKERS = 3;
 const FAILURE_THRESHOLD = 3;
-const COOLDOWN_MS = 20_000;
+const COOLDOWN_MS = 10_000;
 /** The step's own retry budget: without the breaker, each run would spend it on the failing provider before falling back. */
 const RETRY_BUDGET = '5m';
+/** The tripping run falls back within this, far within RETRY_BUDGET. */
+const TRIP_BOUND_MS = 20_000;
 const OPEN_PHASE_RUNS = 20;
 const PROBE_PHASE_RUNS = 10;
 
@@ -60,6 +65,9 @@ function sumOf(pages: string[], name: string, labels: Record<string, string>): n
 describe('circuit breaker shared by worker processes', () => {
   const suite = reliabilitySuite('breaker', { entries: [WORKER_ENTRY, SIMULATOR_ENTRY], redis: true });
   const { pool, temporal } = suite;
+  /** Reads the breaker's shared state, as a fourth process would. */
+  let breakerState: Redis | undefined;
+  afterAll(() => breakerState?.disconnect());
 
   it('sends runs to their fallback within the breaker window, probes once per cool-down and closes again', async () => {
     // Latency keeps the recovery probe in flight while other runs ask: they must not become probes too.
@@ -86,8 +94,10 @@ describe('circuit breaker shared by worker processes', () => {
       ),
     );
     const client = suite.client();
+    const state = (breakerState = new Redis(suite.redis.url));
     const openaiRequests = async () => (await simulator.requests()).filter((record) => record.provider === 'openai');
-    let settledAt = 0;
+    // The end of the cool-down as the workers' shared breaker set it, in Redis's clock (this machine's).
+    const openUntil = async () => Number((await state.hget(breakerRedisKey(temporal.taskQueue, 'openai'), 'openUntil')) ?? 0);
     const runPhase = async (prefix: string, count: number, prompt: (index: number) => string) => {
       const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix, count, pipeline: PIPELINE, prompt });
       // When the runs have closed, before the (slow) reading of their histories.
@@ -99,43 +109,56 @@ describe('circuit breaker shared by worker processes', () => {
             .catch(() => undefined),
         ),
       );
-      settledAt = Date.now();
+      const settledAt = Date.now();
       const audit = await auditRuns(client, ids, Date.now() + 60_000);
       console.log(describeAudit(`breaker ${prefix}`, audit));
       expect(audit.completed).toBe(count);
       expect(audit.duplicates).toEqual([]);
-      return [...audit.outcomes.values()].map((outcome) => (outcome.status === 'completed' ? outcome.result : undefined)) as PipelineResult[];
+      // By the server's clock, the last moment a worker decided an OpenAI call of these runs (an admission comes before its activity ends).
+      const openaiDecidedBy = Math.max(...audit.activityEnds.filter((end) => end.taskQueue === `${temporal.taskQueue}-openai`).map((end) => end.at));
+      const results = [...audit.outcomes.values()].map((outcome) => (outcome.status === 'completed' ? outcome.result : undefined)) as PipelineResult[];
+      return { results, settledAt, openaiDecidedBy };
     };
     const answer = (result: PipelineResult) => result.steps.answer as StepResult;
     const skipped = (result: PipelineResult) => result.progress[0].skippedUnhealthy ?? [];
 
     // 1. One run fails FAILURE_THRESHOLD times on OpenAI; its next attempt finds the breaker open and falls back.
     const tripStartedAt = Date.now();
-    const [tripped] = await runPhase('trip', 1, FAILING);
-    const tripMs = settledAt - tripStartedAt;
+    const tripPhase = runPhase('trip', 1, FAILING);
+    // 2 begins as soon as the breaker is open, while the tripping run falls back: its runs are decided within the cool-down.
+    const cooledDownAt = await waitFor('the breaker to open', openUntil, { timeoutMs: 60_000, intervalMs: 20 });
+    const openPhase = runPhase('open', OPEN_PHASE_RUNS, (index) => FAILING(100 + index));
+    const {
+      results: [tripped],
+      settledAt: trippedAt,
+    } = await tripPhase;
+    const tripMs = trippedAt - tripStartedAt;
     const afterTrip = await openaiRequests();
     expect(afterTrip.map((record) => record.status)).toEqual(Array(FAILURE_THRESHOLD).fill(503));
     expect(answer(tripped)).toMatchObject({ provider: 'cohere', fallbackFrom: { provider: 'openai', error: { type: FailureType.ProviderUnhealthy } } });
     expect(skipped(tripped)).toEqual(['openai']);
     // Far within the 5-minute retry budget it would otherwise have spent.
-    expect(tripMs).toBeLessThan(COOLDOWN_MS);
-    const openedAt = afterTrip[FAILURE_THRESHOLD - 1].receivedAt;
+    expect(tripMs).toBeLessThan(TRIP_BOUND_MS);
 
     // 2. While open, every run skips OpenAI at once: no request reaches it.
-    const openResults = await runPhase('open', OPEN_PHASE_RUNS, (index) => FAILING(100 + index));
-    const openPhaseEndedAt = settledAt;
+    const { results: openResults, openaiDecidedBy: openDecidedBy } = await openPhase;
+    // Valid only for calls decided while the cool-down lasted; a machine too slow for that would see a probe here.
+    const openPhaseMs = openDecidedBy - (cooledDownAt - COOLDOWN_MS);
+    expect(openDecidedBy).toBeLessThan(cooledDownAt);
     for (const result of openResults) {
       expect(answer(result)).toMatchObject({ provider: 'cohere', fallbackFrom: { provider: 'openai', error: { type: FailureType.ProviderUnhealthy } } });
       expect(skipped(result)).toEqual(['openai']);
     }
-    // Valid only while the cool-down lasts; a machine too slow for that would see a probe here.
-    expect(openPhaseEndedAt - openedAt).toBeLessThan(COOLDOWN_MS);
     expect(await openaiRequests()).toHaveLength(FAILURE_THRESHOLD);
 
     // 3. After the cool-down, of PROBE_PHASE_RUNS runs at once on three workers, exactly one probes OpenAI; it fails, the breaker opens again.
-    await sleep(Math.max(0, openedAt + COOLDOWN_MS + 200 - Date.now())); // the cool-down passing is what this phase is about
-    const probeResults = await runPhase('probe', PROBE_PHASE_RUNS, (index) => FAILING(200 + index));
+    await sleep(Math.max(0, cooledDownAt + 50 - Date.now())); // the cool-down passing is what this phase is about
+    const { results: probeResults, openaiDecidedBy: probeDecidedBy } = await runPhase('probe', PROBE_PHASE_RUNS, (index) => FAILING(200 + index));
+    const cooledDownAgainAt = await openUntil();
     const afterProbe = await openaiRequests();
+    // As above: the runs that did not probe were decided before the new cool-down was over.
+    expect(cooledDownAgainAt).toBeGreaterThan(cooledDownAt);
+    expect(probeDecidedBy).toBeLessThan(cooledDownAgainAt);
     expect(afterProbe).toHaveLength(FAILURE_THRESHOLD + 1);
     expect(afterProbe[FAILURE_THRESHOLD].status).toBe(503);
     for (const result of probeResults) {
@@ -145,9 +168,8 @@ describe('circuit breaker shared by worker processes', () => {
     }
 
     // 4. OpenAI is well again: after the next cool-down the one probe succeeds and closes the breaker.
-    const reopenedAt = afterProbe[FAILURE_THRESHOLD].receivedAt;
-    await sleep(Math.max(0, reopenedAt + COOLDOWN_MS + 200 - Date.now())); // as above: the cool-down passing
-    const recoveryResults = await runPhase('recover', PROBE_PHASE_RUNS, (index) => `Healthy question ${index}`);
+    await sleep(Math.max(0, cooledDownAgainAt + 50 - Date.now())); // as above: the cool-down passing
+    const { results: recoveryResults } = await runPhase('recover', PROBE_PHASE_RUNS, (index) => `Healthy question ${index}`);
     const byOpenai = recoveryResults.filter((result) => answer(result).provider === 'openai');
     const byFallback = recoveryResults.filter((result) => answer(result).provider === 'cohere');
     expect(byOpenai.length).toBeGreaterThanOrEqual(1);
@@ -155,7 +177,9 @@ describe('circuit breaker shared by worker processes', () => {
     for (const result of byFallback) expect(skipped(result)).toEqual(['openai']);
     const afterRecovery = await openaiRequests();
     expect(afterRecovery.slice(FAILURE_THRESHOLD + 1).map((record) => record.status)).toEqual(Array(byOpenai.length).fill(200));
-    const [closed] = await runPhase('closed', 1, () => 'Healthy again');
+    const {
+      results: [closed],
+    } = await runPhase('closed', 1, () => 'Healthy again');
     expect(answer(closed)).toMatchObject({ provider: 'openai' });
     expect(answer(closed).fallbackFrom).toBeUndefined();
 
@@ -166,7 +190,7 @@ describe('circuit breaker shared by worker processes', () => {
     const skippedCalls = pages.map((page) => sumOf([page], 'chorus_provider_breaker_skipped_calls_total', { provider: 'openai' }));
     console.log(
       `breaker: openai requests ${afterRecovery.length + 1} (threshold ${FAILURE_THRESHOLD}, 2 probes, ${byOpenai.length - 1} after closing), ` +
-        `trip to fallback ${tripMs} ms (retry budget ${RETRY_BUDGET}), skippedUnhealthy steps ${skippedRuns}, skipped calls per worker ${skippedCalls.join('/')}`,
+        `trip to fallback ${tripMs} ms (retry budget ${RETRY_BUDGET}), open phase decided ${openPhaseMs} ms after opening (cool-down ${COOLDOWN_MS} ms), skippedUnhealthy steps ${skippedRuns}, skipped calls per worker ${skippedCalls.join('/')}`,
     );
     expect({
       opened: transitions('closed', 'open'),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { WorkerDeploymentVersion } from '../../src/config/worker';
 import { taskQueueOf } from '../../src/pipeline/task-queues';
 import type { PipelineRunInput } from '../../src/pipeline/types';
@@ -58,7 +58,7 @@ describe('versioned deploys', () => {
   });
 
   /** A worker process of one build: every queue, polling as `buildId` of the deployment. */
-  async function startBuild(buildId: string, bundle: WorkflowBundleWithSourceMap): Promise<RunningBuild> {
+  async function startBuild(buildId: string, bundle: WorkflowBundle): Promise<RunningBuild> {
     const version = { deploymentName, buildId };
     const native = await NativeConnection.connect({ address: temporal.address });
     const { worker } = await createChorusWorker({
