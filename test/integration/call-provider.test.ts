@@ -203,6 +203,11 @@ describe('callProvider activity', () => {
         quiet,
       );
     const providerRequests = () => simulator.requests().filter((record) => record.provider === 'cohere').length;
+    const lastCohereRequest = () =>
+      simulator
+        .requests()
+        .filter((record) => record.provider === 'cohere')
+        .at(-1)!;
     const callAs = (activities: ReturnType<typeof answeredActivities>, env: MockActivityEnvironment, input: ProviderStepInput) =>
       env.run(activities.callProvider, input) as Promise<StepResult>;
 
@@ -308,11 +313,6 @@ describe('callProvider activity', () => {
           },
           quiet,
         );
-      const lastCohereRequest = () =>
-        simulator
-          .requests()
-          .filter((record) => record.provider === 'cohere')
-          .at(-1)!;
 
       it('of a run that has closed (failed, terminated, timed out) aborts the call at once: the provider answers no one', async () => {
         const asked: string[] = [];
@@ -393,11 +393,6 @@ describe('callProvider activity', () => {
           { attempt: 1, isLocal: true, activityId, startToCloseTimeoutMs: 10_000, workflowExecution: { workflowId: 'wf-evicted', runId: 'run-local' } },
           quiet,
         );
-      const lastCohereRequest = () =>
-        simulator
-          .requests()
-          .filter((record) => record.provider === 'cohere')
-          .at(-1)!;
 
       it('of a run still open (its workflow task was dropped, as when the server went down) goes on, and the replayed local activity takes its answer', async () => {
         const activities = localActivities(async () => true);
