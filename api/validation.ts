@@ -1,6 +1,7 @@
-import { applyDecorators, ValidationPipe, type ArgumentMetadata, type PipeTransform, type ValidationError } from '@nestjs/common';
+import { applyDecorators, Param, ValidationPipe, type ArgumentMetadata, type PipeTransform, type ValidationError } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import { registerDecorator, ValidateIf, type ValidationArguments } from 'class-validator';
+import { WORKFLOW_ID_PATTERN } from '../src/contract/api';
 import { badRequest, type FieldProblem } from './errors/bad-request';
 
 /** Workflow and schedule IDs are VARCHAR(255) in Temporal's SQL stores: no longer ID can name anything. */
@@ -97,3 +98,6 @@ export function checkedIdempotencyKey(key: string | undefined): string | undefin
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) throw badRequest([{ field: 'Idempotency-Key', reason: 'must be 1-255 visible ASCII characters' }]);
   return key;
 }
+
+/** The `:id` of every route that names a run: a workflow ID Chorus could have made, else a 400 naming `id`. */
+export const WorkflowId = () => Param('id', new PatternPipe('id', WORKFLOW_ID_PATTERN, 'must be at most 255 characters, without NUL'));

@@ -1,10 +1,10 @@
-import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpStatus, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { WORKFLOW_ID_PATTERN } from '../../src/contract/api';
 import { Operation, PathId } from '../openapi/operation';
-import { checkedIdempotencyKey, IdempotencyKeyHeader, PatternPipe } from '../validation';
+import { checkedIdempotencyKey, IdempotencyKeyHeader, WorkflowId } from '../validation';
 import { parseChatRequest } from './chat-request';
 import { ChatService, WORKFLOW_ID_HEADER } from './chat.service';
 
@@ -74,11 +74,7 @@ export class ChatController {
     answers: { 200: { description: 'The run completed: its answer.', schema: 'ChatCompletion', headers: WORKFLOW_ID_HEADER_DOC } },
     problems: [400, 404, 409, 502, 503, 504],
   })
-  async getChatCompletion(
-    @Param('id', new PatternPipe('id', WORKFLOW_ID_PATTERN, 'must be at most 255 characters, without NUL')) workflowId: string,
-    @CurrentPrincipal() principal: Principal,
-    @Res() response: Response,
-  ): Promise<void> {
+  async getChatCompletion(@WorkflowId() workflowId: string, @CurrentPrincipal() principal: Principal, @Res() response: Response): Promise<void> {
     const gone = new AbortController();
     response.on('close', () => gone.abort());
     const completion = await this.chat.complete(workflowId, principal, gone.signal);

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { WORKFLOW_ID_PATTERN } from '../../src/contract/api';
@@ -6,7 +6,7 @@ import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
 import { Operation, PathId } from '../openapi/operation';
 import { runLinks } from '../temporal/run-starter';
-import { checkedIdempotencyKey, IdempotencyKeyHeader, PatternPipe } from '../validation';
+import { checkedIdempotencyKey, IdempotencyKeyHeader, WorkflowId } from '../validation';
 import { ApprovalDecisionDto, ResetRunDto, TerminateRunDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
 import { RunEventsService } from './run-events.service';
@@ -18,8 +18,6 @@ import { StartPipelineDto } from './dto/start-pipeline.dto';
 /** A history event ID, with the token stream's position after it when token events were sent (run-events.service). */
 const LAST_EVENT_ID = /^\d{1,19}(:\d{1,19}-\d{1,19})?$/;
 
-/** The `:id` of every run route: a workflow ID Chorus could have made, else a 400 naming `id`. */
-const WorkflowId = () => Param('id', new PatternPipe('id', WORKFLOW_ID_PATTERN, 'must be at most 255 characters, without NUL'));
 const WorkflowIdParam = () => PathId('id', WORKFLOW_ID_PATTERN, 'The workflow ID', 'classic-0b9c4f5e-8d1a-4c47-9f2e-6f1f3c7a2b10');
 
 @ApiTags('workflows')
