@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -48,9 +49,16 @@ describe('Temporal Web UI', () => {
     if (!cli) throw new Error('CHORUS_TEST_TEMPORAL_CLI is not set: run the tests through jest (global setup finds the CLI)');
     if (!existsSync(CHROMIUM))
       throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does), or point CHORUS_TEST_CHROMIUM at a Chromium`);
-    const [port, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, uiPort] = [await freePort(), await freePort()];
     temporal = { address: `127.0.0.1:${port}`, namespace: 'default', taskQueue: `webui-${randomUUID()}` };
     uiUrl = `http://127.0.0.1:${uiPort}`;
+    // The API listens before the dev server starts: the server takes further ports of its own at
+    // random (HTTP API, membership), and a port only picked for the API could be taken by then.
+    // Its Temporal connection is lazy, so it needs no server to start.
+    // The dev UI cannot send credentials: the API trusts it over loopback, as `npm start` configures it.
+    ({ app, http } = await startApiApp(temporal, { codec: { uiOrigins: [uiUrl], trustLoopbackUi: true } }, ENCRYPTION));
+    await app.listen(0, '127.0.0.1');
+    const apiPort = (app.getHttpServer().address() as AddressInfo).port;
     const args = [
       ...devServerArgs({ ip: '127.0.0.1', port, uiPort, dbFilename: join(dataDir, 'temporal.db') }),
       '--ui-codec-endpoint',
@@ -76,9 +84,6 @@ describe('Temporal Web UI', () => {
       await running;
       await nativeConnection.close();
     };
-    // The dev UI cannot send credentials: the API trusts it over loopback, as `npm start` configures it.
-    ({ app, http } = await startApiApp(temporal, { codec: { uiOrigins: [uiUrl], trustLoopbackUi: true } }, ENCRYPTION));
-    await app.listen(apiPort, '127.0.0.1');
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
