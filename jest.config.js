@@ -25,18 +25,31 @@ const shared = {
   setupFiles: ['<rootDir>/test/helpers/quiet-temporal.ts'],
 };
 
+/** Each starts processes of its own (workers, simulators, servers) and kills or loads them. */
+const RELIABILITY_ROOTS = ['<rootDir>/test/reliability', '<rootDir>/test/scale'];
+
+/** What the projects that need Temporal share: one real dev server per jest process, started by global setup. */
+const againstTemporal = {
+  ...shared,
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+};
+
 /**
- * Two projects: `unit` needs no Temporal server; every other folder runs against one real dev server
- * that the `integration` project's global setup starts. Jest runs a project's global setup only when
- * at least one of its test files is selected, so `jest --selectProjects unit` starts no server.
+ * Three projects: `unit` needs no Temporal server; `reliability` (the fault and scale tests) and
+ * `integration` (every other folder) run against real dev servers that their global setup starts.
+ * Jest runs a project's global setup only when at least one of its test files is selected, so
+ * `jest --selectProjects unit` starts no server. `npm run test:integration` runs the two server
+ * projects side by side, each in band in a jest process of its own (tools/test-integration.sh).
  * @type {import('jest').Config}
  */
 module.exports = {
   testTimeout: 60_000,
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
+    { ...againstTemporal, displayName: 'reliability', roots: RELIABILITY_ROOTS },
     {
-      ...shared,
+      ...againstTemporal,
       displayName: 'integration',
       roots: ['<rootDir>/test'],
       // test/cluster/ kills cluster nodes: it runs only on the cluster (`npm run test:cluster`).
@@ -44,11 +57,10 @@ module.exports = {
       testPathIgnorePatterns: [
         '/node_modules/',
         '<rootDir>/test/unit/',
+        ...RELIABILITY_ROOTS.map((root) => `${root}/`),
         ...(process.env.CHORUS_TEST_CLUSTER === '1' ? [] : ['<rootDir>/test/cluster/']),
         ...(process.env.CHORUS_TEST_CONFORMANCE === '1' ? [] : ['<rootDir>/test/conformance/']),
       ],
-      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
-      globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },
   ],
 };
