@@ -79,25 +79,42 @@ const textsOf = (message: ChatMessage) =>
 const contentOf = (message: ChatMessage) => (typeof message.content === 'string' ? message.content : message.content.map((part) => part.text).join(''));
 
 /** A 404 as OpenAI answers an unknown model: code model_not_found, param model. */
-export function modelNotFound(model: string): NotFoundException {
+export function modelNotFound(model: string, reason = 'unknown model; GET /v1/models lists what can be called'): NotFoundException {
   return new NotFoundException({
     message: `The model "${model}" does not exist or you do not have access to it; GET /v1/models lists what can be called`,
-    errors: [{ field: 'model', reason: 'unknown model' }],
+    errors: [{ field: 'model', reason }],
     code: 'model_not_found',
   });
 }
 
-/** What `model` names, given the providers this deployment has and its named pipelines; else a 404. */
-export function resolveChatTarget(model: string, providers: readonly string[], pipelineExists: (name: string) => boolean): ChatTarget {
+/** What this deployment may be asked for: its providers, the providers that list each model, its named pipelines. */
+export interface ChatModels {
+  providers: readonly string[];
+  /** The providers whose catalog (or allow-list) has this model: what GET /v1/models lists as `<provider>/<model>`. */
+  providersOf(model: string): readonly string[];
+  pipelineExists(name: string): boolean;
+}
+
+/**
+ * What `model` names; else a 404. A bare model name (`gpt-4o-mini`, what an OpenAI client sends
+ * unchanged) runs on the one provider that lists it; a name two providers list must say which.
+ */
+export function resolveChatTarget(model: string, known: ChatModels): ChatTarget {
   if (model.startsWith(PIPELINE_MODEL_PREFIX)) {
     const name = model.slice(PIPELINE_MODEL_PREFIX.length);
-    if (pipelineExists(name)) return { kind: 'pipeline', name };
+    if (known.pipelineExists(name)) return { kind: 'pipeline', name };
     throw modelNotFound(model);
   }
   const slash = model.indexOf('/');
+  if (slash < 0 && !known.providers.includes(model)) {
+    const owners = known.providersOf(model);
+    if (owners.length === 1) return { kind: 'provider', provider: owners[0], model };
+    if (owners.length > 1) throw modelNotFound(model, `listed by ${owners.join(' and ')}: name it as <provider>/${model}`);
+    throw modelNotFound(model);
+  }
   const provider = slash < 0 ? model : model.slice(0, slash);
   const named = slash < 0 ? undefined : model.slice(slash + 1);
-  if (!providers.includes(provider) || named === '') throw modelNotFound(model);
+  if (!known.providers.includes(provider) || named === '') throw modelNotFound(model);
   return { kind: 'provider', provider, ...(named === undefined ? {} : { model: named }) };
 }
 

@@ -56,12 +56,9 @@ export class ChatService {
 
   /** What `model` may name, for GET /v1/models: each provider's known models, then the named pipelines. */
   models(): ModelList {
-    const pricing = this.api.budgetPricing ?? (this.catalogPricing ??= loadBudgetPricing({}));
-    const allowed = this.api.providerModels ?? {};
-    const providerModels = this.pipelines.providers.flatMap((provider) => {
-      const known = allowed[provider] ?? [pricing.defaultModels[provider], ...Object.keys(pricing.prices[provider] ?? {})].filter(Boolean);
-      return [...new Set(known)].map((model) => ({ id: `${provider}/${model}`, object: 'model' as const, created: 0, owned_by: provider }));
-    });
+    const providerModels = this.pipelines.providers.flatMap((provider) =>
+      this.modelsOf(provider).map((model) => ({ id: `${provider}/${model}`, object: 'model' as const, created: 0, owned_by: provider })),
+    );
     const pipelines = this.pipelines
       .list()
       .map(({ name }) => ({ id: `${PIPELINE_MODEL_PREFIX}${name}`, object: 'model' as const, created: 0, owned_by: 'chorus' }));
@@ -70,13 +67,25 @@ export class ChatService {
 
   private catalogPricing?: ReturnType<typeof loadBudgetPricing>;
 
+  /** A provider's models: its allow-list when configured, else its default and every priced model. */
+  private modelsOf(provider: string): string[] {
+    const allowed = this.api.providerModels?.[provider];
+    if (allowed) return [...new Set(allowed)];
+    const pricing = this.api.budgetPricing ?? (this.catalogPricing ??= loadBudgetPricing({}));
+    return [...new Set([pricing.defaultModels[provider], ...Object.keys(pricing.prices[provider] ?? {})].filter(Boolean))];
+  }
+
   /** Starts the request's run (or finds the one its Idempotency-Key started); the answer's header names it. */
   async start(
     request: ChatCompletionRequest,
     principal: Principal,
     idempotencyKey: string | undefined,
   ): Promise<{ started: StartedRun; pipeline: PipelineDefinition }> {
-    const target = resolveChatTarget(request.model, this.pipelines.providers, (name) => this.pipelines.find(name) !== undefined);
+    const target = resolveChatTarget(request.model, {
+      providers: this.pipelines.providers,
+      providersOf: (model) => this.pipelines.providers.filter((provider) => this.modelsOf(provider).includes(model)),
+      pipelineExists: (name) => this.pipelines.find(name) !== undefined,
+    });
     const run = this.runRequest(request, target, principal);
     try {
       return { started: await this.starts.startOnce(run, principal, idempotencyKey, idempotentPartOf(request)), pipeline: run.pipeline };

@@ -74,6 +74,16 @@ describe('the OpenAI wire: /v1/chat/completions and /v1/models with the openai S
     expect(outputTokens).toBeGreaterThan(0);
   });
 
+  it('runs a bare model name, as an unchanged OpenAI client sends it, on the provider that lists it', async () => {
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Bare model names' }] })
+      .withResponse();
+    const run = await durable(response.headers.get('x-chorus-workflow-id')!);
+    expect(run).toMatchObject({ status: 'COMPLETED', steps: [{ id: 'answer', provider: 'openai', status: 'done' }] });
+    expect(data).toMatchObject({ object: 'chat.completion', model: 'openai/gpt-4o-mini' });
+    expect(data.choices[0].message.content).toBe(stepText(run, 'answer'));
+  });
+
   it('streams chat.completion.chunk events whose text concatenates to the durable result, ending with usage and [DONE]', async () => {
     const { data: stream, response } = await openai.chat.completions
       .create({

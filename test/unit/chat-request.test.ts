@@ -28,22 +28,30 @@ describe('chat requests: the OpenAI request as a Chorus run', () => {
   });
 
   it('resolves provider/model, a bare provider and pipeline/<name>; anything else is a 404 on model', () => {
-    const providers = ['openai', 'anthropic', 'local'];
-    const exists = (name: string) => name === 'classic';
-    expect(resolveChatTarget('anthropic/claude-haiku-4-5', providers, exists)).toEqual({ kind: 'provider', provider: 'anthropic', model: 'claude-haiku-4-5' });
-    expect(resolveChatTarget('local/org/model-7b', providers, exists)).toEqual({ kind: 'provider', provider: 'local', model: 'org/model-7b' });
-    expect(resolveChatTarget('openai', providers, exists)).toEqual({ kind: 'provider', provider: 'openai' });
-    expect(resolveChatTarget('pipeline/classic', providers, exists)).toEqual({ kind: 'pipeline', name: 'classic' });
-    for (const model of ['pipeline/nope', 'mistral/large', 'openai/', 'gpt-4o']) {
-      const error = (() => {
-        try {
-          resolveChatTarget(model, providers, exists);
-        } catch (thrown) {
-          return thrown as HttpException;
-        }
-      })();
-      expect({ model, status: error?.getStatus(), body: error?.getResponse() }).toMatchObject({ model, status: 404, body: { code: 'model_not_found' } });
-    }
+    const catalog: Record<string, string[]> = { openai: ['gpt-4o-mini', 'gpt-4o'], anthropic: ['claude-haiku-4-5'], local: ['gpt-4o'] };
+    const known = {
+      providers: Object.keys(catalog),
+      providersOf: (model: string) => Object.keys(catalog).filter((provider) => catalog[provider].includes(model)),
+      pipelineExists: (name: string) => name === 'classic',
+    };
+    expect(resolveChatTarget('anthropic/claude-haiku-4-5', known)).toEqual({ kind: 'provider', provider: 'anthropic', model: 'claude-haiku-4-5' });
+    expect(resolveChatTarget('local/org/model-7b', known)).toEqual({ kind: 'provider', provider: 'local', model: 'org/model-7b' });
+    expect(resolveChatTarget('openai', known)).toEqual({ kind: 'provider', provider: 'openai' });
+    expect(resolveChatTarget('pipeline/classic', known)).toEqual({ kind: 'pipeline', name: 'classic' });
+    // A bare model name, as an OpenAI client sends it, runs on the one provider that lists it.
+    expect(resolveChatTarget('gpt-4o-mini', known)).toEqual({ kind: 'provider', provider: 'openai', model: 'gpt-4o-mini' });
+    const rejected = ['pipeline/nope', 'mistral/large', 'openai/', 'gpt-5-unknown', 'gpt-4o'].map((model) => {
+      try {
+        resolveChatTarget(model, known);
+      } catch (thrown) {
+        const error = thrown as HttpException;
+        return { model, status: error.getStatus(), body: error.getResponse() as { code: string; errors: { reason: string }[] } };
+      }
+      return { model, status: 200 };
+    });
+    for (const answer of rejected) expect(answer).toMatchObject({ status: 404, body: { code: 'model_not_found' } });
+    // Two providers list gpt-4o: the 404 says which, so the caller can pick one.
+    expect(rejected[4]).toMatchObject({ body: { errors: [{ reason: 'listed by openai and local: name it as <provider>/gpt-4o' }] } });
   });
 
   it('sends a lone user message as it is, and a conversation as instructions then speaker turns', () => {
