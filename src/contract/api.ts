@@ -437,7 +437,7 @@ export const ChatCompletionRequestSchema = named(
         .max(200)
         .meta({
           description:
-            'A provider model (`<provider>/<model>`, or `<provider>` for its default model) or a named pipeline (`pipeline/<name>`); GET /v1/models lists them.',
+            'A provider model (`<provider>/<model>`; `<provider>` for its default model; a bare `<model>` that one provider lists) or a named pipeline (`pipeline/<name>`); GET /v1/models lists them.',
           examples: ['openai/gpt-4o-mini', 'anthropic/claude-haiku-4-5', 'pipeline/classic'],
         }),
       messages: z.array(ChatMessageSchema).min(1).max(256),

@@ -1236,7 +1236,7 @@ export interface components {
         };
         ChatCompletionRequest: {
             /**
-             * @description A provider model (`<provider>/<model>`, or `<provider>` for its default model) or a named pipeline (`pipeline/<name>`); GET /v1/models lists them.
+             * @description A provider model (`<provider>/<model>`; `<provider>` for its default model; a bare `<model>` that one provider lists) or a named pipeline (`pipeline/<name>`); GET /v1/models lists them.
              * @example openai/gpt-4o-mini
              * @example anthropic/claude-haiku-4-5
              * @example pipeline/classic
