@@ -224,4 +224,8 @@ describe('deploy/temporal/dynamicconfig.yaml', () => {
       'frontend.workerVersioningWorkflowAPIs=true',
     ]);
   });
+
+  it('lets a history shard run several persistence writes at once (the default, 1, makes every write of a shard wait for the one before)', () => {
+    expect(dynamicConfig['history.shardIOConcurrency']).toEqual([{ value: 8, constraints: {} }]);
+  });
 });
