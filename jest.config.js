@@ -25,12 +25,20 @@ const shared = {
   setupFiles: ['<rootDir>/test/helpers/quiet-temporal.ts'],
 };
 
+const { CLUSTER_CORE_FILES, clusterCoreTestNamePattern } = require('./test/cluster/core-tests');
+/** `npm run test:cluster:core`: only the cluster core's files and tests (test/cluster/core-tests.js). */
+const clusterCore = process.env.CHORUS_TEST_CLUSTER_CORE === '1';
+
 /** Each starts processes of its own (workers, simulators, servers) and kills or loads them. */
 const RELIABILITY_ROOTS = ['<rootDir>/test/reliability', '<rootDir>/test/scale'];
 
-/** What the projects that need Temporal share: one real dev server per jest process, started by global setup. */
+/**
+ * What the projects that need Temporal share: one real dev server per jest process, started by global
+ * setup (jest runs one global setup module once, however many projects name it).
+ */
 const againstTemporal = {
   ...shared,
+  ...(clusterCore ? { testMatch: CLUSTER_CORE_FILES.map((file) => `<rootDir>/${file}`) } : {}),
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
 };
@@ -45,6 +53,7 @@ const againstTemporal = {
  */
 module.exports = {
   testTimeout: 60_000,
+  ...(clusterCore ? { testNamePattern: clusterCoreTestNamePattern() } : {}),
   projects: [
     { ...shared, displayName: 'unit', roots: ['<rootDir>/test/unit'] },
     { ...againstTemporal, displayName: 'reliability', roots: RELIABILITY_ROOTS },
