@@ -12,6 +12,22 @@ export interface RunBudgetLimits {
   maxTokens?: number;
 }
 
+/** What a run does when a call's worst case does not fit what is left of its budget. */
+export const BUDGET_EXCEEDED_POLICIES = ['fail', 'await-approval'] as const;
+export type BudgetExceededPolicy = (typeof BUDGET_EXCEEDED_POLICIES)[number];
+
+/** A definition's budget: its limits, and what a call that does not fit them does. */
+export interface PipelineBudget extends RunBudgetLimits {
+  /**
+   * `fail`: the step fails BudgetExceeded (a cheaper fallback may still be tried). `await-approval`:
+   * the run waits for an operator to approve a raised budget, then reserves the call again.
+   * @default 'fail'
+   */
+  onExceeded?: BudgetExceededPolicy;
+  /** How long an `await-approval` run waits for the decision before the step fails BudgetExceeded; forever when absent. */
+  approvalTimeout?: string;
+}
+
 /**
  * What a budgeted run needs to know to price a call before it is sent, resolved by the API when the
  * run starts (a workflow cannot read configuration): each target's model and price.
@@ -39,6 +55,40 @@ export interface BudgetStatus {
   reserved: { costUsd: number; tokens: number };
   /** What new calls may still reserve; absent for a dimension without a limit. */
   remaining: { costUsd?: number; tokens?: number };
+  /** The budget approval the run waits for: a call that did not fit, and the limits it would fit under. */
+  pendingApproval?: BudgetApprovalRequest;
+  /** Budget approvals decided so far, oldest first. */
+  approvals?: BudgetApprovalRecord[];
+}
+
+/** A call that did not fit its run's budget, waiting for an operator to raise it. */
+export interface BudgetApprovalRequest {
+  step: string;
+  /** The call's ID (`each[7]`; a fallback's `step~provider`). */
+  call: string;
+  /** The limit the call's worst case exceeded. */
+  dimension: 'costUsd' | 'tokens';
+  /** The call's worst case: what it reserves once it fits. */
+  needed: { costUsd: number; tokens: number };
+  /** The smallest limits under which the call fits (what is spent and held now, plus its worst case); each at least the current limit. */
+  limitsToFit: RunBudgetLimits;
+  requestedAt: string;
+  /** When the approval timeout fails the step; null when the run waits forever. */
+  timeoutAt: string | null;
+}
+
+/** How a budget approval was decided. */
+export interface BudgetApprovalRecord {
+  step: string;
+  call: string;
+  decision: 'approved' | 'rejected';
+  /** Who decided; null when the timeout did. */
+  by: string | null;
+  comment: string | null;
+  decidedAt: string;
+  /** The limits before the decision and after it (the same when rejected). */
+  from: RunBudgetLimits;
+  to: RunBudgetLimits;
 }
 
 /** A call as the ledger prices it, before it is sent. */
@@ -62,16 +112,21 @@ const IMAGE_TOKENS = 1600;
 
 /** Each limit the stricter of the two: a start request may lower a definition's budget, never raise it. */
 export function stricterBudget(a: RunBudgetLimits | undefined, b: RunBudgetLimits | undefined): RunBudgetLimits | undefined {
-  if (!a) return b;
-  if (!b) return a;
+  if (!a && !b) return undefined;
   const lower = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.min(x, y));
-  const limits = { maxCostUsd: lower(a.maxCostUsd, b.maxCostUsd), maxTokens: lower(a.maxTokens, b.maxTokens) };
+  // Only the limits: a definition's budget also carries its policy (onExceeded), which is not a limit.
+  const limits = { maxCostUsd: lower(a?.maxCostUsd, b?.maxCostUsd), maxTokens: lower(a?.maxTokens, b?.maxTokens) };
   return Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
 }
 
 export const priceKey = (provider: ProviderName, model: string) => `${provider}/${model}`;
 
 const roundUsd = (usd: number) => Math.round(usd * 1e8) / 1e8;
+/** Up to the ledger's grain, so a limit computed to fit a call is never a rounding short of it. */
+const ceilUsd = (usd: number) => Math.ceil(Math.round(usd * 1e10) / 100) / 1e8;
+
+const LIMIT_NAMES = ['maxCostUsd', 'maxTokens'] as const;
+const LIMIT_WORDS: Record<(typeof LIMIT_NAMES)[number], string> = { maxCostUsd: 'USD', maxTokens: 'token' };
 
 /** A call's worst case: the tokens it may use and what they may cost. */
 export function worstCase(call: PlannedCall, book: BudgetPriceBook): { tokens: number; costUsd: number; model: string; price?: ModelPrice } {
@@ -105,13 +160,19 @@ export class BudgetLedger {
   private spentUsd = 0;
   private spentTokens = 0;
   private readonly holds = new Map<string, Hold>();
+  /** The run's limits: its start's, until an approval raises them. */
+  private limits: RunBudgetLimits;
+  private pending: BudgetApprovalRequest | undefined;
+  private readonly approvals: BudgetApprovalRecord[] = [];
 
-  constructor(private readonly budget: RunBudget) {}
+  constructor(private readonly budget: RunBudget) {
+    this.limits = budget.limits;
+  }
 
   /** Holds the call's worst case under `key`; a refusal when it does not fit what is left. */
   reserve(key: string, call: PlannedCall): BudgetRefusal | undefined {
     const worst = worstCase(call, this.budget.priceBook);
-    const { maxCostUsd, maxTokens } = this.budget.limits;
+    const { maxCostUsd, maxTokens } = this.limits;
     const remaining = this.remaining();
     if (maxCostUsd !== undefined && !worst.price) {
       return { dimension: 'costUsd', needed: worst.costUsd, remaining: remaining.costUsd!, unpriced: priceKey(call.provider, worst.model) };
@@ -153,22 +214,78 @@ export class BudgetLedger {
     return this.holds.size;
   }
 
+  /**
+   * Records that `call` of `step`, refused on `dimension`, waits for a budget approval, with the
+   * smallest limits it would fit under. A call already waiting (another lane of a map) keeps its request.
+   */
+  requestApproval(
+    step: string,
+    call: string,
+    planned: PlannedCall,
+    dimension: BudgetRefusal['dimension'],
+    requestedAt: string,
+    timeoutAt: string | null,
+  ): BudgetApprovalRequest {
+    if (this.pending) return this.pending;
+    const worst = worstCase(planned, this.budget.priceBook);
+    const used = this.status();
+    const { maxCostUsd, maxTokens } = this.limits;
+    const limitsToFit: RunBudgetLimits = {
+      ...(maxCostUsd === undefined ? {} : { maxCostUsd: Math.max(maxCostUsd, ceilUsd(used.spent.costUsd + used.reserved.costUsd + worst.costUsd)) }),
+      ...(maxTokens === undefined ? {} : { maxTokens: Math.max(maxTokens, used.spent.tokens + used.reserved.tokens + worst.tokens) }),
+    };
+    this.pending = { step, call, dimension, needed: { costUsd: worst.costUsd, tokens: worst.tokens }, limitsToFit, requestedAt, timeoutAt };
+    return this.pending;
+  }
+
+  /** What is wrong with approving the pending request with `raised` (empty: it may be approved). Fields are the approve body's. */
+  raiseProblems(raised: RunBudgetLimits): { field: string; reason: string }[] {
+    const toFit = this.pending?.limitsToFit ?? {};
+    return LIMIT_NAMES.flatMap((name) => {
+      const current = this.limits[name];
+      const asked = raised[name];
+      const field = `budget.${name}`;
+      if (asked !== undefined && current === undefined) return [{ field, reason: `the run has no ${LIMIT_WORDS[name]} limit to raise` }];
+      if (asked !== undefined && asked <= current!) return [{ field, reason: `must be above the run's current limit of ${current}` }];
+      const needed = toFit[name];
+      if (needed !== undefined && (asked ?? current!) < needed) {
+        return [{ field, reason: `the waiting call fits only under a ${LIMIT_WORDS[name]} limit of at least ${needed}` }];
+      }
+      return [];
+    });
+  }
+
+  /** The pending approval is decided: approved raises the limits to `raised`; either way the request is recorded and closed. */
+  decide(decision: Pick<BudgetApprovalRecord, 'decision' | 'by' | 'comment' | 'decidedAt'>, raised: RunBudgetLimits = {}): void {
+    if (!this.pending) return;
+    const from = this.limits;
+    if (decision.decision === 'approved') this.limits = { ...from, ...raised };
+    this.approvals.push({ step: this.pending.step, call: this.pending.call, ...decision, from, to: this.limits });
+    this.pending = undefined;
+  }
+
+  get pendingApproval(): BudgetApprovalRequest | undefined {
+    return this.pending;
+  }
+
   status(): BudgetStatus {
     const reserved = [...this.holds.values()].reduce((sum, hold) => ({ costUsd: sum.costUsd + hold.costUsd, tokens: sum.tokens + hold.tokens }), {
       costUsd: 0,
       tokens: 0,
     });
     return {
-      limits: this.budget.limits,
+      limits: this.limits,
       spent: { costUsd: roundUsd(this.spentUsd), tokens: this.spentTokens },
       reserved: { costUsd: roundUsd(reserved.costUsd), tokens: reserved.tokens },
       remaining: this.remaining(),
+      ...(this.pending ? { pendingApproval: this.pending } : {}),
+      ...(this.approvals.length ? { approvals: this.approvals } : {}),
     };
   }
 
   private remaining(): BudgetStatus['remaining'] {
     const held = [...this.holds.values()];
-    const { maxCostUsd, maxTokens } = this.budget.limits;
+    const { maxCostUsd, maxTokens } = this.limits;
     return {
       ...(maxCostUsd === undefined ? {} : { costUsd: roundUsd(Math.max(0, maxCostUsd - this.spentUsd - held.reduce((sum, hold) => sum + hold.costUsd, 0))) }),
       ...(maxTokens === undefined ? {} : { tokens: Math.max(0, maxTokens - this.spentTokens - held.reduce((sum, hold) => sum + hold.tokens, 0)) }),

@@ -1,4 +1,4 @@
-import type { BudgetStatus, RunBudget, RunBudgetLimits } from './budget';
+import type { BudgetStatus, PipelineBudget, RunBudget, RunBudgetLimits } from './budget';
 import type { Condition } from './condition';
 import type { RunStart } from './run-start';
 import type { ProviderName } from './providers';
@@ -163,6 +163,8 @@ export interface ApprovalDecision {
   decision: 'approved' | 'rejected';
   comment?: string;
   by: string;
+  /** A budget approval's raised limits (each replaces the run's limit of its kind); only an approval of a call that did not fit its budget takes one. */
+  budget?: RunBudgetLimits;
 }
 
 export interface PipelineDefinition {
@@ -175,7 +177,7 @@ export interface PipelineDefinition {
    */
   output?: Record<string, string | string[]>;
   /** A cap on what the run's provider calls may cost or use; each call reserves its worst case before it is sent. */
-  budget?: RunBudgetLimits;
+  budget?: PipelineBudget;
   /** Where provider calls run unless a step says otherwise. @default DEFAULT_EXECUTION */
   execution?: ExecutionMode;
   /** Answers reused by every step that sets no `cache` of its own and no temperature above 0. @default none: no step is cached */

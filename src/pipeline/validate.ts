@@ -1,5 +1,6 @@
 import Ajv from 'ajv';
 import { z } from 'zod';
+import { BUDGET_EXCEEDED_POLICIES } from './budget';
 import { inspectCondition } from './condition';
 import { DURATION_PATTERN } from './duration';
 import { PROVIDER_NAMES, type ProviderName } from './providers';
@@ -50,14 +51,29 @@ const CacheSchema = z
   .strict()
   .describe("reuse an identical earlier call's answer (same tenant, provider, model and rendered request) at $0");
 const TimeoutSchema = z.object({ startToClose: duration.optional(), heartbeat: duration.optional() }).strict();
-/** A run's spending cap: the definition's, or a start request's (the stricter of the two holds). */
-export const BudgetSchema = z
+const budgetLimits = {
+  maxCostUsd: z.number().positive().max(1_000_000).optional().describe("most the run's provider calls may cost, in USD"),
+  maxTokens: z.number().int().positive().max(1_000_000_000).optional().describe("most tokens the run's provider calls may use, input and output"),
+};
+const someLimit = (budget: { maxCostUsd?: number; maxTokens?: number }) => budget.maxCostUsd !== undefined || budget.maxTokens !== undefined;
+/** A run's spending cap as a start request sets it, or as a budget approval raises it: limits only. */
+export const BudgetSchema = z.object(budgetLimits).strict().refine(someLimit, 'set maxCostUsd, maxTokens or both');
+/** A definition's budget: its limits, and what a call that does not fit them does. */
+const PipelineBudgetSchema = z
   .object({
-    maxCostUsd: z.number().positive().max(1_000_000).optional().describe("most the run's provider calls may cost, in USD"),
-    maxTokens: z.number().int().positive().max(1_000_000_000).optional().describe("most tokens the run's provider calls may use, input and output"),
+    ...budgetLimits,
+    onExceeded: z
+      .enum(BUDGET_EXCEEDED_POLICIES)
+      .optional()
+      .describe('fail (default): the step fails BudgetExceeded; await-approval: the run waits for an approval that raises its budget'),
+    approvalTimeout: duration.optional().describe('with onExceeded: await-approval, how long the run waits for the decision; forever when absent'),
   })
   .strict()
-  .refine((budget) => budget.maxCostUsd !== undefined || budget.maxTokens !== undefined, 'set maxCostUsd, maxTokens or both');
+  .refine(someLimit, 'set maxCostUsd, maxTokens or both')
+  .refine((budget) => budget.approvalTimeout === undefined || budget.onExceeded === 'await-approval', {
+    message: 'approvalTimeout needs onExceeded: await-approval',
+    path: ['approvalTimeout'],
+  });
 /**
  * The step schemas for a deployment's providers: the built-in ones by default, plus the instances
  * it configures (the API validates with its configuration, the exported schema lists the built-ins).
@@ -125,7 +141,7 @@ function stepSchemas(providers: readonly ProviderName[]) {
         .min(1)
         .max(PIPELINE_LIMITS.steps),
       output: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
-      budget: BudgetSchema.optional(),
+      budget: PipelineBudgetSchema.optional(),
       execution: executionMode.optional(),
       cache: CacheSchema.optional().describe('caches every step that sets no cache of its own and no temperature above 0'),
     })

@@ -70,6 +70,75 @@ describe('run budgets: worst cases, reservations and the ledger', () => {
     expect(stricterBudget(undefined, { maxTokens: 5 })).toEqual({ maxTokens: 5 });
     expect(stricterBudget({ maxCostUsd: 3 }, undefined)).toEqual({ maxCostUsd: 3 });
     expect(stricterBudget(undefined, undefined)).toBeUndefined();
+    // A definition's policy is not a limit: the run's limits carry none of it.
+    expect(stricterBudget({ maxCostUsd: 3, onExceeded: 'await-approval', approvalTimeout: '1h' } as never, undefined)).toEqual({ maxCostUsd: 3 });
+  });
+
+  it('records a budget approval with the limits the refused call fits under, checks a raise against them, and applies it', () => {
+    const perCall = worstCase(CALL, BOOK);
+    const ledger = new BudgetLedger({ limits: { maxCostUsd: perCall.costUsd * 1.5, maxTokens: 10_000 }, priceBook: BOOK });
+    expect(ledger.reserve('a', CALL)).toBeUndefined();
+    ledger.settle('a', { usage: { inputTokens: 100, outputTokens: 50 }, costUsd: perCall.costUsd });
+    const refusal = ledger.reserve('b', CALL)!;
+    expect(refusal.dimension).toBe('costUsd');
+    const request = ledger.requestApproval('each', 'each[1]', CALL, refusal.dimension, '2026-12-02T06:00:00.000Z', null);
+    // What it would take: what is spent, plus the call's worst case; a limit already wide enough stays as it is.
+    expect(request).toEqual({
+      step: 'each',
+      call: 'each[1]',
+      dimension: 'costUsd',
+      needed: { costUsd: perCall.costUsd, tokens: perCall.tokens },
+      limitsToFit: { maxCostUsd: perCall.costUsd * 2, maxTokens: 10_000 },
+      requestedAt: '2026-12-02T06:00:00.000Z',
+      timeoutAt: null,
+    });
+    // A second refusal while one waits joins it.
+    expect(ledger.requestApproval('each', 'each[2]', CALL, 'costUsd', '2026-12-02T06:00:01.000Z', null)).toBe(request);
+    expect(ledger.status().pendingApproval).toBe(request);
+
+    const limit = ledger.status().limits.maxCostUsd!;
+    expect(ledger.raiseProblems({ maxCostUsd: limit })).toEqual([{ field: 'budget.maxCostUsd', reason: `must be above the run's current limit of ${limit}` }]);
+    expect(ledger.raiseProblems({ maxCostUsd: perCall.costUsd * 1.9 })).toEqual([
+      { field: 'budget.maxCostUsd', reason: `the waiting call fits only under a USD limit of at least ${perCall.costUsd * 2}` },
+    ]);
+    expect(ledger.raiseProblems({ maxTokens: 20_000 })).toEqual([
+      { field: 'budget.maxCostUsd', reason: `the waiting call fits only under a USD limit of at least ${perCall.costUsd * 2}` },
+    ]);
+    expect(ledger.raiseProblems({ maxCostUsd: perCall.costUsd * 2 })).toEqual([]);
+    expect(new BudgetLedger({ limits: { maxCostUsd: 1 }, priceBook: BOOK }).raiseProblems({ maxTokens: 5 })).toEqual([
+      { field: 'budget.maxTokens', reason: 'the run has no token limit to raise' },
+    ]);
+
+    ledger.decide({ decision: 'approved', by: 'ops', comment: 'worth it', decidedAt: '2026-12-02T06:01:00.000Z' }, { maxCostUsd: perCall.costUsd * 2 });
+    // The raised limit fits the call exactly: it is reserved now.
+    expect(ledger.reserve('b', CALL)).toBeUndefined();
+    const status = ledger.status();
+    expect(status.pendingApproval).toBeUndefined();
+    expect(status.limits).toEqual({ maxCostUsd: perCall.costUsd * 2, maxTokens: 10_000 });
+    expect(status.approvals).toEqual([
+      {
+        step: 'each',
+        call: 'each[1]',
+        decision: 'approved',
+        by: 'ops',
+        comment: 'worth it',
+        decidedAt: '2026-12-02T06:01:00.000Z',
+        from: { maxCostUsd: limit, maxTokens: 10_000 },
+        to: { maxCostUsd: perCall.costUsd * 2, maxTokens: 10_000 },
+      },
+    ]);
+  });
+
+  it('leaves the limits as they were when a budget approval is rejected', () => {
+    const ledger = new BudgetLedger({ limits: { maxTokens: 100 }, priceBook: BOOK });
+    const refusal = ledger.reserve('a', CALL)!;
+    expect(ledger.requestApproval('draft', 'draft', CALL, refusal.dimension, 't0', 't1').limitsToFit).toEqual({ maxTokens: 320 });
+    ledger.decide({ decision: 'rejected', by: null, comment: null, decidedAt: 't1' }, { maxTokens: 1000 });
+    expect(ledger.status()).toMatchObject({
+      limits: { maxTokens: 100 },
+      approvals: [{ decision: 'rejected', by: null, from: { maxTokens: 100 }, to: { maxTokens: 100 } }],
+    });
+    expect(ledger.reserve('a', CALL)).toMatchObject({ dimension: 'tokens' });
   });
 
   it("prices every model a definition's steps and fallbacks may call, and names each one without a price", () => {

@@ -36,6 +36,24 @@ describe('pipeline definition validation', () => {
       /not a valid JSON Schema/,
     ],
     [
+      'an unknown budget policy',
+      { name: 'p', steps: [step('a', 'x')], budget: { maxCostUsd: 1, onExceeded: 'wait' } },
+      '$.budget.onExceeded',
+      /fail|await-approval/,
+    ],
+    [
+      'a budget approval timeout without await-approval',
+      { name: 'p', steps: [step('a', 'x')], budget: { maxCostUsd: 1, approvalTimeout: '1h' } },
+      '$.budget.approvalTimeout',
+      /approvalTimeout needs onExceeded: await-approval/,
+    ],
+    [
+      'a budget approval timeout that is not a duration',
+      { name: 'p', steps: [step('a', 'x')], budget: { maxCostUsd: 1, onExceeded: 'await-approval', approvalTimeout: 'an hour' } },
+      '$.budget.approvalTimeout',
+      /expected a duration/,
+    ],
+    [
       'a retry budget that is not a duration',
       { name: 'p', steps: [step('a', 'x', { retry: { budget: 'ten minutes' } })] },
       '$.steps[0].retry.budget',
