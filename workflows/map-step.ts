@@ -52,6 +52,17 @@ export async function runMapStep(step: MapStep, run: RunState): Promise<void> {
           if (!(error instanceof StepFailed && error.info.type === FailureType.BudgetExceeded)) throw error;
           // Calls in flight hold their worst case and usually spend less: once one of them settles, this element may fit.
           const heldNow = held();
+          if (heldNow === 0 && !budgetRanOut && run.awaitsBudgetApproval(error)) {
+            // Nothing left to free room: an approval may raise the budget (the element is then reserved again), else the map stops.
+            try {
+              await run.awaitBudgetApproval(step.id, error);
+              continue;
+            } catch (final) {
+              if (isCancellation(final)) throw final;
+              budgetRanOut ??= final as StepFailed;
+              return;
+            }
+          }
           if (heldNow === 0 || budgetRanOut) {
             budgetRanOut ??= error;
             return;

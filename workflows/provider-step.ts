@@ -10,7 +10,7 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { ChorusActivities, ProviderStepInput } from '../activities';
-import { describeRefusal, type BudgetLedger } from '../src/pipeline/budget';
+import { describeRefusal, type BudgetLedger, type PlannedCall } from '../src/pipeline/budget';
 import { durationMs } from '../src/pipeline/duration';
 import { FailureType } from '../src/pipeline/failures';
 import { renderTemplate } from '../src/pipeline/template';
@@ -31,7 +31,7 @@ import type { ProviderName } from '../src/pipeline/providers';
 import { providerTaskQueue } from '../src/pipeline/task-queues';
 import type { RunState } from './run-state';
 import { allCancellingSiblings } from './siblings';
-import { asStepFailure, canFallBack, failureInfo, StepFailed } from './step-failure';
+import { asStepFailure, canFallBack, failureInfo, StepFailed, type RunBudgetRefusal } from './step-failure';
 
 /** Step defaults: transient failures are retried with backoff for a time budget; a silent worker is noticed within 10 s. */
 const DEFAULT_BACKOFF = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
@@ -146,22 +146,28 @@ export async function callWithFallback(
     ...cacheOf(spec, run),
   }));
   const targets: FallbackTarget[] = [{ provider: spec.provider, model: spec.model }, ...(spec.fallback ?? [])];
-  let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown } | undefined;
+  let firstFailure: { provider: ProviderName; info: StepFailureInfo; error: unknown; budgetRefusal?: RunBudgetRefusal } | undefined;
   // Patched: runs recorded before circuit breakers scheduled their calls without this field.
   const breakerAware = patched('chorus-provider-breaker');
   // Patched: runs recorded before tenant caps scheduled their calls without their tenant.
   const metered = run.tenant !== undefined && patched('chorus-tenant-spend') ? { tenant: run.tenant, pipeline: run.pipeline.name } : {};
   for (const [index, target] of targets.entries()) {
     const targetActivityId = index === 0 ? activityId : `${activityId}~${target.provider}`;
-    const refusal = budget?.reserve(targetActivityId, {
+    const planned: PlannedCall = {
       provider: target.provider,
       model: target.model,
       inputChars: request.prompt.length + instructionChars(spec),
       hasImage: request.image !== undefined,
       maxOutputTokens: spec.maxOutputTokens,
-    });
+    };
+    const refusal = budget?.reserve(targetActivityId, planned);
     if (refusal) {
-      firstFailure ??= { provider: target.provider, info: { type: FailureType.BudgetExceeded, message: describeRefusal(refusal) }, error: undefined };
+      firstFailure ??= {
+        provider: target.provider,
+        info: { type: FailureType.BudgetExceeded, message: describeRefusal(refusal) },
+        error: undefined,
+        budgetRefusal: { call: targetActivityId, planned, refusal },
+      };
       continue;
     }
     const callProvider = callProviderFor(spec, targetActivityId, target.provider, run);
@@ -186,7 +192,7 @@ export async function callWithFallback(
       if (!canFallBack(info)) break;
     }
   }
-  throw new StepFailed(stepId, firstFailure!.info, firstFailure!.error);
+  throw new StepFailed(stepId, firstFailure!.info, firstFailure!.error, firstFailure!.budgetRefusal);
 }
 
 /** A plain provider step (or one member of a parallel group): its answer becomes `steps.<id>`. */
@@ -194,7 +200,17 @@ export async function runProviderStep(step: ProviderStep, run: RunState): Promis
   const state = run.entry(step.id);
   state.status = 'running';
   try {
-    const result = await callWithFallback(step, step.id, step.id, run.scope, run.run, run.budget, (provider) => run.markSkippedUnhealthy(step.id, provider));
+    let result: StepResult;
+    for (;;) {
+      try {
+        result = await callWithFallback(step, step.id, step.id, run.scope, run.run, run.budget, (provider) => run.markSkippedUnhealthy(step.id, provider));
+        break;
+      } catch (error) {
+        if (!run.awaitsBudgetApproval(error)) throw error;
+        // Returns once an approval raised the budget: the call is then reserved again.
+        await run.awaitBudgetApproval(step.id, error);
+      }
+    }
     run.outputs[step.id] = result;
     state.status = 'done';
     state.attempts = result.attempt;

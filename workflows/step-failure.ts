@@ -1,7 +1,15 @@
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import { FailureType } from '../src/pipeline/failures';
 import { TemplateError } from '../src/pipeline/template';
+import type { BudgetRefusal, PlannedCall } from '../src/pipeline/budget';
 import type { StepFailureInfo } from '../src/pipeline/types';
+
+/** The run's own budget refused a call (not a tenant cap): what a budget approval could change. */
+export interface RunBudgetRefusal {
+  call: string;
+  planned: PlannedCall;
+  refusal: BudgetRefusal;
+}
 
 /** A step that could not produce its answer; becomes the run's PipelineStepFailed failure. */
 export class StepFailed extends Error {
@@ -9,6 +17,8 @@ export class StepFailed extends Error {
     readonly step: string,
     readonly info: StepFailureInfo,
     readonly original: unknown,
+    /** Set when the failure is the run budget's refusal of the step's first target. */
+    readonly budgetRefusal?: RunBudgetRefusal,
   ) {
     super(info.message);
   }
