@@ -2,6 +2,8 @@ import { applyDecorators, Param, ValidationPipe, type ArgumentMetadata, type Pip
 import { ApiHeader } from '@nestjs/swagger';
 import { registerDecorator, ValidateIf, type ValidationArguments } from 'class-validator';
 import { WORKFLOW_ID_PATTERN } from '../src/contract/api';
+import type { RunBudgetLimits } from '../src/pipeline/budget';
+import { BudgetSchema } from '../src/pipeline/validate';
 import { badRequest, type FieldProblem } from './errors/bad-request';
 
 /** Workflow and schedule IDs are VARCHAR(255) in Temporal's SQL stores: no longer ID can name anything. */
@@ -24,6 +26,13 @@ function problemsOf(errors: ValidationError[], parent = ''): FieldProblem[] {
     const own = Object.values(error.constraints ?? {}).map((reason) => ({ field, reason }));
     return [...own, ...problemsOf(error.children ?? [], field)];
   });
+}
+
+/** A request body's `budget` (a start request's cap, an approval's raised limits), checked like a definition's; a 400 names the field. */
+export function budgetLimitsOf(budget: unknown): RunBudgetLimits {
+  const parsed = BudgetSchema.safeParse(budget);
+  if (!parsed.success) throw badRequest(parsed.error.issues.map((issue) => ({ field: ['budget', ...issue.path].join('.'), reason: issue.message })));
+  return parsed.data;
 }
 
 /** Rejects unknown fields and wrong types with a 400 that names each field and why. */

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable } from '@nestjs/common';
 import { Client, WorkflowUpdateFailedError } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import type { TemporalSettings } from '../../src/config/temporal';
 import type { BatchOutcome, ResetPoint, ResetRun, StartedRun } from '../../src/contract/api';
+import type { RunBudgetLimits } from '../../src/pipeline/budget';
 import type { ApprovalDecision } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
-import { approvalUpdate } from '../../workflows/definitions';
+import { approvalUpdate, INVALID_APPROVAL_DECISION } from '../../workflows/definitions';
+import { badRequest, type FieldProblem } from '../errors/bad-request';
 import { stateConflict } from '../errors/conflict';
 import { listWorkflows } from '../temporal/listing';
 import { runInputOf } from '../temporal/payloads';
@@ -40,19 +42,27 @@ export class RunAdminService {
     private readonly starter: RunStarter,
   ) {}
 
-  /** Decides the approval step a run is waiting at; 409 when the run is not waiting for one. */
-  async decideApproval(workflowId: string, principal: Principal, decision: ApprovalDecision['decision'], comment?: string) {
+  /**
+   * Decides the approval a run is waiting at (an approval step's, or a budget approval's with the
+   * raised limits); 409 when the run is not waiting for one, 400 when the body does not fit the approval.
+   */
+  async decideApproval(workflowId: string, principal: Principal, decision: ApprovalDecision['decision'], comment?: string, budget?: RunBudgetLimits) {
     const description = await this.runs.describeOwned(workflowId, principal);
     if (description.status.name !== 'RUNNING') throw new ConflictException(`The run is ${description.status.name}, not waiting for an approval`);
     try {
       // An update waits for a worker to take it: bounded, so a run no worker serves answers 503 instead of hanging.
       const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId, description.runId);
       const { step } = await this.client.withDeadline(Date.now() + APPROVAL_DEADLINE_MS, () =>
-        handle.executeUpdate(approvalUpdate, { args: [{ decision, comment, by: principal.id }] }),
+        handle.executeUpdate(approvalUpdate, { args: [{ decision, comment, by: principal.id, ...(budget ? { budget } : {}) }] }),
       );
-      return { workflowId, step, decision };
+      return { workflowId, step, decision, ...(budget ? { budget } : {}) };
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) throw new ConflictException('No approval step is waiting for a decision');
+      if (error instanceof WorkflowUpdateFailedError) {
+        // The run's validator names what does not fit the approval waiting (a budget it needs or takes none of).
+        if (error.cause instanceof ApplicationFailure && error.cause.type === INVALID_APPROVAL_DECISION)
+          throw badRequest(error.cause.details?.[0] as FieldProblem[]);
+        throw new ConflictException('No approval step is waiting for a decision');
+      }
       throw error;
     }
   }

@@ -5,8 +5,8 @@ import type { ApiSettings } from '../../src/config/api';
 import type { StartedRun } from '../../src/contract/api';
 import type { RunBudgetLimits } from '../../src/pipeline/budget';
 import type { PipelineDefinition } from '../../src/pipeline/types';
-import { BudgetSchema } from '../../src/pipeline/validate';
 import { badRequest } from '../errors/bad-request';
+import { budgetLimitsOf } from '../validation';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { REQUEST_HASH_MEMO, runIds, runLinks, RunStarter, type RunRequest } from '../temporal/run-starter';
 import { API_SETTINGS } from '../tokens';
@@ -31,10 +31,7 @@ function canonicalJson(value: unknown): string {
 
 /** The start request's own budget, checked like a definition's; a 400 names the field. */
 function budgetOf({ budget }: StartPipelineDto): RunBudgetLimits | undefined {
-  if (budget === undefined) return undefined;
-  const parsed = BudgetSchema.safeParse(budget);
-  if (!parsed.success) throw badRequest(parsed.error.issues.map((issue) => ({ field: ['budget', ...issue.path].join('.'), reason: issue.message })));
-  return parsed.data;
+  return budget === undefined ? undefined : budgetLimitsOf(budget);
 }
 
 /** POST /v1/workflows: a named pipeline or an inline definition, started once per Idempotency-Key. */

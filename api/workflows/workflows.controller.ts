@@ -6,8 +6,8 @@ import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { badRequest } from '../errors/bad-request';
 import { Operation, PathId } from '../openapi/operation';
 import { runLinks } from '../temporal/run-starter';
-import { checkedIdempotencyKey, IdempotencyKeyHeader, WorkflowId } from '../validation';
-import { ApprovalDecisionDto, ResetRunDto, TerminateRunDto } from './dto/admin.dto';
+import { budgetLimitsOf, checkedIdempotencyKey, IdempotencyKeyHeader, WorkflowId } from '../validation';
+import { ApprovalDecisionDto, ApproveRunDto, ResetRunDto, TerminateRunDto } from './dto/admin.dto';
 import { RunAdminService } from './run-admin.service';
 import { RunEventsService } from './run-events.service';
 import { RunReadService } from './run-read.service';
@@ -201,14 +201,15 @@ export class WorkflowsController {
   @WorkflowIdParam()
   @Operation({
     id: 'approveRun',
-    optionalBody: ApprovalDecisionDto,
-    summary: 'Approve the approval step the run is waiting at (409 when it waits for none)',
+    optionalBody: ApproveRunDto,
+    summary:
+      'Approve the approval step the run is waiting at, or the budget approval of a call that did not fit its budget (with the raised budget); 409 when it waits for none',
     scope: 'workflows:admin',
     answers: { 200: { description: 'The step was approved.', schema: 'ApprovalDecided' } },
     problems: [400, 404, 409, 413, 503],
   })
-  approve(@WorkflowId() workflowId: string, @Body() { comment }: ApprovalDecisionDto, @CurrentPrincipal() principal: Principal) {
-    return this.admin.decideApproval(workflowId, principal, 'approved', comment);
+  approve(@WorkflowId() workflowId: string, @Body() { comment, budget }: ApproveRunDto, @CurrentPrincipal() principal: Principal) {
+    return this.admin.decideApproval(workflowId, principal, 'approved', comment, budget === undefined ? undefined : budgetLimitsOf(budget));
   }
 
   @Post(':id/reject')
@@ -216,7 +217,7 @@ export class WorkflowsController {
   @Operation({
     id: 'rejectRun',
     optionalBody: ApprovalDecisionDto,
-    summary: 'Reject the approval step the run is waiting at (409 when it waits for none)',
+    summary: 'Reject the approval step the run is waiting at, or a budget approval (the step fails BudgetExceeded); 409 when it waits for none',
     scope: 'workflows:admin',
     answers: { 200: { description: 'The step was rejected.', schema: 'ApprovalDecided' } },
     problems: [400, 404, 409, 413, 503],

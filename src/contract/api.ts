@@ -65,13 +65,44 @@ export type Problem = z.infer<typeof ProblemSchema>;
 const StepFailureInfoSchema = named('StepFailure', z.object({ type: z.string().meta({ examples: ['ProviderRateLimited'] }), message: z.string() }));
 
 const CostAndTokens = z.object({ costUsd: z.number(), tokens: z.int() });
+const BudgetLimitsSchema = z.object({ maxCostUsd: z.number().optional(), maxTokens: z.int().optional() });
 const BudgetStatusSchema = named(
   'BudgetStatus',
   z.object({
-    limits: z.object({ maxCostUsd: z.number().optional(), maxTokens: z.int().optional() }),
+    limits: BudgetLimitsSchema,
     spent: CostAndTokens,
     reserved: CostAndTokens.meta({ description: 'Held by calls in flight: their worst case until they answer.' }),
     remaining: z.object({ costUsd: z.number().optional(), tokens: z.int().optional() }),
+    pendingApproval: z
+      .object({
+        step: z.string(),
+        call: z.string().meta({ description: "The refused call's ID: the step's, or a map element's (`each[7]`)." }),
+        dimension: z.enum(['costUsd', 'tokens']).meta({ description: "The limit the call's worst case exceeded." }),
+        needed: CostAndTokens.meta({ description: "The call's worst case, what it reserves once it fits." }),
+        limitsToFit: BudgetLimitsSchema.meta({ description: 'The smallest limits under which the call fits: spent and reserved now, plus its worst case.' }),
+        requestedAt: z.string(),
+        timeoutAt: z.string().nullable().meta({ description: 'When the approval timeout fails the step BudgetExceeded; null: no timeout.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'A call did not fit and the pipeline says onExceeded: await-approval: the run waits for POST /v1/workflows/{id}/approve with a raised budget (or /reject).',
+      }),
+    approvals: z
+      .array(
+        z.object({
+          step: z.string(),
+          call: z.string(),
+          decision: z.enum(['approved', 'rejected']),
+          by: z.string().nullable().meta({ description: 'Who decided; null when the approval timeout did.' }),
+          comment: z.string().nullable(),
+          decidedAt: z.string(),
+          from: BudgetLimitsSchema,
+          to: BudgetLimitsSchema,
+        }),
+      )
+      .optional()
+      .meta({ description: 'Budget approvals decided so far, oldest first: the limits before and after each.' }),
   }),
 );
 
@@ -266,7 +297,12 @@ export type RunAction = z.infer<typeof RunActionSchema>;
 
 export const ApprovalDecidedSchema = named(
   'ApprovalDecided',
-  z.object({ workflowId: z.string(), step: z.string(), decision: z.enum(['approved', 'rejected']) }),
+  z.object({
+    workflowId: z.string(),
+    step: z.string(),
+    decision: z.enum(['approved', 'rejected']),
+    budget: BudgetLimitsSchema.optional().meta({ description: "A budget approval's raised limits, as sent." }),
+  }),
 );
 export type ApprovalDecided = z.infer<typeof ApprovalDecidedSchema>;
 

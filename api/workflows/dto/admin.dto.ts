@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsBoolean,
   IsIn,
+  IsObject,
   IsInt,
   IsString,
   Matches,
@@ -19,7 +20,7 @@ import { IsTemporalText, OptionalField } from '../../validation';
 import { RESET_POINTS, type ResetPoint } from '../../../src/contract/api';
 import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { CrossFieldRule } from '../../openapi/document';
-import { PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
+import { BUDGET_LIMIT_PROPERTIES, PIPELINE_NAME_MESSAGE } from './start-pipeline.dto';
 
 @CrossFieldRule({ if: { properties: { to: { const: 'event' } }, required: ['to'] }, then: { required: ['eventId'] } })
 export class ResetRunDto {
@@ -163,4 +164,18 @@ export class ApprovalDecisionDto {
   @MaxLength(2000)
   @IsTemporalText()
   comment?: string;
+}
+
+export class ApproveRunDto extends ApprovalDecisionDto {
+  @ApiPropertyOptional({
+    description:
+      "A budget approval's raised limits: the run waits because a call's worst case did not fit its budget (the status's budget.pendingApproval says what it needs). " +
+      "Each limit given replaces the run's own and must be above it; together they must fit the waiting call. Only a budget approval takes one.",
+    example: { maxCostUsd: 1 },
+    type: 'object',
+    properties: BUDGET_LIMIT_PROPERTIES,
+  })
+  @OptionalField()
+  @IsObject({ message: 'budget must be a JSON object' })
+  budget?: Record<string, unknown>;
 }

@@ -6,6 +6,11 @@ import { CrossFieldRule } from '../../openapi/document';
 
 /** OpenAPI 3.1's numeric exclusiveMinimum; @nestjs/swagger's types still have 3.0's boolean form. */
 const OPENAPI_31_ABOVE_ZERO = 0 as unknown as boolean;
+/** A budget's limits as the OpenAPI document shows them (BudgetSchema checks them). */
+export const BUDGET_LIMIT_PROPERTIES = {
+  maxCostUsd: { type: 'number', exclusiveMinimum: OPENAPI_31_ABOVE_ZERO },
+  maxTokens: { type: 'integer', minimum: 1 },
+} as const;
 
 export const PIPELINE_NAME_MESSAGE = 'pipeline must be 1-64 letters, digits, "_" or "-"';
 
@@ -55,7 +60,7 @@ export class StartPipelineDto {
       "A cap on what this run's provider calls may cost (USD) or use (tokens); with the definition's own budget, the stricter of the two holds. Each call reserves its worst case before it is sent; one that does not fit fails BudgetExceeded.",
     example: { maxCostUsd: 0.5 },
     type: 'object',
-    properties: { maxCostUsd: { type: 'number', exclusiveMinimum: OPENAPI_31_ABOVE_ZERO }, maxTokens: { type: 'integer', minimum: 1 } },
+    properties: BUDGET_LIMIT_PROPERTIES,
   })
   @OptionalField()
   @IsObject({ message: 'budget must be a JSON object' })

@@ -273,7 +273,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve the approval step the run is waiting at (409 when it waits for none)
+         * Approve the approval step the run is waiting at, or the budget approval of a call that did not fit its budget (with the raised budget); 409 when it waits for none
          * @description Needs the scope `workflows:admin`.
          */
         post: operations["approveRun"];
@@ -293,7 +293,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reject the approval step the run is waiting at (409 when it waits for none)
+         * Reject the approval step the run is waiting at, or a budget approval (the step fails BudgetExceeded); 409 when it waits for none
          * @description Needs the scope `workflows:admin`.
          */
         post: operations["rejectRun"];
@@ -610,6 +610,20 @@ export interface components {
             /** @description Why; recorded in the run history. */
             reason?: string;
         };
+        ApproveRunDto: {
+            /** @description Why; kept in the run (steps.<id>.comment) for later steps and auditors. */
+            comment?: string;
+            /**
+             * @description A budget approval's raised limits: the run waits because a call's worst case did not fit its budget (the status's budget.pendingApproval says what it needs). Each limit given replaces the run's own and must be above it; together they must fit the waiting call. Only a budget approval takes one.
+             * @example {
+             *       "maxCostUsd": 1
+             *     }
+             */
+            budget?: {
+                maxCostUsd?: number;
+                maxTokens?: number;
+            };
+        };
         ApprovalDecisionDto: {
             /** @description Why; kept in the run (steps.<id>.comment) for later steps and auditors. */
             comment?: string;
@@ -769,6 +783,49 @@ export interface components {
                 costUsd?: number;
                 tokens?: number;
             };
+            /** @description A call did not fit and the pipeline says onExceeded: await-approval: the run waits for POST /v1/workflows/{id}/approve with a raised budget (or /reject). */
+            pendingApproval?: {
+                step: string;
+                /** @description The refused call's ID: the step's, or a map element's (`each[7]`). */
+                call: string;
+                /**
+                 * @description The limit the call's worst case exceeded.
+                 * @enum {string}
+                 */
+                dimension: "costUsd" | "tokens";
+                /** @description The call's worst case, what it reserves once it fits. */
+                needed: {
+                    costUsd: number;
+                    tokens: number;
+                };
+                /** @description The smallest limits under which the call fits: spent and reserved now, plus its worst case. */
+                limitsToFit: {
+                    maxCostUsd?: number;
+                    maxTokens?: number;
+                };
+                requestedAt: string;
+                /** @description When the approval timeout fails the step BudgetExceeded; null: no timeout. */
+                timeoutAt: string | null;
+            };
+            /** @description Budget approvals decided so far, oldest first: the limits before and after each. */
+            approvals?: {
+                step: string;
+                call: string;
+                /** @enum {string} */
+                decision: "approved" | "rejected";
+                /** @description Who decided; null when the approval timeout did. */
+                by: string | null;
+                comment: string | null;
+                decidedAt: string;
+                from: {
+                    maxCostUsd?: number;
+                    maxTokens?: number;
+                };
+                to: {
+                    maxCostUsd?: number;
+                    maxTokens?: number;
+                };
+            }[];
         };
         StepProgress: {
             id: string;
@@ -1006,6 +1063,11 @@ export interface components {
             step: string;
             /** @enum {string} */
             decision: "approved" | "rejected";
+            /** @description A budget approval's raised limits, as sent. */
+            budget?: {
+                maxCostUsd?: number;
+                maxTokens?: number;
+            };
         };
         BatchOutcome: {
             dryRun: boolean;
@@ -1551,6 +1613,13 @@ export interface components {
                 maxCostUsd?: number;
                 /** @description most tokens the run's provider calls may use, input and output */
                 maxTokens?: number;
+                /**
+                 * @description fail (default): the step fails BudgetExceeded; await-approval: the run waits for an approval that raises its budget
+                 * @enum {string}
+                 */
+                onExceeded?: "fail" | "await-approval";
+                /** @description with onExceeded: await-approval, how long the run waits for the decision; forever when absent */
+                approvalTimeout?: string;
             };
             /**
              * @description remote: an activity on the provider task queue (default); local: a local activity in the workflow worker, faster, a crash repeats more calls
@@ -2658,7 +2727,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["ApprovalDecisionDto"];
+                "application/json": components["schemas"]["ApproveRunDto"];
             };
         };
         responses: {
