@@ -11,7 +11,7 @@ export const progressQuery = defineQuery<StepProgress[]>('progress');
 /** Decides the approval step the run is waiting at; rejected (and not recorded) when none is waiting. */
 export const approvalUpdate = defineUpdate<{ step: string }, [ApprovalDecision]>('approval');
 
-/** The failure type of an approval update whose body does not fit the approval waiting (the API answers 400 with its details' field problems). */
+/** The failure type of an approval update whose body the approval waiting refuses (the API answers 409 with its details' field problems). */
 export const INVALID_APPROVAL_DECISION = 'InvalidApprovalDecision';
 
 /** The run's webhook delivery, or null when it has no callbackUrl. */

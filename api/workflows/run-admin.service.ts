@@ -10,7 +10,7 @@ import type { RunBudgetLimits } from '../../src/pipeline/budget';
 import type { ApprovalDecision } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import { approvalUpdate, INVALID_APPROVAL_DECISION } from '../../workflows/definitions';
-import { badRequest, type FieldProblem } from '../errors/bad-request';
+import type { FieldProblem } from '../errors/bad-request';
 import { stateConflict } from '../errors/conflict';
 import { listWorkflows } from '../temporal/listing';
 import { runInputOf } from '../temporal/payloads';
@@ -44,7 +44,7 @@ export class RunAdminService {
 
   /**
    * Decides the approval a run is waiting at (an approval step's, or a budget approval's with the
-   * raised limits); 409 when the run is not waiting for one, 400 when the body does not fit the approval.
+   * raised limits); 409 when the run is not waiting for one, or its state refuses the body (naming the field).
    */
   async decideApproval(workflowId: string, principal: Principal, decision: ApprovalDecision['decision'], comment?: string, budget?: RunBudgetLimits) {
     const description = await this.runs.describeOwned(workflowId, principal);
@@ -58,9 +58,9 @@ export class RunAdminService {
       return { workflowId, step, decision, ...(budget ? { budget } : {}) };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
-        // The run's validator names what does not fit the approval waiting (a budget it needs or takes none of).
+        // The run's validator names what its state refuses (a budget the approval waiting needs or takes none of, a raise too small): a 409 naming the field.
         if (error.cause instanceof ApplicationFailure && error.cause.type === INVALID_APPROVAL_DECISION)
-          throw badRequest(error.cause.details?.[0] as FieldProblem[]);
+          throw stateConflict(error.cause.details?.[0] as FieldProblem[]);
         throw new ConflictException('No approval step is waiting for a decision');
       }
       throw error;

@@ -95,15 +95,17 @@ describe('budget approvals: a run over its budget waits for an approval that rai
     const sentWhileWaiting = stack.simulator.requests().length;
     expect(sentWhileWaiting).toBe(each.items!.done);
 
-    // Bodies that do not fit the waiting approval: 400s naming the field, and the run keeps waiting.
-    const refused = async (path: 'approve' | 'reject', body: object) =>
-      (await http.post(`/v1/workflows/${workflowId}/${path}`).set(auth).send(body).expect(400)).body.errors as { field: string; reason: string }[];
+    // Malformed bodies are 400s, bodies the waiting approval refuses 409s, each naming the field; the run keeps waiting.
+    const refused = async (path: 'approve' | 'reject', body: object, status = 409) =>
+      (await http.post(`/v1/workflows/${workflowId}/${path}`).set(auth).send(body).expect(status)).body.errors as { field: string; reason: string }[];
+    expect(await refused('approve', { budget: 'more' }, 400)).toEqual([{ field: 'budget', reason: 'budget must be a JSON object' }]);
+    expect(await refused('approve', { budget: {} }, 400)).toEqual([{ field: 'budget', reason: 'set maxCostUsd, maxTokens or both' }]);
+    expect(await refused('approve', { budget: { maxCostUsd: -1 } }, 400)).toEqual([{ field: 'budget.maxCostUsd', reason: expect.any(String) }]);
+    expect(await refused('approve', { budget: { maxCostUsd: 1, extra: true } }, 400)).toEqual([{ field: 'budget', reason: expect.stringMatching(/extra/) }]);
+    expect(await refused('reject', { budget: { maxCostUsd: 1 } }, 400)).toEqual([{ field: 'budget', reason: 'property budget should not exist' }]);
     expect(await refused('approve', {})).toEqual([
       { field: 'budget', reason: expect.stringMatching(/waits for a budget approval: approve with the raised limits/) },
     ]);
-    expect(await refused('approve', { budget: 'more' })).toEqual([{ field: 'budget', reason: 'budget must be a JSON object' }]);
-    expect(await refused('approve', { budget: { maxCostUsd: -1 } })).toEqual([{ field: 'budget.maxCostUsd', reason: expect.any(String) }]);
-    expect(await refused('approve', { budget: { maxCostUsd: 1, extra: true } })).toEqual([{ field: 'budget', reason: expect.stringMatching(/extra/) }]);
     expect(await refused('approve', { budget: { maxCostUsd } })).toEqual([
       { field: 'budget.maxCostUsd', reason: `must be above the run's current limit of ${maxCostUsd}` },
     ]);
@@ -114,7 +116,6 @@ describe('budget approvals: a run over its budget waits for an approval that rai
       { field: 'budget.maxCostUsd', reason: `the waiting call fits only under a USD limit of at least ${toFit}` },
       { field: 'budget.maxTokens', reason: 'the run has no token limit to raise' },
     ]);
-    expect(await refused('reject', { budget: { maxCostUsd: 1 } })).toEqual([{ field: 'budget', reason: 'property budget should not exist' }]);
     expect((await view(workflowId)).budget!.pendingApproval).toEqual(pendingApproval);
     expect(stack.simulator.requests()).toHaveLength(sentWhileWaiting);
 
@@ -215,7 +216,7 @@ describe('budget approvals: a run over its budget waits for an approval that rai
       .post(`/v1/workflows/${review}/approve`)
       .set(auth)
       .send({ budget: { maxCostUsd: 1 } })
-      .expect(400);
+      .expect(409);
     expect(wrong.body.errors).toEqual([{ field: 'budget', reason: 'the run waits at approval step "review", which raises no budget' }]);
     await http.post(`/v1/workflows/${review}/approve`).set(auth).send({}).expect(200, { workflowId: review, step: 'review', decision: 'approved' });
     expect((await outcome(review)).status).toBe('COMPLETED');

@@ -174,6 +174,8 @@ export class ApproveRunDto extends ApprovalDecisionDto {
     example: { maxCostUsd: 1 },
     type: 'object',
     properties: BUDGET_LIMIT_PROPERTIES,
+    minProperties: 1,
+    additionalProperties: false,
   })
   @OptionalField()
   @IsObject({ message: 'budget must be a JSON object' })
