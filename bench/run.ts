@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit,peer] [--label name]
+ * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit,peer,phases,budget,stream] [--label name]
  *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1] [--cluster] [--profile DIR]`
  *
  * Starts its own stack on free loopback ports (with --cluster, the two-node PostgreSQL cluster instead of the dev server), measures Chorus against a plain Express gateway
@@ -16,15 +16,17 @@ import axios, { type AxiosInstance } from 'axios';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { runLoad, summarize, type LatencySummary, type LoadResult } from './lib/load';
 import { cpuMeter, readMemory, round, sampleMemory, stopAll } from './lib/processes';
-import { writeReports } from './lib/report';
-import { API_KEY, BenchStack, ONE_CALL_LOCAL } from './lib/stack';
+import { BUDGET_VARIANTS, writeReports, type BudgetVariant } from './lib/report';
+import { API_KEY, BenchStack, ONE_CALL_LOCAL, TASK_QUEUE } from './lib/stack';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { loadPipelineDirectory } from '../src/pipeline/registry';
-import type { PipelineDefinition } from '../src/pipeline/types';
+import type { PipelineBudget } from '../src/pipeline/budget';
+import type { PipelineDefinition, PipelineResult, PipelineRunInput } from '../src/pipeline/types';
 import { projectRoot } from '../src/project-root';
+import { connectRedisTenantLedger } from '../src/spend/tenant-ledger';
 import type { SimulatorStats } from './sim-process';
 
-const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit', 'peer', 'phases', 'stream'] as const;
+const SCENARIOS = ['overhead', 'start', 'status-read', 'throughput', 'memory', 'scaling', 'rate-limit', 'peer', 'phases', 'budget', 'stream'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Plan {
@@ -48,6 +50,11 @@ interface Plan {
    * and the API's memory while `openStreams` streams stay open.
    */
   stream: { latencyMs: number; chunkMs: number; count: number; rateCount: number; openStreams: number };
+  /**
+   * The same map of `items` OpenAI calls (one at a time) without a budget, under a run budget, and
+   * under a run budget plus a tenant cap (the Redis ledger), `runs` of each, interleaved.
+   */
+  budget: { latencyMs: number; items: number; runs: number; warmup: number };
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
@@ -70,6 +77,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     peer: { latencyMs: 50, count: 40 },
     phases: { latencyMs: 50, count: 30 },
     stream: { latencyMs: 50, chunkMs: 10, count: 20, rateCount: 5, openStreams: 100 },
+    budget: { latencyMs: 50, items: 6, runs: 15, warmup: 4 },
   },
   full: {
     warmup: 30,
@@ -89,6 +97,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     peer: { latencyMs: 50, count: 200 },
     phases: { latencyMs: 50, count: 100 },
     stream: { latencyMs: 50, chunkMs: 10, count: 100, rateCount: 20, openStreams: 300 },
+    budget: { latencyMs: 50, items: 6, runs: 50, warmup: 5 },
   },
 };
 
@@ -671,6 +680,177 @@ async function streamSideBySide(stack: BenchStack, plan: Plan['stream']) {
   return stream;
 }
 
+/** The budget scenario's pipeline: one OpenAI call per item, one at a time, so a run's extra time is its calls' extra time. */
+const budgetedFanOut = (budget?: PipelineBudget): PipelineDefinition => ({
+  name: 'bench-budget',
+  steps: [
+    {
+      id: 'each',
+      map: { over: 'input.items', concurrency: 1, step: { provider: 'openai', task: 'summarize', prompt: 'Summarize: {{item}}', maxOutputTokens: 100 } },
+    },
+  ],
+  ...(budget ? { budget } : {}),
+});
+
+/** The workflow queue of the budget scenario's Redis worker: a worker of its own, whose every call holds and commits in the tenant ledger. */
+const REDIS_TASK_QUEUE = `${TASK_QUEUE}-redis`;
+/** The tenant the Redis worker holds to a (never reached) daily cap; every other tenant's calls are only counted. */
+const CAPPED_TENANT = 'bench-capped';
+/** Hold + commit pairs timed against the scenario's redis-server straight from this process: the ledger's own cost per call. */
+const LEDGER_PROBE_CALLS = 500;
+
+/**
+ * What budget checks cost per provider call: the same run (a map of one-at-a-time OpenAI calls)
+ * without a budget and under a run budget (workflow state only) on the bench's worker, and on a
+ * second worker configured with Redis (which streams tokens, shares breakers and counts every call
+ * in the tenant ledger) without a budget and under a run budget plus a tenant cap. Interleaved run
+ * by run so drift in machine load hits all alike; each run is started with the input the API built
+ * for it (its prices), on its worker's queue, timed from start to result, and the CPU of every
+ * process is read around it, so each variant's CPU is its own.
+ */
+async function budgetChecks(stack: BenchStack, http: AxiosInstance, plan: Plan['budget']) {
+  const client = stack.client!;
+  await stack.setLatency(plan.latencyMs);
+  const redisUrl = await stack.startRedis();
+  const redisWorker = await stack.startWorker({
+    CHORUS_TASK_QUEUE: REDIS_TASK_QUEUE,
+    CHORUS_REDIS_URL: redisUrl,
+    CHORUS_TENANT_CAPS: JSON.stringify({ [CAPPED_TENANT]: { dailyUsd: 1_000_000 } }),
+  });
+  try {
+    const items = Array.from({ length: plan.items }, (_, index) => `Report ${index}: the queue kept every job, and nothing was lost.`);
+    const probeStart = await http.post(`${stack.apiUrl}/v1/workflows`, { definition: budgetedFanOut({ maxCostUsd: 1000 }), input: { items } }, { headers });
+    if (probeStart.status !== 202) throw new Error(`POST /v1/workflows answered ${probeStart.status}: ${JSON.stringify(probeStart.data).slice(0, 160)}`);
+    const probe = client.workflow.getHandle(probeStart.data.workflowId as string);
+    await probe.result();
+    const description = await probe.describe();
+    const started = (await probe.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    const budgeted = defaultPayloadConverter.fromPayload(started!.input!.payloads![0]) as PipelineRunInput;
+    const { budget: _runBudget, ...unbudgeted } = { ...budgeted, pipeline: budgetedFanOut() };
+    const variants: Record<BudgetVariant, { taskQueue: string; input: PipelineRunInput }> = {
+      none: { taskQueue: TASK_QUEUE, input: unbudgeted },
+      runBudget: { taskQueue: TASK_QUEUE, input: budgeted },
+      redisWorker: { taskQueue: REDIS_TASK_QUEUE, input: unbudgeted },
+      redisWorkerRunBudgetAndTenantCap: { taskQueue: REDIS_TASK_QUEUE, input: { ...budgeted, tenant: CAPPED_TENANT } },
+    };
+    const runOnce = async (variant: BudgetVariant) => {
+      const { taskQueue, input } = variants[variant];
+      const result = (await client.workflow.execute(description.type, {
+        workflowId: `bench-budget-${variant}-${randomUUID()}`,
+        taskQueue,
+        args: [input],
+        typedSearchAttributes: description.typedSearchAttributes,
+        workflowExecutionTimeout: '2m',
+      })) as PipelineResult;
+      // The budgeted runs really went through their ledger: spent what they used.
+      if (variants[variant].input.budget && !(result.budget && result.budget.spent.tokens > 0)) throw new Error(`a ${variant} run reported no budget spend`);
+    };
+    for (let i = 0; i < plan.warmup; i++) for (const variant of BUDGET_VARIANTS) await runOnce(variant);
+
+    const runMs: Record<string, number[]> = Object.fromEntries(BUDGET_VARIANTS.map((variant) => [variant, []]));
+    const cpuMs: Record<string, Record<string, number>> = Object.fromEntries(BUDGET_VARIANTS.map((variant) => [variant, {}]));
+    for (let i = 0; i < plan.runs; i++) {
+      for (const variant of BUDGET_VARIANTS) {
+        const meter = cpuMeter(stack.pids(), stack.processTrees);
+        const t0 = performance.now();
+        await runOnce(variant);
+        runMs[variant].push(performance.now() - t0);
+        for (const [name, ms] of Object.entries(meter.stop())) cpuMs[variant][name] = (cpuMs[variant][name] ?? 0) + ms;
+      }
+    }
+    const calls = plan.runs * plan.items;
+    // The processes a run's work lands on: the load generator, the simulator and the idle baseline gateway are the same for all.
+    const chorusCpu = (byProcess: Record<string, number>) =>
+      Object.entries(byProcess)
+        .filter(([name]) => !BUDGET_CPU_EXCLUDED.has(name))
+        .reduce((sum, [, ms]) => sum + ms, 0);
+    const summaries = Object.fromEntries(
+      BUDGET_VARIANTS.map((variant) => {
+        const run = summarize(runMs[variant]);
+        const cpuPerCall = Object.fromEntries(Object.entries(cpuMs[variant]).map(([name, ms]) => [name, round(ms / calls, 2)]));
+        return [
+          variant,
+          {
+            runMs: run,
+            msPerCallP50: round(run.p50 / plan.items, 2),
+            msPerCallMean: round(run.mean / plan.items, 2),
+            cpuMsPerCall: cpuPerCall,
+            chorusCpuMsPerCall: round(chorusCpu(cpuMs[variant]) / calls, 2),
+          },
+        ];
+      }),
+    ) as Record<BudgetVariant, BudgetVariantSummary>;
+    const compare = (variant: BudgetVariant, base: BudgetVariant) => {
+      const [v, b] = [summaries[variant], summaries[base]];
+      return {
+        against: base,
+        msPerCallP50: round(v.msPerCallP50 - b.msPerCallP50, 2),
+        msPerCallMean: round(v.msPerCallMean - b.msPerCallMean, 2),
+        ratioP50: round(v.runMs.p50 / b.runMs.p50, 3),
+        cpuMsPerCall: round(v.chorusCpuMsPerCall - b.chorusCpuMsPerCall, 2),
+        cpuRatio: round(v.chorusCpuMsPerCall / b.chorusCpuMsPerCall, 3),
+      };
+    };
+    const ledgerOnly = await ledgerProbe(redisUrl);
+    const budget = {
+      ...plan,
+      calls,
+      variants: summaries,
+      differences: {
+        runBudget: compare('runBudget', 'none'),
+        redisWorker: compare('redisWorker', 'none'),
+        redisWorkerRunBudgetAndTenantCap: compare('redisWorkerRunBudgetAndTenantCap', 'redisWorker'),
+      },
+      ledgerOnly,
+    };
+    for (const variant of BUDGET_VARIANTS) {
+      const v = summaries[variant];
+      log(`budget ${variant}: run p50 ${v.runMs.p50} ms (${v.msPerCallP50} ms/call), CPU ${v.chorusCpuMsPerCall} ms/call ${JSON.stringify(v.cpuMsPerCall)}`);
+    }
+    log(`budget differences: ${JSON.stringify(budget.differences)}; the ledger alone: ${JSON.stringify(ledgerOnly)}`);
+    return budget;
+  } finally {
+    await stack.stopWorker(redisWorker);
+  }
+}
+
+const BUDGET_CPU_EXCLUDED: ReadonlySet<string> = new Set(['loadgen', 'simulator', 'baseline-gateway']);
+
+interface BudgetVariantSummary {
+  runMs: LatencySummary;
+  msPerCallP50: number;
+  msPerCallMean: number;
+  cpuMsPerCall: Record<string, number>;
+  chorusCpuMsPerCall: number;
+}
+
+/** One call's ledger work (a hold, then its commit), one call at a time, against the scenario's Redis: ms per call and this process's CPU. */
+async function ledgerProbe(redisUrl: string) {
+  const ledger = await connectRedisTenantLedger({ redisUrl, scope: 'bench-ledger-probe' });
+  const label = { pipeline: 'bench', provider: 'openai' as const, model: 'gpt-4o-mini' };
+  const latencies: number[] = [];
+  const cpu = process.cpuUsage();
+  try {
+    for (let i = 0; i < LEDGER_PROBE_CALLS; i++) {
+      const id = `probe-${i}`;
+      const t0 = performance.now();
+      await ledger.reserve({ tenant: CAPPED_TENANT, id, costUsd: 0.0001, tokens: 300, label, caps: { dailyUsd: 1_000_000 } }, Date.now(), 30_000);
+      await ledger.commit(CAPPED_TENANT, id, { costUsd: 0.00002, tokens: 120 }, label, Date.now());
+      latencies.push(performance.now() - t0);
+    }
+  } finally {
+    await ledger.close();
+  }
+  const used = process.cpuUsage(cpu);
+  const latency = summarize(latencies);
+  return {
+    calls: LEDGER_PROBE_CALLS,
+    msP50: latency.p50,
+    msP99: latency.p99,
+    clientCpuMsPerCall: round((used.user + used.system) / 1000 / LEDGER_PROBE_CALLS, 3),
+  };
+}
+
 /** The issue's goal for a one-call run over a direct call. */
 const ONE_CALL_TARGET_MS = 15;
 
@@ -944,6 +1124,11 @@ async function main() {
     if (options.only.has('phases')) {
       http = httpClient();
       results.phases = await oneCallPhases(stack, http, plan.phases);
+    }
+
+    if (options.only.has('budget')) {
+      http = httpClient();
+      results.budget = await budgetChecks(stack, http, plan.budget);
     }
 
     // Last: it restarts the API and the workers with Redis.

@@ -3,6 +3,10 @@ import { join, resolve } from 'node:path';
 import type { LatencySummary, LoadResult } from './load';
 import { round } from './processes';
 
+/** The budget scenario's runs: on the bench's worker without and with a run budget; on a Redis worker without, and with a run budget and a tenant cap. */
+export const BUDGET_VARIANTS = ['none', 'runBudget', 'redisWorker', 'redisWorkerRunBudgetAndTenantCap'] as const;
+export type BudgetVariant = (typeof BUDGET_VARIANTS)[number];
+
 interface Run {
   load: LoadResult;
   simulator: { meanRatePerSec: number; peakRatePerSec: number; rateLimited429: number };
@@ -70,6 +74,21 @@ export interface BenchReport {
       ttftOverheadMsP50: number;
       tokensPerSec: Record<'direct' | 'chorus', number>;
       memory: { openStreams: number; providerCallsOpen: number; apiIdleRssMb: number; apiOpenRssMb: number; apiKbPerStream: number };
+    };
+    budget?: {
+      latencyMs: number;
+      items: number;
+      runs: number;
+      calls: number;
+      variants: Record<
+        BudgetVariant,
+        { runMs: LatencySummary; msPerCallP50: number; msPerCallMean: number; cpuMsPerCall: Record<string, number>; chorusCpuMsPerCall: number }
+      >;
+      differences: Record<
+        Exclude<BudgetVariant, 'none'>,
+        { against: BudgetVariant; msPerCallP50: number; msPerCallMean: number; ratioP50: number; cpuMsPerCall: number; cpuRatio: number }
+      >;
+      ledgerOnly: { calls: number; msP50: number; msP99: number; clientCpuMsPerCall: number };
     };
     memory?: {
       simulatorLatencyMs: number;
@@ -249,6 +268,44 @@ export function markdown(report: BenchReport): string {
         '',
       );
     }
+  }
+
+  const budget = results.budget;
+  if (budget) {
+    const names: Record<BudgetVariant, string> = {
+      none: 'no budget',
+      runBudget: 'run budget',
+      redisWorker: 'no budget, Redis worker (token streaming, shared breakers, every call counted in the ledger)',
+      redisWorkerRunBudgetAndTenantCap: 'run budget + tenant cap, Redis worker',
+    };
+    const cpuOf = (byProcess: Record<string, number>) =>
+      Object.entries(byProcess)
+        .filter(([name, ms]) => !['loadgen', 'simulator', 'baseline-gateway'].includes(name) && ms > 0)
+        .map(([name, ms]) => `${name} ${ms}`)
+        .join(', ');
+    const signed = (value: number) => `${value >= 0 ? '+' : ''}${value}`;
+    lines.push(
+      `## Budget checks — the same run with and without budgets, ${budget.runs} runs each, interleaved`,
+      '',
+      `A map of ${budget.items} OpenAI calls, one at a time, ${budget.latencyMs} ms provider latency; ${budget.calls} calls per variant, each run timed from its start to its result. ` +
+        'CPU: every process but the load generator, the simulator and the gateway.',
+      '',
+      '| variant | run p50 ms | ms per call (p50) | difference, ms per call | CPU ms per call | difference, CPU ms per call | CPU by process, ms per call |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...BUDGET_VARIANTS.map((variant) => {
+        const v = budget.variants[variant];
+        const d = variant === 'none' ? undefined : budget.differences[variant];
+        const against = d ? ` vs ${names[d.against]}` : '';
+        return (
+          `| ${names[variant]} | ${v.runMs.p50} | ${v.msPerCallP50} | ${d ? `${signed(d.msPerCallP50)} (${d.ratioP50}×)${against}` : ''} | ` +
+          `${v.chorusCpuMsPerCall} | ${d ? `${signed(d.cpuMsPerCall)} (${d.cpuRatio}×)` : ''} | ${cpuOf(v.cpuMsPerCall)} |`
+        );
+      }),
+      '',
+      `The ledger alone (a hold and its commit, ${budget.ledgerOnly.calls} calls one at a time from the bench process): p50 ${budget.ledgerOnly.msP50} ms, ` +
+        `p99 ${budget.ledgerOnly.msP99} ms, ${budget.ledgerOnly.clientCpuMsPerCall} ms client CPU per call.`,
+      '',
+    );
   }
 
   const stream = results.stream;

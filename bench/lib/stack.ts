@@ -54,6 +54,8 @@ export class BenchStack {
   /** Processes whose CPU counts with their children's: PostgreSQL serves each connection from a forked backend. */
   readonly processTrees: ReadonlySet<string> = new Set(['postgres']);
   private gateway?: BenchChild;
+  /** The last redis-server started; its CPU counts like every other process's. */
+  private redis?: BenchChild;
   private simulatorCalls = 0;
   private readonly distRoot = resolve(__dirname, '..', '..');
 
@@ -232,9 +234,15 @@ export class BenchStack {
   /** A throwaway redis-server (Debian's) the workers share provider pacing in; stopped with every other child. */
   async startRedis(): Promise<string> {
     const port = await freePort();
-    spawnChild('redis', 'redis-server', redisServerArgs(port), isolatedEnv({}));
+    this.redis = spawnChild('redis', 'redis-server', redisServerArgs(port), isolatedEnv({}));
     await waitUntil(`redis-server on ${port}`, () => redisAnswers(port), 15_000, 100);
     return `redis://127.0.0.1:${port}`;
+  }
+
+  /** Stops one worker of those started. */
+  async stopWorker(worker: BenchChild): Promise<void> {
+    await worker.stop(8000);
+    this.workers = this.workers.filter((started) => started !== worker);
   }
 
   async stopWorkers(): Promise<void> {
@@ -264,7 +272,7 @@ export class BenchStack {
   /** Process ids of everything running now, by role. */
   pids(): Record<string, number> {
     const pids: Record<string, number> = {};
-    for (const child of [this.temporal, this.simulator, this.gateway, this.api, ...this.workers]) if (child) pids[child.name] = child.pid;
+    for (const child of [this.temporal, this.simulator, this.gateway, this.api, this.redis, ...this.workers]) if (child) pids[child.name] = child.pid;
     return { ...pids, ...this.cluster?.processIds() };
   }
 
