@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { Worker } from '@temporalio/worker';
 import type request from 'supertest';
 import type { RunView } from '../../src/contract/api';
 import { DEFAULT_PRICES, priceOf } from '../../src/config/prices';
@@ -6,7 +7,7 @@ import { worstCase, type PipelineBudget } from '../../src/pipeline/budget';
 import { FailureType } from '../../src/pipeline/failures';
 import type { PipelineDefinition } from '../../src/pipeline/types';
 import { startApiApp, TEST_API_KEY } from '../helpers/api-app';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { startTestStack, workflowBundle, type TestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 
 const auth = { 'x-api-key': TEST_API_KEY };
@@ -52,11 +53,21 @@ describe('budget approvals: a run over its budget waits for an approval that rai
   });
   beforeEach(() => stack.simulator.clearRequests());
 
-  const start = async (body: object) => (await http.post('/v1/workflows').set(auth).send(body).expect(202)).body.workflowId as string;
+  /** Every run these tests started, replayed at the end. */
+  const started: string[] = [];
+  const start = async (body: object) => {
+    const workflowId = (await http.post('/v1/workflows').set(auth).send(body).expect(202)).body.workflowId as string;
+    started.push(workflowId);
+    return workflowId;
+  };
   const view = async (workflowId: string) => (await http.get(`/v1/workflows/${workflowId}`).set(auth).expect(200)).body as RunView;
   const outcome = async (workflowId: string) => (await http.get(`/v1/workflows/${workflowId}/result?waitSeconds=25`).set(auth).expect(200)).body as RunView;
-  const waitForBudgetApproval = (workflowId: string) =>
-    waitFor('the run to wait for a budget approval', () => view(workflowId), { timeoutMs: 20_000, until: (run) => Boolean(run.budget?.pendingApproval) });
+  /** The status is read with two queries (progress, budget): both show the wait once the run's next read sees it. */
+  const waitForBudgetApproval = (workflowId: string, step: string) =>
+    waitFor('the run to wait for a budget approval', () => view(workflowId), {
+      timeoutMs: 20_000,
+      until: (run) => Boolean(run.budget?.pendingApproval) && stepOf(run, step).status === 'waiting',
+    });
   /** One worst case plus what 2.5 items really cost (measured): a few items, then one whose worst case no longer fits. */
   let maxCostUsd: number;
   beforeAll(async () => {
@@ -69,7 +80,7 @@ describe('budget approvals: a run over its budget waits for an approval that rai
 
   it('shows what is spent, what the waiting call needs and what it would take; a raised budget lets every item run, one request each', async () => {
     const workflowId = await start({ definition: fanOut({ maxCostUsd, onExceeded: 'await-approval' }), input: { items } });
-    const waiting = await waitForBudgetApproval(workflowId);
+    const waiting = await waitForBudgetApproval(workflowId, 'each');
     const { spent, reserved, pendingApproval } = waiting.budget!;
     const each = stepOf(waiting, 'each');
     expect(waiting.status).toBe('RUNNING');
@@ -159,7 +170,7 @@ describe('budget approvals: a run over its budget waits for an approval that rai
 
   it('fails the map BudgetExceeded when the budget approval is rejected, and sends nothing more', async () => {
     const workflowId = await start({ definition: fanOut({ maxCostUsd, onExceeded: 'await-approval' }), input: { items } });
-    const waiting = await waitForBudgetApproval(workflowId);
+    const waiting = await waitForBudgetApproval(workflowId, 'each');
     const doneBefore = stepOf(waiting, 'each').items!.done;
     expect(stack.simulator.requests()).toHaveLength(doneBefore);
     await http
@@ -191,8 +202,7 @@ describe('budget approvals: a run over its budget waits for an approval that rai
       budget: { maxTokens: perItem.tokens + 50, onExceeded: 'await-approval', approvalTimeout: '2s' },
     };
     const workflowId = await start({ definition, input: { text: items[0] } });
-    const waiting = await waitForBudgetApproval(workflowId);
-    expect(stepOf(waiting, 'second').status).toBe('waiting');
+    const waiting = await waitForBudgetApproval(workflowId, 'second');
     expect(waiting.budget!.pendingApproval).toMatchObject({ step: 'second', call: 'second', dimension: 'tokens', timeoutAt: expect.any(String) });
     const failed = await outcome(workflowId);
     expect(failed).toMatchObject({
@@ -221,4 +231,16 @@ describe('budget approvals: a run over its budget waits for an approval that rai
     await http.post(`/v1/workflows/${review}/approve`).set(auth).send({}).expect(200, { workflowId: review, step: 'review', decision: 'approved' });
     expect((await outcome(review)).status).toBe('COMPLETED');
   }, 90_000);
+
+  it('replays every run above (raised, rejected, timed out, failed at once) against the workflow code without non-determinism', async () => {
+    expect(started.length).toBeGreaterThanOrEqual(5);
+    const histories = await Promise.all(
+      started.map(async (workflowId) => ({ workflowId, history: await stack.client.workflow.getHandle(workflowId).fetchHistory() })),
+    );
+    const failures: { workflowId: string; error: unknown }[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      if (result.error) failures.push({ workflowId: result.workflowId, error: result.error });
+    }
+    expect(failures).toEqual([]);
+  }, 60_000);
 });
