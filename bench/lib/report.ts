@@ -275,8 +275,8 @@ export function markdown(report: BenchReport): string {
     const names: Record<BudgetVariant, string> = {
       none: 'no budget',
       runBudget: 'run budget',
-      redisWorker: 'no budget, Redis worker (token streaming, shared breakers, every call counted in the ledger)',
-      redisWorkerRunBudgetAndTenantCap: 'run budget + tenant cap, Redis worker',
+      redisWorker: 'Redis worker, no budget',
+      redisWorkerRunBudgetAndTenantCap: 'Redis worker, run budget + tenant cap',
     };
     const cpuOf = (byProcess: Record<string, number>) =>
       Object.entries(byProcess)
@@ -288,7 +288,8 @@ export function markdown(report: BenchReport): string {
       `## Budget checks — the same run with and without budgets, ${budget.runs} runs each, interleaved`,
       '',
       `A map of ${budget.items} OpenAI calls, one at a time, ${budget.latencyMs} ms provider latency; ${budget.calls} calls per variant, each run timed from its start to its result. ` +
-        'CPU: every process but the load generator, the simulator and the gateway.',
+        'CPU: every process but the load generator, the simulator and the gateway. A Redis worker (CHORUS_REDIS_URL) streams tokens, shares its breakers ' +
+        'and counts every call in the tenant ledger, capped or not: a tenant cap adds only its check to that.',
       '',
       '| variant | run p50 ms | ms per call (p50) | difference, ms per call | CPU ms per call | difference, CPU ms per call | CPU by process, ms per call |',
       '| --- | --- | --- | --- | --- | --- | --- |',
