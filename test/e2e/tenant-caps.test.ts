@@ -181,6 +181,24 @@ describe('tenant caps across API instances and worker processes', () => {
     expect((await usage(0, globex)).total.calls).toBe(ITEMS);
   }, 120_000);
 
+  it('keeps a tenant cap hard under a run budget that awaits approval: its refusal fails the run at once, with no budget approval to raise it', async () => {
+    // After the test above, acme's daily cap is (nearly) spent; the run's own budget is ample.
+    const before = (await simulator.requests()).length;
+    const { definition, input } = fanOut(7);
+    const budgeted = { definition: { ...definition, budget: { maxCostUsd: 1, onExceeded: 'await-approval' } }, input };
+    const workflowId = (await apis[0].http.post('/v1/workflows').set(acme).send(budgeted).expect(202)).body.workflowId as string;
+    const view = await outcome(workflowId);
+    const sent = (await simulator.requests()).slice(before);
+    expect(view.status).toBe('FAILED');
+    expect(view.error).toMatchObject({ type: FailureType.BudgetExceeded, message: expect.stringMatching(/tenant acme has used \$[\d.e-]+ of its daily cap/) });
+    expect(view.budget!.pendingApproval).toBeUndefined();
+    expect(view.budget!.approvals).toBeUndefined();
+    expect(view.budget!.limits).toEqual({ maxCostUsd: 1 });
+    const { done, notRun } = view.steps!.find((step) => step.id === 'each')!.items!;
+    expect(notRun).toBe(ITEMS - done);
+    expect(sent).toHaveLength(done);
+  }, 60_000);
+
   it('answers a malformed or impossible period with a 400 naming the field', async () => {
     const problem = async (query: string) => (await apis[0].http.get(`/v1/usage?${query}`).set(acme).expect(400)).body.errors;
     expect(await problem('from=yesterday')).toEqual([{ field: 'from', reason: 'from must be a UTC day, YYYY-MM-DD' }]);
