@@ -31,6 +31,7 @@ import { RunEventsService } from './workflows/run-events.service';
 import { TokenEvents } from './streaming/token-events';
 import type { TokenStream } from '../src/streaming/token-stream';
 import { WorkflowsController } from './workflows/workflows.controller';
+import { RunCloseWaits } from './workflows/run-close-waits';
 import { RunReadService } from './workflows/run-read.service';
 import { RunStartService } from './workflows/run-start.service';
 
@@ -76,6 +77,7 @@ export class AppModule {
         RunStarter,
         RunStartService,
         RunReadService,
+        RunCloseWaits,
         LiveRunReader,
         RunAdminService,
         RunEventsService,

@@ -1,11 +1,11 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { Client, isGrpcDeadlineError, WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import type { ApiSettings } from '../../src/config/api';
 import type { RunPage, RunView } from '../../src/contract/api';
 import { FailureType } from '../../src/pipeline/failures';
 import { TENANT_ATTRIBUTE } from '../../src/pipeline/search-attributes';
-import { isApprovalOutcome, isMapResult, type PipelineFailureDetails, type PipelineResult, type StepOutput, type StepResult } from '../../src/pipeline/types';
+import { isApprovalOutcome, isMapResult, type PipelineFailureDetails, type StepOutput, type StepResult } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
 import { badRequest } from '../errors/bad-request';
 import { listWorkflowPage, PageTokens } from '../temporal/listing';
@@ -14,16 +14,10 @@ import { API_SETTINGS, TEMPORAL_CLIENT } from '../tokens';
 import type { Principal } from '../auth/principal';
 import type { ListRunsQuery } from './dto/run-queries.dto';
 import { LiveRunReader } from './live-run-reader';
+import { RunCloseWaits, type Settled } from './run-close-waits';
 import { summaryOf, summaryOfExecution, visibilityQuery, type RunFilter } from './run-visibility';
 
 const DEFAULT_WAIT_SECONDS = 30;
-
-/** A run's outcome as a caller that waited for it saw it. */
-interface Settled {
-  runId: string;
-  result?: PipelineResult;
-  failure?: WorkflowFailedError;
-}
 
 const calls = (result: StepOutput): StepResult[] => (isMapResult(result) ? result.items : isApprovalOutcome(result) ? [] : [result]);
 
@@ -35,6 +29,7 @@ export class RunReadService {
     @Inject(API_SETTINGS) private readonly api: ApiSettings,
     private readonly live: LiveRunReader,
     private readonly pageTokens: PageTokens,
+    private readonly closes: RunCloseWaits,
   ) {}
 
   /**
@@ -84,15 +79,7 @@ export class RunReadService {
     // Checked before waiting: how long a foreign run takes to close is not the caller's to learn.
     const { runId } = await this.describeOwned(workflowId, principal);
     if (waitSeconds === 0) return this.describeRun(workflowId, principal);
-    const handle = this.client.workflow.getHandle<typeof pipelineWorkflow>(workflowId, runId);
-    let settled: Settled | undefined;
-    try {
-      settled = { runId, result: await this.client.withDeadline(Date.now() + waitSeconds * 1000, () => handle.result()) };
-    } catch (error) {
-      // A deadline means "still running"; a failed run is described below like any other.
-      if (error instanceof WorkflowFailedError) settled = { runId, failure: error };
-      else if (!isGrpcDeadlineError(error)) throw error;
-    }
+    const settled = await this.closes.untilClosed(workflowId, runId, Date.now() + waitSeconds * 1000);
     return this.describeRun(workflowId, principal, settled);
   }
 

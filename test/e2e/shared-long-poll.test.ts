@@ -1,0 +1,89 @@
+import type { INestApplication } from '@nestjs/common';
+import type { Client } from '@temporalio/client';
+import type request from 'supertest';
+import { TEMPORAL_CLIENT } from '../../api/tokens';
+import { RunCloseWaits } from '../../api/workflows/run-close-waits';
+import { startApiApp, TEST_API_KEY } from '../helpers/api-app';
+import { waitFor } from '../helpers/reliability';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+const auth = { 'x-api-key': TEST_API_KEY };
+
+/** Result long-polls: concurrent waiters of one run share one Temporal wait; every API instance answers when the run closes. */
+describe('result long-poll, shared waits', () => {
+  let stack: TestStack;
+  let first: { app: INestApplication; http: ReturnType<typeof request> };
+  let second: { app: INestApplication; http: ReturnType<typeof request> };
+
+  beforeAll(async () => {
+    stack = await startTestStack('shared-long-poll', { latencyMs: 5 });
+    first = await startApiApp(stack.temporal);
+    second = await startApiApp(stack.temporal);
+  });
+  afterAll(async () => {
+    await first?.app.close();
+    await second?.app.close();
+    await stack?.close();
+  });
+
+  const start = async (prompt: string) =>
+    (await first.http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt } }).expect(202)).body as { workflowId: string; runId: string };
+  const result = (api: typeof first, workflowId: string, waitSeconds: number) => api.http.get(`/v1/workflows/${workflowId}/result?waitSeconds=${waitSeconds}`).set(auth);
+
+  /** The history long-polls (waiting for the close event) an API instance has sent for a run. */
+  function countCloseWaits(api: typeof first, workflowId: string): () => number {
+    const service = api.app.get<Client>(TEMPORAL_CLIENT).workflowService;
+    const send = service.getWorkflowExecutionHistory.bind(service);
+    let count = 0;
+    jest.spyOn(service, 'getWorkflowExecutionHistory').mockImplementation(((req: Parameters<typeof send>[0]) => {
+      if (req.waitNewEvent && req.execution?.workflowId === workflowId) count++;
+      return send(req);
+    }) as typeof send);
+    return () => count;
+  }
+  afterEach(() => jest.restoreAllMocks());
+
+  it('answers 5 concurrent waiters of one run through one Temporal wait, each with the closed run', async () => {
+    const { workflowId, runId } = await start('Held [[sim:openai,latency=20000]]');
+    const waits = countCloseWaits(first, workflowId);
+    const closes = first.app.get(RunCloseWaits);
+    const answers = Array.from({ length: 5 }, () => result(first, workflowId, 20).then((response) => response));
+    await waitFor('all five to wait', () => closes.waitingFor(runId) === 5, 10_000, 50);
+    expect(closes.openWaits).toBe(1);
+    await stack.client.workflow.getHandle(workflowId).terminate('closed by the test');
+    const responses = await Promise.all(answers);
+    expect(responses.map((response) => [response.status, response.body.status])).toEqual(Array.from({ length: 5 }, () => [200, 'TERMINATED']));
+    expect(waits()).toBe(1);
+    expect(closes.openWaits).toBe(0);
+  });
+
+  it('answers a waiter on each of two API instances with the completed result once the run closes', async () => {
+    const { workflowId } = await start('Soon done [[sim:openai,latency=1500]]');
+    const [onFirst, onSecond] = await Promise.all([result(first, workflowId, 25), result(second, workflowId, 25)]);
+    expect(onFirst.status).toBe(200);
+    expect(onSecond.status).toBe(200);
+    expect(onFirst.body).toMatchObject({ workflowId, status: 'COMPLETED' });
+    expect(onSecond.body.result).toEqual(onFirst.body.result);
+    expect(onFirst.body.result.output.draft).toContain('Soon done');
+  });
+
+  it('holds each waiter to its own waitSeconds when waits of one run share a Temporal wait', async () => {
+    const { workflowId } = await start('Held again [[sim:openai,latency=20000]]');
+    const startedAt = Date.now();
+    const longer = result(first, workflowId, 4).then((response) => ({ response, afterMs: Date.now() - startedAt }));
+    const shorter = result(first, workflowId, 1).then((response) => ({ response, afterMs: Date.now() - startedAt }));
+    const short = await shorter;
+    expect(short.response.status).toBe(202);
+    expect(short.response.body.status).toBe('RUNNING');
+    expect(short.afterMs).toBeGreaterThanOrEqual(1000);
+    const long = await longer;
+    expect(long.response.status).toBe(202);
+    expect(long.afterMs).toBeGreaterThanOrEqual(4000);
+    await stack.client.workflow.getHandle(workflowId).terminate('closed by the test');
+  });
+
+  it('still answers 400 naming waitSeconds above the limit, before any wait', async () => {
+    const response = await result(first, 'some-id', 31).expect(400);
+    expect(response.body.errors).toEqual([expect.objectContaining({ field: 'waitSeconds' })]);
+  });
+});
