@@ -27,4 +27,4 @@ COPY pipelines ./pipelines
 # The worker caches its workflow bundle here, so a restarted container polls about a second sooner.
 RUN mkdir -p .cache && chown node .cache
 USER node
-CMD ["node", "dist/api/main.js"]
+CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/api/main.js"]

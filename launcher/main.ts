@@ -8,6 +8,7 @@ import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { taskQueueOf } from '../src/pipeline/task-queues';
 import { projectRoot } from '../src/project-root';
 import { chorusVersion, commandLine } from '../src/process/command-line';
+import { NODE_FLAGS } from '../src/process/node-flags';
 import { describeNode, unsupportedNode } from '../src/process/node-version';
 import { ensureTemporalCli } from '../src/temporal/cli';
 import { devServerArgs } from '../src/temporal/dev-server';
@@ -162,9 +163,9 @@ async function main() {
   for (let index = 1; index <= workerCount; index += 1) {
     // Each worker's metrics endpoint gets its own port: the configured one, then the next ones.
     const workerEnv = metricsPort ? { ...env, CHORUS_WORKER_METRICS_PORT: String(metricsPort + index - 1) } : env;
-    workers.push(launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [dist('worker', 'main.js')], workerEnv));
+    workers.push(launch(workerCount === 1 ? 'worker' : `worker-${index}`, process.execPath, [...NODE_FLAGS.worker, dist('worker', 'main.js')], workerEnv));
   }
-  launch('api', process.execPath, [dist('api', 'main.js')]);
+  launch('api', process.execPath, [...NODE_FLAGS.api, dist('api', 'main.js')]);
   await waitUntil(`the API at ${apiUrl}`, () => httpOk(`${apiUrl}/healthz`), STARTUP_TIMEOUT_MS);
   await waitUntil(`the worker${workerCount === 1 ? '' : 's'} to poll Temporal`, () => workersPolling(temporal, settings, workers), STARTUP_TIMEOUT_MS, 500);
 

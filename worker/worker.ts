@@ -247,6 +247,7 @@ export async function createChorusWorker(
             // Webhook deliveries and local provider calls run next to the workflows.
             activities,
             maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+            ...(settings.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: settings.maxCachedWorkflows } : {}),
             // Room for every provider's own bound at once (the SDK's default, 100, would cap them all together).
             maxConcurrentLocalActivityExecutions: Object.keys(options.providers.endpoints).reduce((sum, provider) => sum + concurrencyOf(provider), 0),
             sinks: { ...runSinks(options.runMetrics), ...(tracing ? { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) } : {}) },

@@ -27,6 +27,11 @@ export interface WorkerSettings {
   /** Default provider-call concurrency of one worker process, per provider queue. */
   maxConcurrentActivities: number;
   maxConcurrentWorkflowTasks: number;
+  /**
+   * Runs whose workflow state the worker keeps between tasks (the sticky cache); a run beyond it is
+   * replayed from its history at its next task. @default the SDK's: about 600 per GB of V8 heap limit (~2,300 at Node's 4 GB)
+   */
+  maxCachedWorkflows?: number;
   /** How long SIGTERM waits for in-flight activities before they are cancelled. */
   shutdownGraceMs: number;
   /** Queues this process serves. @default every queue (workflows and each provider, configured instances included) */
@@ -81,6 +86,7 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
       ...perProvider,
       CHORUS_WORKER_MAX_ACTIVITIES: positiveInt(200),
       CHORUS_WORKER_MAX_WORKFLOW_TASKS: positiveInt(40),
+      CHORUS_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2, 'expected at least 2 (the SDK needs room for two runs)').optional(),
       CHORUS_WORKER_SHUTDOWN_GRACE_MS: positiveInt(10_000),
       CHORUS_WORKER_QUEUES: commaList()
         .pipe(z.array(z.enum(roles as [QueueRole, ...QueueRole[]], { message: `expected a comma-separated list of ${roles.join(', ')}` })).min(1))
@@ -108,6 +114,7 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
   ) as Record<string, number | undefined> & {
     CHORUS_WORKER_MAX_ACTIVITIES: number;
     CHORUS_WORKER_MAX_WORKFLOW_TASKS: number;
+    CHORUS_WORKER_MAX_CACHED_WORKFLOWS?: number;
     CHORUS_WORKER_SHUTDOWN_GRACE_MS: number;
     CHORUS_WORKER_QUEUES?: QueueRole[];
     CHORUS_WORKER_METRICS_PORT: number;
@@ -130,6 +137,7 @@ export function loadWorkerSettings(env: Env = process.env): WorkerSettings {
   return {
     maxConcurrentActivities: vars.CHORUS_WORKER_MAX_ACTIVITIES,
     maxConcurrentWorkflowTasks: vars.CHORUS_WORKER_MAX_WORKFLOW_TASKS,
+    ...(vars.CHORUS_WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: vars.CHORUS_WORKER_MAX_CACHED_WORKFLOWS } : {}),
     shutdownGraceMs: vars.CHORUS_WORKER_SHUTDOWN_GRACE_MS,
     queues: vars.CHORUS_WORKER_QUEUES ? [...new Set(vars.CHORUS_WORKER_QUEUES)] : roles,
     // The catalog's limits, unless the deployment sets its own.
