@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--only overhead,start,status-read,throughput,memory,scaling,rate-limit,peer,phases,budget,stream] [--label name]
- *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1] [--cluster] [--profile DIR]`
+ *  [--sqlite-pragma K=V]... [--dc KEY=VALUE]... [--worker-env K=V]... [--baseline-keepalive 0|1] [--cluster] [--profile DIR]
+ *  [--api-node-flags '--flag ...'|none] [--worker-node-flags '--flag ...'|none] [--memory-runs N]`
  *
  * Starts its own stack on free loopback ports (with --cluster, the two-node PostgreSQL cluster instead of the dev server), measures Chorus against a plain Express gateway
  * calling the same simulator in the same run (and, in `peer`, against Portkey's gateway), writes bench/results/<label>.{json,md,svg}, and
@@ -18,6 +19,7 @@ import { runLoad, summarize, type LatencySummary, type LoadResult } from './lib/
 import { cpuMeter, readMemory, round, sampleMemory, stopAll } from './lib/processes';
 import { BUDGET_VARIANTS, writeReports, type BudgetVariant } from './lib/report';
 import { API_KEY, BenchStack, ONE_CALL_LOCAL, TASK_QUEUE } from './lib/stack';
+import { NODE_FLAGS, type NodeFlagsProcess } from '../src/process/node-flags';
 import { PROVIDER_NAMES } from '../src/pipeline/providers';
 import { loadPipelineDirectory } from '../src/pipeline/registry';
 import type { PipelineBudget } from '../src/pipeline/budget';
@@ -36,7 +38,13 @@ interface Plan {
   /** Runs started one after another per loop, each read through GET /v1/workflows/:id right after its 202 and then every `pollEveryMs` until it closes. */
   statusRead: { latencyMs: number; runs: number; concurrency: number; pollEveryMs: number; maxMs: number };
   throughput: { latencyMs: number; runs: Array<{ concurrency: number; count: number; maxMs: number; abortAfterMs?: number }> };
-  memory: { latencyMs: number; inFlight: number; holdMs: number; startConcurrency: number };
+  /**
+   * `runs` runs held open at their first provider call, each with a result long-poll on the API
+   * (started through at most `startConcurrency` POSTs at once, for at most `openMaxMs`); memory is
+   * sampled throughout. After `holdMs` with all open, `closeSamples` runs are terminated one at a
+   * time (close → long-poll answer with the others still waiting), then the rest all at once.
+   */
+  memory: { runs: number; startConcurrency: number; openMaxMs: number; holdMs: number; closeSamples: number };
   scaling: { latencyMs: number; maxActivities: number; concurrency: number; count: number; maxMs: number };
   /** Three workers sharing pacing through Redis, each provider limited to `limitPerSec`. */
   rateLimit: { latencyMs: number; limitPerSec: number; concurrency: number; count: number; maxMs: number };
@@ -70,8 +78,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
         { concurrency: 200, count: 600, maxMs: 5_000, abortAfterMs: 15_000 },
       ],
     },
-    // Quick mode holds 500 open runs, not 1,000: terminating a thousand leftovers alone takes ~30 s on 2 busy cores.
-    memory: { latencyMs: 1000, inFlight: 500, holdMs: 12_000, startConcurrency: 100 },
+    memory: { runs: 1000, startConcurrency: 50, openMaxMs: 150_000, holdMs: 3_000, closeSamples: 20 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 24, maxMs: 20_000 },
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 200, maxMs: 40_000 },
     peer: { latencyMs: 50, count: 40 },
@@ -91,7 +98,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
         { concurrency: 200, count: 6000, maxMs: 30_000, abortAfterMs: 60_000 },
       ],
     },
-    memory: { latencyMs: 1000, inFlight: 1000, holdMs: 45_000, startConcurrency: 100 },
+    memory: { runs: 1000, startConcurrency: 50, openMaxMs: 300_000, holdMs: 10_000, closeSamples: 100 },
     scaling: { latencyMs: 1000, maxActivities: 2, concurrency: 30, count: 60, maxMs: 45_000 },
     rateLimit: { latencyMs: 50, limitPerSec: 15, concurrency: 100, count: 600, maxMs: 90_000 },
     peer: { latencyMs: 50, count: 200 },
@@ -113,7 +120,14 @@ interface CliOptions {
   cluster: boolean;
   /** Where the API and workers write V8 CPU profiles (`--cpu-prof`), one per process and thread. */
   profileDir?: string;
+  /** V8 flags of the API and the workers: the shipped ones unless `--api-node-flags` / `--worker-node-flags` replace them. */
+  nodeFlags: Record<NodeFlagsProcess, readonly string[]>;
+  /** Runs the memory scenario holds open, in place of the plan's 1,000 (a slope on a slow box). */
+  memoryRuns?: number;
 }
+
+/** `--api-node-flags '--a --b'`; `none` for no flags (npm drops an empty argument). */
+const nodeFlagsArg = (value: string) => (value === 'none' ? [] : value.split(' ').filter(Boolean));
 
 function parseArgs(argv: string[]): CliOptions {
   const options: CliOptions = {
@@ -126,6 +140,7 @@ function parseArgs(argv: string[]): CliOptions {
     baselineKeepAlive: true,
     workers: 1,
     cluster: false,
+    nodeFlags: { ...NODE_FLAGS },
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -151,6 +166,9 @@ function parseArgs(argv: string[]): CliOptions {
     else if (arg === '--workers') options.workers = Math.max(1, Math.min(3, Number(value())));
     else if (arg === '--cluster') options.cluster = true;
     else if (arg === '--profile') options.profileDir = value();
+    else if (arg === '--api-node-flags') options.nodeFlags.api = nodeFlagsArg(value());
+    else if (arg === '--worker-node-flags') options.nodeFlags.worker = nodeFlagsArg(value());
+    else if (arg === '--memory-runs') options.memoryRuns = Number(value());
     else throw new Error(`unknown argument ${arg}`);
   }
   options.label ||= options.mode;
@@ -231,10 +249,10 @@ async function startViaApi(http: AxiosInstance, apiUrl: string, index: number, s
 
 /** POST, then long-poll the result until the run closes (at most 4 polls of 30 s). */
 /** GET is idempotent: a connection reset (a keep-alive socket the server just closed) is retried, twice at most. */
-async function longPoll(http: AxiosInstance, url: string, signal?: AbortSignal) {
+async function longPoll(http: AxiosInstance, url: string, signal?: AbortSignal, timeoutMs = 40_000) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await http.get(url, { headers, timeout: 40_000, signal });
+      return await http.get(url, { headers, timeout: timeoutMs, signal });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (attempt >= 3 || signal?.aborted || !(code === 'ECONNRESET' || /socket hang up/.test((error as Error).message))) throw error;
@@ -851,6 +869,108 @@ async function ledgerProbe(redisUrl: string) {
   };
 }
 
+/** How long the simulator holds each call while runs are kept open: longer than any memory scenario. */
+const PARKED_CALL_MS = 20 * 60_000;
+
+/**
+ * Memory with `runs` runs in flight, each with a result long-poll open on the API, and how soon a
+ * long-poll answers once its run closes. Every run waits at its first provider call (the simulator
+ * holds it), so all of them are open at once however slowly this machine starts them.
+ */
+async function memoryWithOpenRuns(stack: BenchStack, http: AxiosInstance, plan: Plan['memory']) {
+  const pids = { api: stack.api!.pid, worker: stack.workers[0].pid };
+  const idleMb = { api: round(readMemory(pids.api)?.rssMb ?? NaN), worker: round(readMemory(pids.worker)?.rssMb ?? NaN) };
+  await stack.setLatency(PARKED_CALL_MS);
+  const sampler = sampleMemory(pids);
+  const errorCounts = new Map<string, number>();
+  const countError = (error: unknown) => {
+    const key = (error as Error).message.slice(0, 80);
+    errorCounts.set(key, (errorCounts.get(key) ?? 0) + 1);
+  };
+  /** Each open run's long-poll loop: resolves with when it answered 200 and what it said. */
+  const waiters = new Map<string, Promise<{ answeredAt: number; status: string; closedAt: string | null } | undefined>>();
+  let answered = 0;
+  let maxOpen = 0;
+  const waitFor = async (workflowId: string) => {
+    try {
+      for (;;) {
+        // A 202 describes the run while it is still open (its progress query included): on a loaded box that can take many seconds.
+        const response = await longPoll(http, `${stack.apiUrl}/v1/workflows/${encodeURIComponent(workflowId)}/result?waitSeconds=30`, undefined, 120_000);
+        if (response.status === 200) return { answeredAt: Date.now(), status: String(response.data.status), closedAt: response.data.closedAt as string | null };
+        if (response.status !== 202) throw new Error(`GET result answered ${response.status}`);
+      }
+    } catch (error) {
+      countError(error);
+      return undefined;
+    } finally {
+      answered++;
+    }
+  };
+  const openStartedAt = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: plan.startConcurrency }, async () => {
+      while (next < plan.runs && performance.now() - openStartedAt < plan.openMaxMs) {
+        const index = next++;
+        try {
+          const workflowId = await startViaApi(http, stack.apiUrl, index);
+          waiters.set(workflowId, waitFor(workflowId));
+          maxOpen = Math.max(maxOpen, waiters.size - answered);
+        } catch (error) {
+          countError(error);
+        }
+      }
+    }),
+  );
+  const openMs = round(performance.now() - openStartedAt, 0);
+  log(`memory: ${waiters.size} runs open with a long-poll each after ${openMs} ms; holding ${plan.holdMs} ms`);
+  await new Promise((resolve) => setTimeout(resolve, plan.holdMs));
+  const heldMb = { api: round(readMemory(pids.api)?.rssMb ?? NaN), worker: round(readMemory(pids.worker)?.rssMb ?? NaN) };
+  const openPeak = sampler.peakSoFar();
+
+  const client = stack.client!;
+  const closeToAnswer = (outcome: Awaited<ReturnType<typeof waitFor>>) =>
+    outcome?.closedAt ? [outcome.answeredAt - Date.parse(outcome.closedAt)] : [];
+  // One run closes while every other long-poll still waits: the latency a caller sees.
+  const ids = [...waiters.keys()];
+  const quiet: number[] = [];
+  for (const workflowId of ids.slice(0, plan.closeSamples)) {
+    await client.workflow.getHandle(workflowId).terminate('benchmark: close one run').catch(countError);
+    quiet.push(...closeToAnswer(await waiters.get(workflowId)));
+  }
+  // Then all the others at once, 200 terminations in flight.
+  const rest = ids.slice(plan.closeSamples);
+  const burstStartedAt = performance.now();
+  for (let i = 0; i < rest.length; i += 200) {
+    await Promise.all(rest.slice(i, i + 200).map((workflowId) => client.workflow.getHandle(workflowId).terminate('benchmark: close all').catch(countError)));
+  }
+  const burst = (await Promise.all(rest.map((workflowId) => waiters.get(workflowId)!))).flatMap(closeToAnswer);
+  const burstMs = round(performance.now() - burstStartedAt, 0);
+  const memory = sampler.stop();
+  await terminateLeftovers(stack);
+  const result = {
+    runs: plan.runs,
+    opened: waiters.size,
+    maxOpen,
+    openMs,
+    holdMs: plan.holdMs,
+    idleMb,
+    heldMb,
+    openPeakMb: { api: round(openPeak.api), worker: round(openPeak.worker) },
+    memory,
+    closeToAnswerMs: { oneAtATime: summarize(quiet), allAtOnce: summarize(burst) },
+    allAtOnceMs: burstMs,
+    errors: [...errorCounts.values()].reduce((sum, count) => sum + count, 0),
+    errorCounts: Object.fromEntries(errorCounts),
+  };
+  log(
+    `memory: ${maxOpen} open at once; API idle ${idleMb.api} → peak ${memory.api.peakSampledRssMb} MB, worker idle ${idleMb.worker} → peak ${memory.worker.peakSampledRssMb} MB; ` +
+      `close → answer p50/p95 one at a time ${result.closeToAnswerMs.oneAtATime.p50}/${result.closeToAnswerMs.oneAtATime.p95} ms, ` +
+      `all at once ${result.closeToAnswerMs.allAtOnce.p50}/${result.closeToAnswerMs.allAtOnce.p95} ms; ${result.errors} errors ${JSON.stringify(result.errorCounts)}`,
+  );
+  return result;
+}
+
 /** The issue's goal for a one-call run over a direct call. */
 const ONE_CALL_TARGET_MS = 15;
 
@@ -866,9 +986,10 @@ async function main() {
     baselineKeepAlive: options.baselineKeepAlive,
     cluster: options.cluster,
     nodeArgs: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
+    nodeFlags: options.nodeFlags,
     log,
   });
-  const hardLimitMs = options.mode === 'quick' ? 300_000 : 900_000;
+  const hardLimitMs = options.mode === 'quick' ? 420_000 : 900_000;
   const hardLimit = setTimeout(() => {
     console.error(`[bench] hard time limit of ${hardLimitMs / 1000} s reached; stopping the stack and writing what was measured`);
     process.exitCode = 2;
@@ -1017,44 +1138,7 @@ async function main() {
 
     if (options.only.has('memory')) {
       http = httpClient();
-      const { latencyMs, inFlight, holdMs, startConcurrency } = plan.memory;
-      await stack.setLatency(latencyMs);
-      const worker = stack.workers[0];
-      const sampler = sampleMemory({ api: stack.api!.pid, worker: worker.pid });
-      // A burst of `inFlight` pipelines, each long-polling its result through the API; starts go
-      // through at most `startConcurrency` POSTs at once. Whatever is open after `holdMs` is terminated.
-      let acknowledged = 0;
-      let finished = 0;
-      let maxOpen = 0;
-      let startSlots = startConcurrency;
-      const waiting: Array<() => void> = [];
-      const load = await measured(stack, `memory: burst of ${inFlight} pipelines`, () =>
-        runLoad({ count: inFlight, concurrency: inFlight, maxMs: holdMs, abortAfterMs: holdMs }, async (i, signal) => {
-          if (startSlots === 0) await new Promise<void>((resolve) => waiting.push(resolve));
-          startSlots--;
-          let released = false;
-          const release = () => {
-            if (released) return;
-            released = true;
-            startSlots++;
-            waiting.shift()?.();
-          };
-          try {
-            await chorusPipeline(http, stack.apiUrl, i, signal, () => {
-              release();
-              acknowledged++;
-              maxOpen = Math.max(maxOpen, acknowledged - finished);
-            });
-          } finally {
-            release();
-            finished++;
-          }
-        }),
-      );
-      const memory = sampler.stop();
-      await terminateLeftovers(stack);
-      results.memory = { simulatorLatencyMs: latencyMs, pipelines: inFlight, holdMs, maxInFlight: maxOpen, load, memory };
-      log(`memory: API peak ${memory.api.peakSampledRssMb} MB, worker peak ${memory.worker.peakSampledRssMb} MB (max ${maxOpen} runs open at once)`);
+      results.memory = await memoryWithOpenRuns(stack, http, { ...plan.memory, runs: options.memoryRuns ?? plan.memory.runs });
     }
 
     if (options.only.has('scaling')) {
@@ -1157,6 +1241,7 @@ async function main() {
       workerEnv: options.workerEnv,
       workers: options.workers,
       baselineKeepAlive: options.baselineKeepAlive,
+      nodeFlags: options.nodeFlags,
     },
     plan,
     results,

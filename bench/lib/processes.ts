@@ -140,6 +140,8 @@ export function sampleMemory(pids: Record<string, number>, everyMs = 100) {
     }
   }, everyMs);
   return {
+    /** The highest sample of each process so far. */
+    peakSoFar: () => ({ ...peak }),
     stop() {
       clearInterval(timer);
       return Object.fromEntries(

@@ -9,6 +9,7 @@ import { loadClusterSettings } from '../../src/config/cluster';
 import { ensureTemporalCli } from '../../src/temporal/cli';
 import { TEMPORAL_SERVER_VERSION } from '../../src/temporal/server-build';
 import { devServerArgs } from '../../src/temporal/dev-server';
+import type { NodeFlagsProcess } from '../../src/process/node-flags';
 import { redisAnswers, redisServerArgs } from '../../src/process/redis';
 import type { SimulatorCommand, SimulatorStats } from '../sim-process';
 import { forkChild, freePort, isolatedEnv, spawnChild, waitForLine, waitUntil, type BenchChild } from './processes';
@@ -28,6 +29,8 @@ export interface StackOptions {
   baselineKeepAlive: boolean;
   /** Node.js flags for the API and worker processes (`--profile DIR` adds `--cpu-prof`). */
   nodeArgs: string[];
+  /** V8 flags of each process in place of the shipped ones (`NODE_FLAGS`), for A/B runs. */
+  nodeFlags: Record<NodeFlagsProcess, readonly string[]>;
   /** The two-node PostgreSQL cluster (`npm run cluster`) instead of the dev server; sqlitePragmas and dynamicConfig then do not apply. */
   cluster: boolean;
   log: (line: string) => void;
@@ -159,7 +162,7 @@ export class BenchStack {
     this.api = spawnChild(
       'api',
       process.execPath,
-      [...this.options.nodeArgs, join(this.distRoot, 'api', 'main.js')],
+      [...this.options.nodeFlags.api, ...this.options.nodeArgs, join(this.distRoot, 'api', 'main.js')],
       isolatedEnv({
         // Keys are configured by digest, with a tenant and scopes.
         CHORUS_API_KEYS: JSON.stringify([
@@ -190,7 +193,7 @@ export class BenchStack {
     const worker = spawnChild(
       `worker-${this.workers.length + 1}`,
       process.execPath,
-      [...this.options.nodeArgs, join(this.distRoot, 'worker', 'main.js')],
+      [...this.options.nodeFlags.worker, ...this.options.nodeArgs, join(this.distRoot, 'worker', 'main.js')],
       isolatedEnv({
         TEMPORAL_ADDRESS: this.temporalAddress,
         CHORUS_TASK_QUEUE: TASK_QUEUE,
