@@ -41,8 +41,8 @@ interface Plan {
   /**
    * `runs` runs held open at their first provider call, each with a result long-poll on the API
    * (started through at most `startConcurrency` POSTs at once, for at most `openMaxMs`); memory is
-   * sampled throughout. After `holdMs` with all open, `closeSamples` runs are terminated one at a
-   * time (close → long-poll answer with the others still waiting), then the rest all at once.
+   * sampled throughout. After `holdMs` with all open, `closeSamples` one-call runs complete one at a
+   * time (close → long-poll answer with the others still waiting), then the held runs are terminated at once.
    */
   memory: { runs: number; startConcurrency: number; openMaxMs: number; holdMs: number; closeSamples: number };
   scaling: { latencyMs: number; maxActivities: number; concurrency: number; count: number; maxMs: number };
@@ -869,6 +869,9 @@ async function ledgerProbe(redisUrl: string) {
   };
 }
 
+/** A one-step inline pipeline on a provider queue the held runs leave free (they wait at openai): the memory scenario's close samples. */
+const ONE_QUICK_CALL = { name: 'bench-close-sample', steps: [{ id: 'summary', provider: 'cohere', task: 'summarize', prompt: '{{input.prompt}}' }] };
+
 /** How long the simulator holds each call while runs are kept open: longer than any memory scenario. */
 const PARKED_CALL_MS = 20 * 60_000;
 
@@ -931,15 +934,27 @@ async function memoryWithOpenRuns(stack: BenchStack, http: AxiosInstance, plan: 
   const client = stack.client!;
   const closeToAnswer = (outcome: Awaited<ReturnType<typeof waitFor>>) =>
     outcome?.closedAt ? [outcome.answeredAt - Date.parse(outcome.closedAt)] : [];
-  // One run closes while every other long-poll still waits: the latency a caller sees.
-  const ids = [...waiters.keys()];
+  // One run completes while every other long-poll still waits: the latency a caller sees. Each is a
+  // one-call run the simulator answers at once, started and long-polled like the others.
   const quiet: number[] = [];
-  for (const workflowId of ids.slice(0, plan.closeSamples)) {
-    await client.workflow.getHandle(workflowId).terminate('benchmark: close one run').catch(countError);
-    quiet.push(...closeToAnswer(await waiters.get(workflowId)));
+  for (let i = 0; i < plan.closeSamples; i++) {
+    try {
+      const response = await http.post(
+        `${stack.apiUrl}/v1/workflows`,
+        { definition: ONE_QUICK_CALL, input: { prompt: `Closes at once [[sim:cohere,latency=5]] (bench close sample ${i})` } },
+        { headers },
+      );
+      if (response.status !== 202) throw new Error(`POST /v1/workflows answered ${response.status}`);
+      const outcome = await waitFor(response.data.workflowId as string);
+      if (outcome && outcome.status !== 'COMPLETED') throw new Error(`close sample ended ${outcome.status}`);
+      quiet.push(...closeToAnswer(outcome));
+    } catch (error) {
+      countError(error);
+    }
   }
+  const ids = [...waiters.keys()];
   // Then all the others at once, 200 terminations in flight.
-  const rest = ids.slice(plan.closeSamples);
+  const rest = ids;
   const burstStartedAt = performance.now();
   for (let i = 0; i < rest.length; i += 200) {
     await Promise.all(rest.slice(i, i + 200).map((workflowId) => client.workflow.getHandle(workflowId).terminate('benchmark: close all').catch(countError)));

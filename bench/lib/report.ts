@@ -402,7 +402,7 @@ export function markdown(report: BenchReport): string {
       `## Memory — ${m.runs} runs in flight, each with a result long-poll on the API (1 worker)`,
       '',
       `Every run waits at its first provider call (the simulator holds it). ${m.opened} runs were opened in ${m.openMs} ms (at most ${m.maxOpen} open at once), ` +
-        `held ${m.holdMs / 1000} s, then ${oneAtATime.n} were terminated one at a time and the rest all at once (${m.allAtOnceMs} ms until every long-poll answered). ` +
+        `held ${m.holdMs / 1000} s, then ${oneAtATime.n} one-call runs were started and completed one at a time with all of them still waiting, and the held runs were terminated all at once (${m.allAtOnceMs} ms until every long-poll answered). ` +
         `${m.errors} errors${m.errors ? ` ${JSON.stringify(m.errorCounts)}` : ''}.`,
       '',
       '| process | idle RSS MB | peak while opening and holding | RSS at the end of the hold | peak over the whole scenario (closes included) | VmHWM (process lifetime) |',
@@ -414,8 +414,8 @@ export function markdown(report: BenchReport): string {
       '',
       '| run closed → its long-poll answered (server close time to client) | n | p50 ms | p95 ms | max ms |',
       '| --- | --- | --- | --- | --- |',
-      `| one at a time, the other long-polls still open | ${oneAtATime.n} | ${oneAtATime.p50} | ${oneAtATime.p95} | ${oneAtATime.max} |`,
-      `| all the others at once (200 terminations in flight) | ${allAtOnce.n} | ${allAtOnce.p50} | ${allAtOnce.p95} | ${allAtOnce.max} |`,
+      `| a one-call run completing, 1 at a time, the held long-polls still open | ${oneAtATime.n} | ${oneAtATime.p50} | ${oneAtATime.p95} | ${oneAtATime.max} |`,
+      `| the held runs terminated all at once (200 terminations in flight; a terminated run's answer includes a progress query, up to 3 s) | ${allAtOnce.n} | ${allAtOnce.p50} | ${allAtOnce.p95} | ${allAtOnce.max} |`,
       '',
     );
   }
