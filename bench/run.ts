@@ -932,8 +932,7 @@ async function memoryWithOpenRuns(stack: BenchStack, http: AxiosInstance, plan: 
   const openPeak = sampler.peakSoFar();
 
   const client = stack.client!;
-  const closeToAnswer = (outcome: Awaited<ReturnType<typeof waitFor>>) =>
-    outcome?.closedAt ? [outcome.answeredAt - Date.parse(outcome.closedAt)] : [];
+  const closeToAnswer = (outcome: Awaited<ReturnType<typeof waitFor>>) => (outcome?.closedAt ? [outcome.answeredAt - Date.parse(outcome.closedAt)] : []);
   // One run completes while every other long-poll still waits: the latency a caller sees. Each is a
   // one-call run the simulator answers at once, started and long-polled like the others.
   const quiet: number[] = [];

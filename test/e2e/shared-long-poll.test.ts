@@ -27,8 +27,12 @@ describe('result long-poll, shared waits', () => {
   });
 
   const start = async (prompt: string) =>
-    (await first.http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt } }).expect(202)).body as { workflowId: string; runId: string };
-  const result = (api: typeof first, workflowId: string, waitSeconds: number) => api.http.get(`/v1/workflows/${workflowId}/result?waitSeconds=${waitSeconds}`).set(auth);
+    (await first.http.post('/v1/workflows').set(auth).send({ pipeline: 'classic', input: { prompt } }).expect(202)).body as {
+      workflowId: string;
+      runId: string;
+    };
+  const result = (api: typeof first, workflowId: string, waitSeconds: number) =>
+    api.http.get(`/v1/workflows/${workflowId}/result?waitSeconds=${waitSeconds}`).set(auth);
 
   /** The history long-polls (waiting for the close event) an API instance has sent for a run. */
   function countCloseWaits(api: typeof first, workflowId: string): () => number {
