@@ -23,6 +23,13 @@ describe('worker topology', () => {
     expect(loadWorkerSettings({}).metricsPort).toBe(0);
   });
 
+  it('leaves the sticky cache size to the SDK unless CHORUS_WORKER_MAX_CACHED_WORKFLOWS sets it (at least 2)', () => {
+    expect(loadWorkerSettings({}).maxCachedWorkflows).toBeUndefined();
+    expect(loadWorkerSettings({ CHORUS_WORKER_MAX_CACHED_WORKFLOWS: '500' }).maxCachedWorkflows).toBe(500);
+    expect(() => loadWorkerSettings({ CHORUS_WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(/CHORUS_WORKER_MAX_CACHED_WORKFLOWS/);
+    expect(() => loadWorkerSettings({ CHORUS_WORKER_MAX_CACHED_WORKFLOWS: 'many' })).toThrow(/CHORUS_WORKER_MAX_CACHED_WORKFLOWS/);
+  });
+
   it('paces only the providers that have a rate limit, sharing the schedule in the Redis CHORUS_REDIS_URL names', () => {
     expect(providerRates(loadWorkerSettings({ CHORUS_GEMINI_MAX_RPS: '12' }))).toEqual({ gemini: 12 });
     expect(providerRates(loadWorkerSettings({}))).toEqual({});
