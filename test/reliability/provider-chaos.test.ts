@@ -11,7 +11,13 @@ const RETRY_AFTER_SECONDS = 1;
  * is no clock skew; the slack only covers millisecond rounding and when `finish` fires after the bytes left.
  */
 const CLOCK_SLACK_MS = 5;
-const REQUEST_TIMEOUT_MS = 1000;
+/**
+ * Long against the simulator's 5 ms: the worker's timer fires before it reads an answer that came
+ * while its event loop was blocked (timers run before I/O), so on a starved machine a 429 the
+ * simulator sent at once could still end as a ProviderTimeout, retried by the plain backoff (a CI
+ * run with another jest process beside this one saw it at 1 s). Hangs end after this too.
+ */
+const REQUEST_TIMEOUT_MS = 3000;
 
 /**
  * Providers fail at random (5xx, 429 with Retry-After, hangs, malformed bodies): every run completes
