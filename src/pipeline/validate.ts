@@ -51,9 +51,17 @@ const CacheSchema = z
   .strict()
   .describe("reuse an identical earlier call's answer (same tenant, provider, model and rendered request) at $0");
 const TimeoutSchema = z.object({ startToClose: duration.optional(), heartbeat: duration.optional() }).strict();
+/** The highest limits a budget may set: the API's document shows them too. */
+export const BUDGET_LIMIT_MAXIMUMS = { maxCostUsd: 1_000_000, maxTokens: 1_000_000_000 } as const;
 const budgetLimits = {
-  maxCostUsd: z.number().positive().max(1_000_000).optional().describe("most the run's provider calls may cost, in USD"),
-  maxTokens: z.number().int().positive().max(1_000_000_000).optional().describe("most tokens the run's provider calls may use, input and output"),
+  maxCostUsd: z.number().positive().max(BUDGET_LIMIT_MAXIMUMS.maxCostUsd).optional().describe("most the run's provider calls may cost, in USD"),
+  maxTokens: z
+    .number()
+    .int()
+    .positive()
+    .max(BUDGET_LIMIT_MAXIMUMS.maxTokens)
+    .optional()
+    .describe("most tokens the run's provider calls may use, input and output"),
 };
 const someLimit = (budget: { maxCostUsd?: number; maxTokens?: number }) => budget.maxCostUsd !== undefined || budget.maxTokens !== undefined;
 /** A run's spending cap as a start request sets it, or as a budget approval raises it: limits only. */

@@ -1,15 +1,15 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { IsObject, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
 import { OptionalField } from '../../validation';
-import { PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
+import { BUDGET_LIMIT_MAXIMUMS, PIPELINE_NAME_PATTERN } from '../../../src/pipeline/validate';
 import { CrossFieldRule } from '../../openapi/document';
 
 /** OpenAPI 3.1's numeric exclusiveMinimum; @nestjs/swagger's types still have 3.0's boolean form. */
 const OPENAPI_31_ABOVE_ZERO = 0 as unknown as boolean;
 /** A budget's limits as the OpenAPI document shows them (BudgetSchema checks them). */
 export const BUDGET_LIMIT_PROPERTIES = {
-  maxCostUsd: { type: 'number', exclusiveMinimum: OPENAPI_31_ABOVE_ZERO },
-  maxTokens: { type: 'integer', minimum: 1 },
+  maxCostUsd: { type: 'number', exclusiveMinimum: OPENAPI_31_ABOVE_ZERO, maximum: BUDGET_LIMIT_MAXIMUMS.maxCostUsd },
+  maxTokens: { type: 'integer', minimum: 1, maximum: BUDGET_LIMIT_MAXIMUMS.maxTokens },
 } as const;
 
 export const PIPELINE_NAME_MESSAGE = 'pipeline must be 1-64 letters, digits, "_" or "-"';
