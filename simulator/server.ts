@@ -37,6 +37,11 @@ export interface SimulatorRequestRecord {
   receivedAt: number;
   /** Epoch ms when the answer was sent; absent while in flight or for a hang. */
   answeredAt?: number;
+  /**
+   * Epoch ms when a whole (not streamed) answer began to be written: no client can have it before.
+   * `answeredAt` is stamped when Node reports it sent, which a busy event loop can delay by hundreds of ms.
+   */
+  sentAt?: number;
   /** Epoch ms when the client went away (aborted) before the answer was sent. */
   abandonedAt?: number;
   /** `cut`: the connection was cut before the answer ended (the `cut` fault); `hang`: no answer (`hang`, `stall`). */
@@ -183,6 +188,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
 
     const answer = ({ status, body, headers }: WireAnswer) => {
       record.status = status;
+      record.sentAt = Date.now();
       sendJson(response, status, body, headers);
     };
 
