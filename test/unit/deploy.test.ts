@@ -6,7 +6,7 @@ import { PROVIDER_METRIC_NAMES, TEMPORAL_SDK_METRIC_NAMES, TENANT_SPEND_METRIC_N
 import { RUN_METRIC_NAMES } from '../../worker/run-metrics';
 import { SCOPES } from '../../src/config/auth';
 import { projectRoot } from '../../src/project-root';
-import { devServerDynamicConfigArgs, VERSIONING_DYNAMIC_CONFIG } from '../../src/temporal/cluster-config';
+import { devServerDynamicConfigArgs, SHARED_DYNAMIC_CONFIG } from '../../src/temporal/cluster-config';
 
 const read = (...path: string[]) => readFileSync(join(projectRoot(), ...path), 'utf8');
 
@@ -214,14 +214,16 @@ describe('docker-compose.yml', () => {
 describe('deploy/temporal/dynamicconfig.yaml', () => {
   const dynamicConfig = parse(read('deploy', 'temporal', 'dynamicconfig.yaml')) as Record<string, { value: unknown; constraints?: unknown }[]>;
 
-  it('turns on what versioned deploys need, with the values the dev server gets as flags', () => {
-    expect(Object.keys(VERSIONING_DYNAMIC_CONFIG)).toHaveLength(2);
-    for (const [key, value] of Object.entries(VERSIONING_DYNAMIC_CONFIG)) expect(dynamicConfig[key]).toEqual([{ value, constraints: {} }]);
+  it('turns on what versioned deploys need and lifts the dispatch read limit, with the values the dev server gets as flags', () => {
+    expect(Object.keys(SHARED_DYNAMIC_CONFIG)).toHaveLength(3);
+    for (const [key, value] of Object.entries(SHARED_DYNAMIC_CONFIG)) expect(dynamicConfig[key]).toEqual([{ value, constraints: {} }]);
     expect(devServerDynamicConfigArgs()).toEqual([
       '--dynamic-config-value',
       'system.enableDeploymentVersions=true',
       '--dynamic-config-value',
       'frontend.workerVersioningWorkflowAPIs=true',
+      '--dynamic-config-value',
+      'history.transferProcessorMaxPollRPS=1000',
     ]);
   });
 
