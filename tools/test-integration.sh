@@ -14,9 +14,15 @@ if [ $# -gt 0 ]; then
   exec npx jest --selectProjects reliability integration --runInBand "$@"
 fi
 
-# Each line carries its project's name: the two processes print at the same time.
+# Runs a command with each output line prefixed "[NAME] ": the two streams print at the same time.
+prefixed() {
+  local name=$1
+  shift
+  "$@" 2>&1 | sed -u "s/^/[$name] /"
+}
+
 run_project() {
-  npx jest --selectProjects "$1" --runInBand 2>&1 | sed -u "s/^/[$1] /"
+  prefixed "$1" npx jest --selectProjects "$1" --runInBand
 }
 
 # The reliability stream, then the cluster tests when asked: their output is prefixed [cluster].
@@ -25,8 +31,8 @@ reliability_stream() {
   local rc=$?
   case "${CHORUS_TEST_WITH_CLUSTER:-0}" in
     0) ;;
-    all) npm run --silent test:cluster 2>&1 | sed -u "s/^/[cluster] /" || rc=1 ;;
-    *) npm run --silent test:cluster:core 2>&1 | sed -u "s/^/[cluster] /" || rc=1 ;;
+    all) prefixed cluster npm run --silent test:cluster || rc=1 ;;
+    *) prefixed cluster npm run --silent test:cluster:core || rc=1 ;;
   esac
   return $rc
 }
