@@ -239,7 +239,7 @@ export interface RunAudit {
    * workflow task is replayed on another worker, so a crash's repeated calls are not counted here).
    */
   attempts: number;
-  /** Who did the work: each completed workflow task, and each activity's last attempt, with its worker identity and time. */
+  /** Who did the work: each completed workflow task, and each activity's last attempt (or local call), with its worker identity and time. */
   workerEvents: WorkerEvent[];
   activityEnds: ActivityEnd[];
   outcomes: Map<string, RunOutcome>;
@@ -326,6 +326,8 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
       const taskQueueByEvent = new Map<string, string>();
       const completedPerActivity = new Map<string, number>();
       let closeEvents = 0;
+      // A local call's marker is a command of the workflow task completed just before it, in the worker that made the call.
+      let lastWorkflowTaskBy = '?';
       for (const event of history.events ?? []) {
         const eventId = String(event.eventId);
         if (event.activityTaskScheduledEventAttributes) {
@@ -346,12 +348,16 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
           audit.localCalls += 1;
           audit.attempts += local.attempt;
           audit.activityEnds.push({ workflowId: id, taskQueue: 'local', at: epochMs(event.eventTime) });
+          audit.workerEvents.push({ identity: lastWorkflowTaskBy, kind: 'activity', at: epochMs(event.eventTime) });
           // Recorded twice for one call (its sequence number in the run) would be a call whose answer the run took twice.
           const callId = `local:${local.seq}`;
           completedPerActivity.set(callId, (completedPerActivity.get(callId) ?? 0) + 1);
         }
         const workflowTask = event.workflowTaskCompletedEventAttributes;
-        if (workflowTask) audit.workerEvents.push({ identity: workflowTask.identity ?? '?', kind: 'workflowTask', at: epochMs(event.eventTime) });
+        if (workflowTask) {
+          lastWorkflowTaskBy = workflowTask.identity ?? '?';
+          audit.workerEvents.push({ identity: lastWorkflowTaskBy, kind: 'workflowTask', at: epochMs(event.eventTime) });
+        }
         const ended = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
         if (ended) {
           audit.activityEnds.push({ workflowId: id, taskQueue: taskQueueByEvent.get(String(ended.scheduledEventId)) ?? '?', at: epochMs(event.eventTime) });
