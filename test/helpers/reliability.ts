@@ -8,6 +8,7 @@ import { httpOk, startProcess, type ManagedProcess } from '../../src/process/chi
 import type { Env } from '../../src/config/env';
 import { FailureType } from '../../src/pipeline/failures';
 import type {
+  ExecutionMode,
   PipelineDefinition,
   PipelineFailureDetails,
   PipelineResult,
@@ -36,11 +37,18 @@ export function requireBuilt(...entries: string[]): void {
 export { freeLoopbackPort as freePort } from '../../src/observability/metrics-server';
 export { sleep, waitFor } from './wait';
 
-/** A shipped pipeline with every step's timeouts and retry policy overridden (e.g. short heartbeats so a dead worker is noticed fast). */
-export function tunedPipeline(name: string, overrides: { timeout?: StepTimeouts; retry?: StepRetryPolicy }): PipelineDefinition {
+/** The execution modes, for `describe.each` over a reliability test whose proof depends on where provider calls run. */
+export const EXECUTION_MODES: readonly ExecutionMode[] = ['remote', 'local'];
+
+/**
+ * A shipped pipeline with every step's timeouts and retry policy overridden (e.g. short heartbeats so
+ * a dead worker is noticed fast), run in `execution` mode when given (a heartbeat then only matters remote).
+ */
+export function tunedPipeline(name: string, overrides: { timeout?: StepTimeouts; retry?: StepRetryPolicy; execution?: ExecutionMode }): PipelineDefinition {
   const pipeline = shippedPipeline(name);
   return {
     ...pipeline,
+    ...(overrides.execution ? { execution: overrides.execution } : {}),
     steps: pipeline.steps.map((step) => {
       const provider = step as ProviderStep;
       return { ...provider, timeout: { ...provider.timeout, ...overrides.timeout }, retry: { ...provider.retry, ...overrides.retry } };
@@ -195,7 +203,11 @@ export interface WorkerEvent {
 const epochMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : 0;
 
-/** When an activity ended (completed or failed, its last attempt), by the server's clock, and the task queue it ran on. */
+/**
+ * When a provider call ended (completed or failed, its last attempt), by the server's clock, and the
+ * task queue it ran on: `local` for a local activity, whose marker is written with the workflow task
+ * completion after it ended (so its time is later than the call's end, never earlier).
+ */
 export interface ActivityEnd {
   workflowId: string;
   taskQueue: string;
@@ -217,11 +229,17 @@ export interface RunAudit {
   duplicates: string[];
   /** Failed runs whose type is not one of src/pipeline/failures.ts. */
   untyped: string[];
-  /** Provider-call activities scheduled, over every run. */
+  /** Provider calls over every run: activities scheduled (remote) and local activities' markers (local). */
   activities: number;
-  /** Provider-call attempts Temporal started, summed over every activity of every run. */
+  /** Of `activities`, the local ones. */
+  localCalls: number;
+  /**
+   * Provider-call attempts, summed over every call of every run: remote, the attempts Temporal
+   * started; local, the attempts of each marker (counted by the worker, and from 1 again when a
+   * workflow task is replayed on another worker, so a crash's repeated calls are not counted here).
+   */
   attempts: number;
-  /** Who did the work: each completed workflow task, and each activity's last attempt, with its worker identity and time. */
+  /** Who did the work: each completed workflow task, and each activity's last attempt (or local call), with its worker identity and time. */
   workerEvents: WorkerEvent[];
   activityEnds: ActivityEnd[];
   outcomes: Map<string, RunOutcome>;
@@ -252,9 +270,24 @@ async function outcomeOf(client: Client, workflowId: string, deadline: number): 
 }
 
 /**
+ * A local activity's marker (Temporal's core writes its data as plain JSON: the call's sequence
+ * number in the run, the attempt that ended it, and a backoff when a durable timer comes before the
+ * next attempt); undefined for any other marker (e.g. patched()).
+ */
+function localCallOf(
+  marker: { markerName?: string | null; details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null } | null | undefined,
+) {
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.data?.payloads?.[0]?.data;
+  if (!data) throw new Error('a local activity marker without its data');
+  const parsed = JSON.parse(Buffer.from(data).toString('utf8')) as { seq?: number; attempt?: number; backoff?: unknown };
+  return { seq: parsed.seq ?? 0, attempt: parsed.attempt ?? 1, backsOff: parsed.backoff != null };
+}
+
+/**
  * Waits (until `deadline`) for every run to close, then checks each one in Temporal:
- * one execution per workflow ID, one close event, each provider activity completed at most once,
- * and each step recorded once in the result's usage.
+ * one execution per workflow ID, one close event, each provider call (activity or local activity)
+ * completed at most once, and each step recorded once in the result's usage.
  */
 export async function auditRuns(client: Client, workflowIds: string[], deadline: number): Promise<RunAudit> {
   const audit: RunAudit = {
@@ -265,6 +298,7 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
     duplicates: [],
     untyped: [],
     activities: 0,
+    localCalls: 0,
     attempts: 0,
     workerEvents: [],
     activityEnds: [],
@@ -292,6 +326,8 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
       const taskQueueByEvent = new Map<string, string>();
       const completedPerActivity = new Map<string, number>();
       let closeEvents = 0;
+      // A local call's marker is a command of the workflow task completed just before it, in the worker that made the call.
+      let lastWorkflowTaskBy = '?';
       for (const event of history.events ?? []) {
         const eventId = String(event.eventId);
         if (event.activityTaskScheduledEventAttributes) {
@@ -305,8 +341,23 @@ export async function auditRuns(client: Client, workflowIds: string[], deadline:
           audit.attempts += started.attempt ?? 1;
           audit.workerEvents.push({ identity: started.identity ?? '?', kind: 'activity', at: epochMs(event.eventTime) });
         }
+        const local = localCallOf(event.markerRecordedEventAttributes);
+        // A marker with a backoff ends a segment of a call that goes on after a durable timer, its attempts numbered on.
+        if (local && !local.backsOff) {
+          audit.activities += 1;
+          audit.localCalls += 1;
+          audit.attempts += local.attempt;
+          audit.activityEnds.push({ workflowId: id, taskQueue: 'local', at: epochMs(event.eventTime) });
+          audit.workerEvents.push({ identity: lastWorkflowTaskBy, kind: 'activity', at: epochMs(event.eventTime) });
+          // Recorded twice for one call (its sequence number in the run) would be a call whose answer the run took twice.
+          const callId = `local:${local.seq}`;
+          completedPerActivity.set(callId, (completedPerActivity.get(callId) ?? 0) + 1);
+        }
         const workflowTask = event.workflowTaskCompletedEventAttributes;
-        if (workflowTask) audit.workerEvents.push({ identity: workflowTask.identity ?? '?', kind: 'workflowTask', at: epochMs(event.eventTime) });
+        if (workflowTask) {
+          lastWorkflowTaskBy = workflowTask.identity ?? '?';
+          audit.workerEvents.push({ identity: lastWorkflowTaskBy, kind: 'workflowTask', at: epochMs(event.eventTime) });
+        }
         const ended = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes;
         if (ended) {
           audit.activityEnds.push({ workflowId: id, taskQueue: taskQueueByEvent.get(String(ended.scheduledEventId)) ?? '?', at: epochMs(event.eventTime) });

@@ -20,6 +20,7 @@ interface PollReport {
  * The API process is killed with SIGKILL while runs it started are in flight and clients long-poll
  * their results; a new API on the same port answers the same IDs and every run completes once.
  */
+// Remote only: only the API process dies here, so where provider calls run (the execution mode) cannot change what this proves.
 describe('API restart', () => {
   const pool = new ProcessPool();
   let stack: TestStack;

@@ -19,6 +19,7 @@ const auth = { 'x-api-key': TEST_API_KEY };
  * gets the rest exactly once: the `attempt` event of the retry on another worker, the restarted
  * text, and the durable result.
  */
+// Remote only: chat runs remote unless a named pipeline says local; there a replayed call streams `attempt` 1 again, not 2 (README).
 describe('chat UI flow: worker killed mid-answer, client reconnects', () => {
   const temporal = testTemporalSettings('chat-worker-kill');
   const pool = new ProcessPool();

@@ -1,10 +1,11 @@
 import Redis from 'ioredis';
 import { breakerRedisKey } from '../../activities/provider-breaker';
 import { FailureType } from '../../src/pipeline/failures';
-import type { PipelineDefinition, PipelineResult, StepResult } from '../../src/pipeline/types';
+import type { ExecutionMode, PipelineDefinition, PipelineResult, StepResult } from '../../src/pipeline/types';
 import {
   auditRuns,
   describeAudit,
+  EXECUTION_MODES,
   freePort,
   SIMULATOR_ENTRY,
   sleep,
@@ -27,8 +28,9 @@ const OPEN_PHASE_RUNS = 20;
 const PROBE_PHASE_RUNS = 10;
 
 /** One step on the failing provider, with a healthy fallback, retried quickly so the breaker's window fills in a second. */
-const PIPELINE: PipelineDefinition = {
+const pipelineIn = (execution: ExecutionMode): PipelineDefinition => ({
   name: 'breaker',
+  execution,
   steps: [
     {
       id: 'answer',
@@ -39,7 +41,7 @@ const PIPELINE: PipelineDefinition = {
       fallback: [{ provider: 'cohere' }],
     },
   ],
-};
+});
 const FAILING = (index: number) => `[[sim:openai:503]] Question ${index}`;
 
 /** Sums a counter or gauge over the workers' /metrics, for the samples whose labels include `labels`. */
@@ -61,9 +63,12 @@ function sumOf(pages: string[], name: string, labels: Record<string, string>): n
  * after FAILURE_THRESHOLD failed calls (whichever workers made them), then every run goes to its
  * fallback at once instead of after its 5-minute retry budget; after the cool-down exactly one call
  * across the three workers probes OpenAI, and once OpenAI is well again the probe closes the breaker.
+ * In both modes: remote, the breaker is asked by the activity workers of the OpenAI queue; local, by
+ * the workflow workers, in the local activity, which fails ProviderUnhealthy as at once.
  */
-describe('circuit breaker shared by worker processes', () => {
-  const suite = reliabilitySuite('breaker', { entries: [WORKER_ENTRY, SIMULATOR_ENTRY], redis: true });
+describe.each(EXECUTION_MODES)('circuit breaker shared by worker processes, %s execution', (execution) => {
+  const PIPELINE = pipelineIn(execution);
+  const suite = reliabilitySuite(`breaker-${execution}`, { entries: [WORKER_ENTRY, SIMULATOR_ENTRY], redis: true });
   const { pool, temporal } = suite;
   /** Reads the breaker's shared state, as a fourth process would. */
   let breakerState: Redis | undefined;
@@ -111,11 +116,14 @@ describe('circuit breaker shared by worker processes', () => {
       );
       const settledAt = Date.now();
       const audit = await auditRuns(client, ids, Date.now() + 60_000);
-      console.log(describeAudit(`breaker ${prefix}`, audit));
+      console.log(describeAudit(`breaker ${prefix} (${execution})`, audit));
+      expect(audit.localCalls).toBe(execution === 'local' ? audit.activities : 0);
       expect(audit.completed).toBe(count);
       expect(audit.duplicates).toEqual([]);
       // By the server's clock, the last moment a worker decided an OpenAI call of these runs (an admission comes before its activity ends).
-      const openaiDecidedBy = Math.max(...audit.activityEnds.filter((end) => end.taskQueue === `${temporal.taskQueue}-openai`).map((end) => end.at));
+      // A local call's marker does not name its provider; its OpenAI call ended before its fallback began, so any of its ends bounds it.
+      const openaiEnds = audit.activityEnds.filter((end) => (execution === 'local' ? true : end.taskQueue === `${temporal.taskQueue}-openai`));
+      const openaiDecidedBy = Math.max(...openaiEnds.map((end) => end.at));
       const results = [...audit.outcomes.values()].map((outcome) => (outcome.status === 'completed' ? outcome.result : undefined)) as PipelineResult[];
       return { results, settledAt, openaiDecidedBy };
     };
@@ -189,7 +197,7 @@ describe('circuit breaker shared by worker processes', () => {
     const skippedRuns = [tripped, ...openResults, ...probeResults, ...recoveryResults].filter((result) => skipped(result).length > 0).length;
     const skippedCalls = pages.map((page) => sumOf([page], 'chorus_provider_breaker_skipped_calls_total', { provider: 'openai' }));
     console.log(
-      `breaker: openai requests ${afterRecovery.length + 1} (threshold ${FAILURE_THRESHOLD}, 2 probes, ${byOpenai.length - 1} after closing), ` +
+      `breaker (${execution}): openai requests ${afterRecovery.length + 1} (threshold ${FAILURE_THRESHOLD}, 2 probes, ${byOpenai.length - 1} after closing), ` +
         `trip to fallback ${tripMs} ms (retry budget ${RETRY_BUDGET}), open phase decided ${openPhaseMs} ms after opening (cool-down ${COOLDOWN_MS} ms), skippedUnhealthy steps ${skippedRuns}, skipped calls per worker ${skippedCalls.join('/')}`,
     );
     expect({

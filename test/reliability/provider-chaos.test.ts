@@ -1,6 +1,6 @@
 import { parseFaultRates } from '../../simulator/faults';
 import type { SimulatorRequestRecord } from '../../simulator/server';
-import { auditRuns, describeAudit, startPipelineRuns, tunedPipeline } from '../helpers/reliability';
+import { auditRuns, describeAudit, EXECUTION_MODES, startPipelineRuns, tunedPipeline } from '../helpers/reliability';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 const PIPELINES = 60;
@@ -19,14 +19,16 @@ const REQUEST_TIMEOUT_MS = 1000;
 /**
  * Providers fail at random (5xx, 429 with Retry-After, hangs, malformed bodies): every run completes
  * or fails with a typed error, every provider request is one Temporal attempt, and no retry of a
- * rate-limited request comes before its Retry-After.
+ * rate-limited request comes before its Retry-After. In both modes: remote, Temporal's server
+ * schedules each retry (the Retry-After as the failure's next retry delay); local, the worker retries
+ * the local activity itself under the same policy, and the attempts are those its markers record.
  */
-describe('provider chaos', () => {
+describe.each(EXECUTION_MODES)('provider chaos, %s execution', (execution) => {
   let stack: TestStack;
 
   beforeAll(async () => {
     stack = await startTestStack(
-      'provider-chaos',
+      `provider-chaos-${execution}`,
       { latencyMs: 5, seed: 20_240_404, faultRates: parseFaultRates(FAULTS), retryAfterSeconds: RETRY_AFTER_SECONDS },
       { requestTimeoutMs: REQUEST_TIMEOUT_MS },
     );
@@ -36,10 +38,10 @@ describe('provider chaos', () => {
   });
 
   it(`runs ${PIPELINES} pipelines through ${FAULTS}: each completes or fails typed, and 429s are retried no sooner than Retry-After`, async () => {
-    const pipeline = tunedPipeline('classic', { retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1s' } });
+    const pipeline = tunedPipeline('classic', { execution, retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1s' } });
     // A unique topic per run keeps every request's fingerprint (and so its attempt count) to one run's step.
     const ids = await startPipelineRuns(stack.client, stack.temporal.taskQueue, {
-      prefix: 'provider-chaos',
+      prefix: `provider-chaos-${execution}`,
       count: PIPELINES,
       pipeline,
       prompt: (index) => `Chaos job ${index} on resilient pipelines`,
@@ -64,9 +66,11 @@ describe('provider chaos', () => {
     const tooSoon = retryGaps.filter(({ gapMs }) => gapMs < RETRY_AFTER_SECONDS * 1000 - CLOCK_SLACK_MS);
     const gaps = retryGaps.map(({ gapMs }) => gapMs);
     console.log(
-      describeAudit('provider chaos', audit, {
+      describeAudit(`provider chaos (${execution})`, audit, {
         'provider requests': requests.length,
-        'activity attempts': audit.attempts,
+        'provider calls': audit.activities,
+        'local calls': audit.localCalls,
+        'call attempts': audit.attempts,
         'faults seen': faultsSeen,
         '429s retried': retryGaps.length,
         '429s the client timed out on first': rateLimited.length - rateLimited.filter(delivered).length,
@@ -84,10 +88,12 @@ describe('provider chaos', () => {
     expect(Object.keys(faultsSeen).sort()).toEqual(['429', '500', '503', 'hang', 'malformed']);
     expect(retryGaps.length).toBeGreaterThan(0);
     expect(tooSoon).toEqual([]);
-    // At most one request per Temporal attempt (no hidden client retries). A loaded machine can start an
+    // At most one request per attempt (no hidden client retries). A loaded machine can start an
     // attempt that sends nothing: one whose predecessor's answer Temporal missed takes that answer
     // (activities/answered-calls.ts). And one fingerprint per provider call site.
     expect(requests.length).toBeLessThanOrEqual(audit.attempts);
     expect(byFingerprint.size).toBe(audit.activities);
+    // Where the calls ran: every one a local activity, or none.
+    expect(audit.localCalls).toBe(execution === 'local' ? audit.activities : 0);
   }, 120_000);
 });

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import type { StepResult } from '../../src/pipeline/types';
+import type { ExecutionMode, StepResult } from '../../src/pipeline/types';
 import {
   auditRuns,
   describeAudit,
+  EXECUTION_MODES,
   OwnTemporalServer,
   ProcessPool,
   requireBuilt,
@@ -20,7 +21,8 @@ import {
   type WorkerProcess,
 } from '../helpers/reliability';
 
-const PIPELINES = 100;
+/** Local: half as many, enough for every kind of fault; the count is not the point. */
+const RUNS: Record<ExecutionMode, number> = { remote: 100, local: 50 };
 /** About 22% of provider calls fail, as in the run of issue 18: 5xx, 429 (Retry-After 1 s), malformed bodies, hangs. */
 const FAULTS = '503=0.08,429=0.06,malformed=0.04,hang=0.04';
 /** A hung call ends as ProviderTimeout after this, and is retried. */
@@ -32,12 +34,14 @@ const OLD_ATTEMPTS: Record<string, number> = { draft: 5, summary: 5, sentiment: 
  * Issue 18, finding 3: 100 classic pipelines with ~22% of provider calls failing, two worker
  * processes each SIGKILLed once (and replaced) and the Temporal server SIGKILLed and restarted once
  * mid-run. Steps retry transient failures for their time budget, so every run completes: none
- * failed, none lost, none duplicated.
+ * failed, none lost, none duplicated. In both modes: local, a killed worker's runs are replayed by
+ * another after their workflow task times out, and their budgets are those of the local calls.
  */
-describe('retry budget under faults, worker kills and a server restart', () => {
+describe.each(EXECUTION_MODES)('retry budget under faults, worker kills and a server restart, %s execution', (execution) => {
+  const PIPELINES = RUNS[execution];
   const pool = new ProcessPool();
   const dataDir = mkdtempSync(join(tmpdir(), 'chorus-retry-budget-chaos-'));
-  const taskQueue = `retry-budget-chaos-${randomUUID()}`;
+  const taskQueue = `retry-budget-chaos-${execution}-${randomUUID()}`;
   let server: OwnTemporalServer;
   let connection: Connection | undefined;
 
@@ -71,7 +75,7 @@ describe('retry budget under faults, worker kills and a server restart', () => {
     const client = new Client({ connection });
 
     // Short heartbeats so a killed worker's attempts are retried within seconds; the default budget (10m) and no attempt count.
-    const pipeline = tunedPipeline('classic', { timeout: { heartbeat: '2s' }, retry: { initialInterval: '200ms', maximumInterval: '2s' } });
+    const pipeline = tunedPipeline('classic', { execution, timeout: { heartbeat: '2s' }, retry: { initialInterval: '200ms', maximumInterval: '2s' } });
     expect(pipeline.steps.every((step) => 'provider' in step && step.retry?.maximumAttempts === undefined && step.retry?.budget === undefined)).toBe(true);
     const ids = await startPipelineRuns(client, taskQueue, {
       prefix: 'retry-budget-chaos',
@@ -115,12 +119,12 @@ describe('retry budget under faults, worker kills and a server restart', () => {
     );
     const faulty = requests.filter((record) => record.fault).length;
     console.log(
-      describeAudit('retry budget chaos', audit, {
+      describeAudit(`retry budget chaos (${execution})`, audit, {
         events: events.join('; '),
         'provider requests': requests.length,
         'faulty requests': `${faulty} (${((100 * faulty) / requests.length).toFixed(1)}%)`,
         'faults seen': faultsSeen,
-        'activity attempts': audit.attempts,
+        'call attempts': audit.attempts,
         'most attempts of one step': Math.max(
           ...completed.flatMap((result) => Object.keys(OLD_ATTEMPTS).map((step) => (result.steps[step] as StepResult).attempt)),
         ),
@@ -134,5 +138,6 @@ describe('retry budget under faults, worker kills and a server restart', () => {
     expect(audit.lost).toEqual([]);
     expect(audit.duplicates).toEqual([]);
     expect(audit.completed).toBe(PIPELINES);
+    expect(audit.localCalls).toBe(execution === 'local' ? audit.activities : 0);
   }, 240_000);
 });

@@ -38,6 +38,7 @@ interface RunTrace {
  * Versioning: runs started on build A stay pinned to A and complete on A's code (workflow tasks and
  * provider calls alike); once B is the current version, new runs start and complete on B.
  */
+// Remote only: a local call runs in the pinned workflow worker itself, so only remote calls could reach another build's queue.
 describe('versioned deploys', () => {
   const temporal = testTemporalSettings('versioned-deploy');
   const deploymentName = `chorus-${randomUUID().slice(0, 8)}`;

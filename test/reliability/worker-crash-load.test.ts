@@ -5,6 +5,7 @@ import { reliabilitySuite } from '../helpers/reliability-suite';
 const PIPELINES = 100;
 
 /** A worker process with 100 pipelines in flight is killed with SIGKILL; a new worker process finishes every run exactly once. */
+// Remote only, for the suite's time: worker-crash-modes proves a local worker crash (4 runs, every repeated call counted).
 describe('worker crash under load', () => {
   const suite = reliabilitySuite('worker-crash-load', { entries: [WORKER_ENTRY], simulator: { latencyMs: 5 } });
   const { pool, temporal } = suite;

@@ -14,6 +14,7 @@ const WORKER_ENTRY = join(projectRoot(), 'dist', 'worker', 'main.js');
 const PIPELINES = 5;
 
 /** A worker process is killed with SIGKILL while provider calls are in flight; a new one finishes every run. */
+// Remote only: worker-crash-modes kills a worker mid-pipeline in both modes and counts the provider calls each repeats.
 describe('worker crash', () => {
   let simulator: RunningSimulator;
   let connection: Connection;

@@ -1,8 +1,10 @@
 import { PROVIDER_NAMES, type ProviderName } from '../../src/pipeline/providers';
+import type { ExecutionMode } from '../../src/pipeline/types';
 import { busiestWindow, peakRequestsInWindow, requestsPerSecond } from '../../simulator/request-rate';
 import {
   auditRuns,
   describeAudit,
+  EXECUTION_MODES,
   SIMULATOR_ENTRY,
   startPipelineRuns,
   startSimulatorProcess,
@@ -14,7 +16,8 @@ import {
 import { reliabilitySuite } from '../helpers/reliability-suite';
 
 const WORKERS = 3;
-const PIPELINES = 300;
+/** Local: a third as many, still 5 s of each provider's limit; the count is not the point, the pacer is. */
+const RUNS: Record<ExecutionMode, number> = { remote: 300, local: 100 };
 /** Provider request-rate limit of every worker, for each provider. */
 const MAX_RPS = 20;
 const TOLERANCE = 1.05;
@@ -25,9 +28,12 @@ const CALLED_PROVIDERS: ProviderName[] = ['openai', 'cohere', 'gemini'];
  * Three worker processes share the workflow queue and the per-provider activity queues of 300
  * pipelines; every worker does part of the work, no provider ever sees more than its rate limit in
  * any 1 s window (the workers pace their calls through one Redis), and the limit is used, not wasted.
+ * Local: no task-queue rate limit of the server applies (the calls are not activity tasks), so the
+ * Redis pacer alone holds each limit across the workflow workers that make the calls.
  */
-describe('scale: worker processes and per-provider rate limits', () => {
-  const suite = reliabilitySuite('scale', { entries: [WORKER_ENTRY, SIMULATOR_ENTRY], redis: true });
+describe.each(EXECUTION_MODES)('scale: worker processes and per-provider rate limits, %s execution', (execution) => {
+  const PIPELINES = RUNS[execution];
+  const suite = reliabilitySuite(`scale-${execution}`, { entries: [WORKER_ENTRY, SIMULATOR_ENTRY], redis: true });
   const { pool, temporal } = suite;
   let simulator: Awaited<ReturnType<typeof startSimulatorProcess>>;
 
@@ -48,9 +54,14 @@ describe('scale: worker processes and per-provider rate limits', () => {
       ),
     );
     const client = suite.client();
-    const pipeline = tunedPipeline('classic', { retry: { initialInterval: '500ms' } });
+    const pipeline = tunedPipeline('classic', { execution, retry: { initialInterval: '500ms' } });
     const startedAt = Date.now();
-    const ids = await startPipelineRuns(client, temporal.taskQueue, { prefix: 'scale', count: PIPELINES, pipeline, prompt: (index) => `Scaled job ${index}` });
+    const ids = await startPipelineRuns(client, temporal.taskQueue, {
+      prefix: `scale-${execution}`,
+      count: PIPELINES,
+      pipeline,
+      prompt: (index) => `Scaled job ${index}`,
+    });
     const audit = await auditRuns(client, ids, Date.now() + 90_000);
     const elapsedMs = Date.now() - startedAt;
 
@@ -94,9 +105,9 @@ describe('scale: worker processes and per-provider rate limits', () => {
     const throttled = requests.filter((record) => record.status === 429).length;
     const perWorker = Object.fromEntries(workers.map((worker, index) => [`worker-${index + 1}`, activitiesBy.get(worker.identity) ?? 0]));
     console.log(
-      describeAudit('scale', audit, {
+      describeAudit(`scale (${execution})`, audit, {
         workers: WORKERS,
-        'activities per worker': perWorker,
+        'provider calls per worker': perWorker,
         'max requests/s per provider (1 s sliding window)': rates,
         'mean requests/s per provider (over its busy span)': meanRates,
         'busiest 1 s window': busiest,
@@ -116,6 +127,7 @@ describe('scale: worker processes and per-provider rate limits', () => {
     expect([...activitiesBy.keys()].sort()).toEqual(workers.map((worker) => worker.identity).sort());
     const total = [...activitiesBy.values()].reduce((sum, count) => sum + count, 0);
     expect(total).toBe(PIPELINES * 3);
+    expect(audit.localCalls).toBe(execution === 'local' ? total : 0);
     for (const count of activitiesBy.values()) expect(count).toBeGreaterThan(total / WORKERS / 4);
     for (const provider of CALLED_PROVIDERS) {
       expect(requests.filter((record) => record.provider === provider)).toHaveLength(PIPELINES);
