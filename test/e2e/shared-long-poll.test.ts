@@ -1,3 +1,4 @@
+import { Metadata, status } from '@grpc/grpc-js';
 import type { INestApplication } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import type request from 'supertest';
@@ -84,6 +85,27 @@ describe('result long-poll, shared waits', () => {
     expect(long.response.status).toBe(202);
     expect(long.afterMs).toBeGreaterThanOrEqual(4000);
     await stack.client.workflow.getHandle(workflowId).terminate('closed by the test');
+  });
+
+  it('answers 200 TERMINATED to every waiter when Temporal refuses their waits as the runs are terminated at once', async () => {
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => start(`Held for the burst ${i} [[sim:openai,latency=20000]]`)));
+    const held = new Set(runs.map(({ workflowId }) => workflowId));
+    // What the dev server answered some close waits while 200 runs were terminated at once (bench
+    // memory scenario): RESOURCE_EXHAUSTED once the run had closed, instead of its close event.
+    const service = first.app.get<Client>(TEMPORAL_CLIENT).workflowService;
+    const send = service.getWorkflowExecutionHistory.bind(service);
+    jest.spyOn(service, 'getWorkflowExecutionHistory').mockImplementation((async (req: Parameters<typeof send>[0]) => {
+      const answer = await send(req);
+      if (!req.waitNewEvent || !held.has(req.execution?.workflowId ?? '')) return answer;
+      const details = 'namespace rate limit exceeded';
+      throw Object.assign(new Error(`8 RESOURCE_EXHAUSTED: ${details}`), { code: status.RESOURCE_EXHAUSTED, details, metadata: new Metadata() });
+    }) as typeof send);
+    const closes = first.app.get(RunCloseWaits);
+    const answers = runs.map(({ workflowId }) => result(first, workflowId, 20).then((response) => response));
+    await waitFor('every run to be waited for', () => runs.every(({ runId }) => closes.waitingFor(runId) === 1), 10_000, 50);
+    await Promise.all(runs.map(({ workflowId }) => stack.client.workflow.getHandle(workflowId).terminate('closed by the test, all at once')));
+    const responses = await Promise.all(answers);
+    expect(responses.map((response) => [response.status, response.body.status])).toEqual(runs.map(() => [200, 'TERMINATED']));
   });
 
   it('still answers 400 naming waitSeconds above the limit, before any wait', async () => {
