@@ -2,7 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
-import type { ApiSettings } from '../src/config/api';
+import type { Server } from 'node:http';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS, type ApiSettings } from '../src/config/api';
 import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule, type ChorusApiSettings } from './app.module';
 import { ProblemFilter, routeTableOf } from './errors/problem.filter';
@@ -16,6 +17,10 @@ export function configureApp(app: INestApplication, settings: ApiSettings): INes
   // A body over the cap is refused with 413 before it is parsed (OWASP API4).
   express.useBodyParser('json', { limit: settings.maxBodyBytes });
   express.use(helmet());
+  // Node closes an idle keep-alive connection after 5 s; a client or proxy that keeps idle sockets
+  // longer sends its next request into the closing socket and gets `socket hang up` (ApiSettings).
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = (settings.keepAliveTimeoutSeconds ?? DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS) * 1000;
   const origins = new Set([...settings.corsOrigins, ...settings.codec.uiOrigins]);
   express.enableCors({
     origin: (origin, allow) => allow(null, origin !== undefined && origins.has(origin)),

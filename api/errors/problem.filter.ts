@@ -13,6 +13,8 @@ const GRPC_TO_HTTP: Partial<Record<status, { status: number; detail?: string }>>
   [status.ALREADY_EXISTS]: { status: HttpStatus.CONFLICT },
   [status.FAILED_PRECONDITION]: { status: HttpStatus.CONFLICT },
   [status.UNAVAILABLE]: { status: HttpStatus.SERVICE_UNAVAILABLE, detail: 'Temporal is unavailable' },
+  // Temporal's rate limits and overload protection (the dev server refused reads this way during a mass termination).
+  [status.RESOURCE_EXHAUSTED]: { status: HttpStatus.SERVICE_UNAVAILABLE, detail: 'Temporal is overloaded; retry shortly' },
 };
 
 /** The challenges a 401 names: an API key header, or a bearer token (JWT or API key). */
@@ -88,7 +90,7 @@ const detailOf = (body: unknown, fallback: string): string => {
 /**
  * Every error of every route as an RFC 9457 problem details document, in one place: HTTP
  * exceptions, malformed bodies, Temporal errors (not found → 404, already started → 409,
- * unreachable → 503), unknown routes, and methods a known path does not take (405 with Allow).
+ * unreachable or overloaded → 503), unknown routes, and methods a known path does not take (405 with Allow).
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {

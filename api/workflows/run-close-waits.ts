@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Client, isGrpcDeadlineError, WorkflowFailedError } from '@temporalio/client';
 import type { PipelineResult } from '../../src/pipeline/types';
 import type { pipelineWorkflow } from '../../workflows';
@@ -14,7 +14,7 @@ export interface Settled {
 /** One Temporal long-poll for a run's close, and until when it waits. */
 interface SharedWait {
   deadline: number;
-  /** The outcome once the run closed; undefined when `deadline` came first. */
+  /** The outcome once the run closed; undefined when `deadline` came first or the wait failed. */
   outcome: Promise<Settled | undefined>;
 }
 
@@ -27,13 +27,14 @@ interface SharedWait {
  */
 @Injectable()
 export class RunCloseWaits {
+  private readonly logger = new Logger(RunCloseWaits.name);
   private readonly waits = new Map<string, SharedWait>();
   /** Callers waiting per run ID. */
   private readonly callers = new Map<string, number>();
 
   constructor(@Inject(TEMPORAL_CLIENT) private readonly client: Client) {}
 
-  /** The run's outcome once it closes, or undefined if it is still open at `deadline` (ms since the epoch). */
+  /** The run's outcome once it closes, or undefined if it is still open at `deadline` (ms since the epoch) or Temporal failed the wait. */
   async untilClosed(workflowId: string, runId: string, deadline: number): Promise<Settled | undefined> {
     this.callers.set(runId, this.waitingFor(runId) + 1);
     try {
@@ -78,12 +79,22 @@ export class RunCloseWaits {
     try {
       return { runId, result: await this.client.withDeadline(deadline, () => handle.result()) };
     } catch (error) {
-      // A deadline means "still running"; a run that closed otherwise than completed is described by its caller.
+      // A run that closed otherwise than completed is described by its caller.
       if (error instanceof WorkflowFailedError) return { runId, failure: error };
-      if (isGrpcDeadlineError(error)) return undefined;
-      throw error;
+      // A deadline means "still running". Any other failure says nothing about the run (Temporal
+      // answered RESOURCE_EXHAUSTED to the waits of runs terminated 200 at once): the caller's describe,
+      // which follows, answers with the run's state, or fails with its own error.
+      if (!isGrpcDeadlineError(error))
+        this.logger.warn(`Waiting for run ${runId} to close failed; describing it instead: ${(error as Error).message}${causeOf(error)}`);
+      return undefined;
     }
   }
+}
+
+/** The detail of the gRPC error the SDK wraps, when there is one. */
+function causeOf(error: unknown): string {
+  const cause = (error as { cause?: { details?: unknown } }).cause;
+  return typeof cause?.details === 'string' ? ` (${cause.details})` : '';
 }
 
 /** `outcome`, or undefined if `deadline` comes first. */

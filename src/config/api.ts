@@ -56,6 +56,12 @@ export interface ApiSettings extends ApiAddress {
   maxInputBytes: number;
   /** Upper bound of `waitSeconds` on the long-poll result endpoint. */
   maxWaitSeconds: number;
+  /**
+   * How long an idle keep-alive connection stays open (CHORUS_KEEP_ALIVE_TIMEOUT_SECONDS). Longer
+   * than the idle timeout of the clients and proxies in front of the API, so that the API never
+   * closes a connection a client is just reusing. @default 65 (Node's own is 5)
+   */
+  keepAliveTimeoutSeconds?: number;
   /** Folder of named pipeline definitions (YAML or JSON), validated at start. */
   pipelinesDir: string;
   /** Whether inline definitions are accepted at all (callers also need the pipelines:adhoc scope). */
@@ -77,6 +83,14 @@ export interface ApiSettings extends ApiAddress {
   spend?: SpendSettings;
 }
 
+/**
+ * Above the 60 s idle timeout of the usual proxies and load balancers (nginx's upstream keepalive,
+ * AWS ALB) and of clients that ignore the `Keep-Alive: timeout` hint (a Node `http.Agent` without a
+ * `timeout` of its own keeps idle sockets forever): with Node's 5 s, the server closed idle
+ * connections while such clients were reusing them, and their requests failed with `socket hang up`.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS = 65;
+
 const RateLimitsByTenant = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.number().int().positive());
 
 export function loadApiSettings(env: Env = process.env): ApiSettings {
@@ -84,6 +98,7 @@ export function loadApiSettings(env: Env = process.env): ApiSettings {
     {
       ...API_ADDRESS,
       CHORUS_MAX_WAIT_SECONDS: positiveInt(60),
+      CHORUS_KEEP_ALIVE_TIMEOUT_SECONDS: positiveInt(DEFAULT_KEEP_ALIVE_TIMEOUT_SECONDS),
       CHORUS_PIPELINES_DIR: z.string().default(join(projectRoot(), 'pipelines')),
       CHORUS_ADHOC_PIPELINES: flag(true),
       CHORUS_RATE_LIMIT_PER_MINUTE: positiveInt(600),
@@ -113,6 +128,7 @@ export function loadApiSettings(env: Env = process.env): ApiSettings {
     maxBodyBytes: vars.CHORUS_MAX_BODY_BYTES,
     maxInputBytes: vars.CHORUS_MAX_INPUT_BYTES,
     maxWaitSeconds: vars.CHORUS_MAX_WAIT_SECONDS,
+    keepAliveTimeoutSeconds: vars.CHORUS_KEEP_ALIVE_TIMEOUT_SECONDS,
     pipelinesDir: vars.CHORUS_PIPELINES_DIR,
     allowAdhocPipelines: vars.CHORUS_ADHOC_PIPELINES,
     maxSchedulesPerTenant: vars.CHORUS_MAX_SCHEDULES_PER_TENANT,
