@@ -104,6 +104,8 @@ export interface BenchReport {
       allAtOnceMs: number;
       errors: number;
       errorCounts: Record<string, number>;
+      /** RSS of the API and worker that served the scenarios before, replaced by fresh ones for this one (absent in runs before that). */
+      servedMb?: Record<'api' | 'worker', number>;
     };
     scaling?: {
       simulatorLatencyMs: number;
@@ -403,7 +405,10 @@ export function markdown(report: BenchReport): string {
       '',
       `Every run waits at its first provider call (the simulator holds it). ${m.opened} runs were opened in ${m.openMs} ms (at most ${m.maxOpen} open at once), ` +
         `held ${m.holdMs / 1000} s, then ${oneAtATime.n} one-call runs were started and completed one at a time with all of them still waiting, and the held runs were terminated all at once (${m.allAtOnceMs} ms until every long-poll answered). ` +
-        `${m.errors} errors${m.errors ? ` ${JSON.stringify(m.errorCounts)}` : ''}.`,
+        `${m.errors} errors${m.errors ? ` ${JSON.stringify(m.errorCounts)}` : ''}.` +
+        (m.servedMb
+          ? ` The API and the worker are fresh processes: the ones that served the scenarios before had ${m.servedMb.api} MB and ${m.servedMb.worker} MB (heap those bursts grew and V8 kept).`
+          : ''),
       '',
       '| process | idle RSS MB | peak while opening and holding | RSS at the end of the hold | peak over the whole scenario (closes included) | VmHWM (process lifetime) |',
       '| --- | --- | --- | --- | --- | --- |',
