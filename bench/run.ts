@@ -881,9 +881,15 @@ const PARKED_CALL_MS = 20 * 60_000;
  * long-poll answers once its run closes. Every run waits at its first provider call (the simulator
  * holds it), so all of them are open at once however slowly this machine starts them.
  */
+/** The API's and the worker's resident memory now, MB. */
+const rssMbOf = (pids: Record<'api' | 'worker', number>) => ({
+  api: round(readMemory(pids.api)?.rssMb ?? NaN),
+  worker: round(readMemory(pids.worker)?.rssMb ?? NaN),
+});
+
 async function memoryWithOpenRuns(stack: BenchStack, http: AxiosInstance, plan: Plan['memory']) {
   const pids = { api: stack.api!.pid, worker: stack.workers[0].pid };
-  const idleMb = { api: round(readMemory(pids.api)?.rssMb ?? NaN), worker: round(readMemory(pids.worker)?.rssMb ?? NaN) };
+  const idleMb = rssMbOf(pids);
   await stack.setLatency(PARKED_CALL_MS);
   const sampler = sampleMemory(pids);
   const errorCounts = new Map<string, number>();
@@ -929,7 +935,7 @@ async function memoryWithOpenRuns(stack: BenchStack, http: AxiosInstance, plan: 
   const openMs = round(performance.now() - openStartedAt, 0);
   log(`memory: ${waiters.size} runs open with a long-poll each after ${openMs} ms; holding ${plan.holdMs} ms`);
   await new Promise((resolve) => setTimeout(resolve, plan.holdMs));
-  const heldMb = { api: round(readMemory(pids.api)?.rssMb ?? NaN), worker: round(readMemory(pids.worker)?.rssMb ?? NaN) };
+  const heldMb = rssMbOf(pids);
   const openPeak = sampler.peakSoFar();
 
   const client = stack.client!;
@@ -1162,7 +1168,7 @@ async function main() {
       http = httpClient();
       // The API and workers that served the bursts above keep the heap those grew (V8 seldom hands it back):
       // fresh ones measure what the open runs cost. What the old ones held is reported beside it.
-      const servedMb = { api: round(readMemory(stack.api!.pid)?.rssMb ?? NaN), worker: round(readMemory(stack.workers[0].pid)?.rssMb ?? NaN) };
+      const servedMb = rssMbOf({ api: stack.api!.pid, worker: stack.workers[0].pid });
       await stack.restartApi({});
       await startDefaultWorkers(stack, options.workers);
       results.memory = { ...(await memoryWithOpenRuns(stack, http, { ...plan.memory, runs: options.memoryRuns ?? plan.memory.runs })), servedMb };
